@@ -1,0 +1,144 @@
+import * as crypto from "node:crypto";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { thresholdAlarm } from "./alarms";
+import { bundleHandler, type HandlerBundle } from "./bundle";
+import { assertExplicitActions, assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
+
+export interface HandlerFunctionArgs {
+  /** Handler entry: a name under `handlers/` (`command-step`) or a path relative to the package root. */
+  entry: string;
+  /** Explicit physical function name (ARNs are built from it before deployment). */
+  functionName: string;
+  /** The only permissions the function gets, besides writing its own logs and X-Ray traces. */
+  statements: PolicyStatement[];
+  environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Seconds. Default: 30. */
+  timeoutSeconds?: number;
+  /** MB. Default: 256. */
+  memorySize?: pulumi.Input<number>;
+  /** Days. Default: 14. */
+  logRetentionDays?: pulumi.Input<number>;
+  /** When set, an alarm on the function's Errors metric notifies this topic. */
+  alarmTopicArn?: pulumi.Input<string>;
+  /** Reserved concurrency. Default: unreserved. */
+  reservedConcurrency?: pulumi.Input<number>;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * One Lambda bundled by esbuild from `handlers/`: Node.js 22 on arm64, JSON logs
+ * into its own log group, X-Ray active, and a role with exactly the given grants.
+ */
+export class HandlerFunction extends pulumi.ComponentResource {
+  readonly function: aws.lambda.Function;
+  readonly role: aws.iam.Role;
+  /** The role's grants; event source mappings wait for it (Lambda checks permissions when they are created). */
+  readonly rolePolicy: aws.iam.RolePolicy;
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  readonly bundle: HandlerBundle;
+  readonly functionName: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
+
+  constructor(name: string, args: HandlerFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cqrs-workflows:index:HandlerFunction", name, {}, opts);
+    const child = { parent: this };
+    assertExplicitActions(`HandlerFunction ${name}`, args.statements);
+    this.bundle = bundleHandler(args.entry);
+
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/aws/lambda/${args.functionName}`, retentionInDays: args.logRetentionDays ?? 14, tags: args.tags },
+      child,
+    );
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: roleName(args.functionName),
+        assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com"),
+        tags: args.tags,
+      },
+      child,
+    );
+    const own: PolicyStatement[] = [
+      {
+        Sid: "OwnLogs",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: [pulumi.interpolate`${this.logGroup.arn}:*`],
+      },
+      // X-Ray has no resource-level permissions; the actions stay explicit.
+      { Sid: "Tracing", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: ["*"] },
+    ];
+    this.rolePolicy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      { role: this.role.id, policy: policyDocument([...own, ...args.statements]) },
+      child,
+    );
+    this.function = new aws.lambda.Function(
+      `${name}-function`,
+      {
+        name: args.functionName,
+        role: this.role.arn,
+        runtime: "nodejs22.x",
+        architectures: ["arm64"],
+        handler: "index.handler",
+        code: new pulumi.asset.AssetArchive({
+          "index.js": new pulumi.asset.StringAsset(this.bundle.code),
+          "index.js.map": new pulumi.asset.StringAsset(this.bundle.sourceMap),
+        }),
+        timeout: args.timeoutSeconds ?? 30,
+        memorySize: args.memorySize ?? 256,
+        reservedConcurrentExecutions: args.reservedConcurrency,
+        environment: {
+          variables: pulumi
+            .output(args.environment ?? {})
+            .apply((vars) => ({ ...vars, NODE_OPTIONS: "--enable-source-maps" })),
+        },
+        loggingConfig: {
+          logFormat: "JSON",
+          logGroup: this.logGroup.name,
+          applicationLogLevel: "INFO",
+          systemLogLevel: "WARN",
+        },
+        tracingConfig: { mode: "Active" },
+        tags: args.tags,
+      },
+      { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
+    );
+    if (args.alarmTopicArn) {
+      thresholdAlarm(
+        `${name}-errors`,
+        {
+          alarmName: `${args.functionName}-errors`,
+          description: `Lambda ${args.functionName} reported errors.`,
+          namespace: "AWS/Lambda",
+          metricName: "Errors",
+          dimensions: { FunctionName: this.function.name },
+          alarmTopicArn: args.alarmTopicArn,
+        },
+        child,
+      );
+    }
+    this.functionName = this.function.name;
+    this.arn = this.function.arn;
+    this.registerOutputs({
+      functionName: this.functionName,
+      arn: this.arn,
+      roleArn: this.role.arn,
+      logGroupName: this.logGroup.name,
+      bundleSha256: this.bundle.sha256,
+      bundleSizeBytes: this.bundle.sizeBytes,
+    });
+  }
+}
+
+/**
+ * IAM role names allow 64 characters, as function names do; a long name keeps a
+ * hash of the whole so two long function names never share a role name.
+ */
+export function roleName(functionName: string): string {
+  const name = `${functionName}-role`;
+  if (name.length <= 64) return name;
+  const hash = crypto.createHash("sha256").update(functionName).digest("hex").slice(0, 8);
+  return `${functionName.slice(0, 50)}-${hash}-role`;
+}

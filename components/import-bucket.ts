@@ -1,0 +1,120 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Key prefixes inside the import bucket, shared with the handlers and the state machines. */
+export const IMPORT_PREFIXES = {
+  /** Uploaded CSV/ZIP files. */
+  uploads: "imports/",
+  /** CSV files extracted from ZIP imports. */
+  unzipped: "unzipped/",
+  /** Distributed Map `ResultWriter` output. */
+  results: "import-results/",
+  /** Attributes too large to travel between states (256 KiB limit). */
+  payloads: "payloads/",
+} as const;
+
+export interface ImportBucketArgs {
+  /** Physical bucket name (globally unique; the program adds the account id). */
+  bucketName: pulumi.Input<string>;
+  /** Days to keep result files and offloaded payloads. Default: 30. */
+  resultRetentionDays?: pulumi.Input<number>;
+  /** Pulumi `protect`; also turns off `forceDestroy`. Default: false. */
+  protect?: boolean;
+  /** Customer-managed KMS key. Default: SSE-S3 (AES256). */
+  kmsKeyArn?: pulumi.Input<string>;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The bucket CSV/ZIP imports are read from and Distributed Map results are written to. */
+export class ImportBucket extends pulumi.ComponentResource {
+  readonly bucket: aws.s3.Bucket;
+  readonly name: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
+
+  constructor(name: string, args: ImportBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cqrs-workflows:index:ImportBucket", name, {}, opts);
+    const protect = args.protect ?? false;
+    const bucket = new aws.s3.Bucket(
+      `${name}-bucket`,
+      { bucket: args.bucketName, forceDestroy: !protect, tags: args.tags },
+      { parent: this, protect },
+    );
+    const child = { parent: this };
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket: bucket.id,
+        rules: [
+          {
+            applyServerSideEncryptionByDefault: args.kmsKeyArn
+              ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }
+              : { sseAlgorithm: "AES256" },
+            bucketKeyEnabled: args.kmsKeyArn ? true : undefined,
+          },
+        ],
+      },
+      child,
+    );
+    new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      child,
+    );
+    new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      child,
+    );
+    const days = args.resultRetentionDays ?? 30;
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket: bucket.id,
+        rules: [
+          { id: "expire-import-results", status: "Enabled", filter: { prefix: IMPORT_PREFIXES.results }, expiration: { days } },
+          { id: "expire-payloads", status: "Enabled", filter: { prefix: IMPORT_PREFIXES.payloads }, expiration: { days } },
+          { id: "expire-unzipped", status: "Enabled", filter: { prefix: IMPORT_PREFIXES.unzipped }, expiration: { days } },
+          {
+            id: "abort-incomplete-uploads",
+            status: "Enabled",
+            filter: { prefix: "" },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+          },
+        ],
+      },
+      child,
+    );
+    // Refuse plain-HTTP access. Actions are listed (not s3:*) so the policy pack's
+    // no-wildcard rule holds for our own documents too.
+    new aws.s3.BucketPolicy(
+      `${name}-tls-only`,
+      {
+        bucket: bucket.id,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "DenyInsecureTransport",
+              Effect: "Deny",
+              Principal: "*",
+              Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+              Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+          ],
+        }),
+      },
+      child,
+    );
+    this.bucket = bucket;
+    this.name = bucket.bucket;
+    this.arn = bucket.arn;
+    this.registerOutputs({ name: this.name, arn: this.arn });
+  }
+}

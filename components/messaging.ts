@@ -1,0 +1,207 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { thresholdAlarm } from "./alarms";
+import { physicalName } from "./naming";
+
+/**
+ * Which `action` message attribute values the main topic routes to each queue.
+ * The handlers publish with these actions (handlers/shared/actions.ts).
+ */
+export const QUEUE_ROUTES = {
+  "task-action": ["task-execute"],
+  "import-action": ["import-csv", "import-zip"],
+  notification: ["command-status", "task-status", "import-status"],
+} as const;
+export type QueueKey = keyof typeof QUEUE_ROUTES;
+export const QUEUE_KEYS = Object.keys(QUEUE_ROUTES) as QueueKey[];
+
+/** DLQs keep messages for the SQS maximum, 14 days, so nothing expires before someone looks. */
+const DLQ_RETENTION_SECONDS = 1_209_600;
+
+export interface MessagingArgs {
+  prefix: string;
+  /** Timeout of the Lambda consuming each queue; visibility timeout is 6× it. */
+  consumerTimeoutSeconds: Record<QueueKey, number>;
+  /** Deliveries before a message goes to its DLQ. Default: 5. */
+  maxReceiveCount?: pulumi.Input<number>;
+  /** E-mail addresses subscribed to the alarm topic. Default: none. */
+  alarmEmails?: pulumi.Input<string>[];
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+export interface QueuePair {
+  queue: aws.sqs.Queue;
+  dlq: aws.sqs.Queue;
+}
+
+/**
+ * The main topic (routes by `action` to the three queues), the alarm topic, the
+ * queues with their DLQs, the stream-failure DLQ and DLQ depth alarms.
+ */
+export class Messaging extends pulumi.ComponentResource {
+  readonly mainTopic: aws.sns.Topic;
+  readonly alarmTopic: aws.sns.Topic;
+  /** Customer-managed key of the alarm topic: CloudWatch cannot publish to a topic under the AWS-managed SNS key. */
+  readonly alarmKey: aws.kms.Key;
+  readonly queues: Record<QueueKey, QueuePair>;
+  /** On-failure destination of the DynamoDB stream event source mappings. */
+  readonly streamDlq: aws.sqs.Queue;
+  readonly names: { mainTopic: string; alarmTopic: string; queues: Record<QueueKey, string>; streamDlq: string };
+
+  constructor(name: string, args: MessagingArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cqrs-workflows:index:Messaging", name, {}, opts);
+    const child = { parent: this };
+    const identity = aws.getCallerIdentityOutput({}, child);
+    const partition = aws.getPartitionOutput({}, child);
+
+    this.alarmKey = new aws.kms.Key(
+      `${name}-alarm-key`,
+      {
+        description: `${args.prefix} alarm topic encryption`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "AccountAdministersKey",
+              Effect: "Allow",
+              Principal: { AWS: pulumi.interpolate`arn:${partition.partition}:iam::${identity.accountId}:root` },
+              Action: [
+                "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus",
+                "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:ListResourceTags", "kms:TagResource",
+                "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:EnableKey",
+                "kms:DisableKey", "kms:UpdateKeyDescription", "kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant",
+                "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+              ],
+              Resource: "*",
+            },
+            {
+              Sid: "CloudWatchPublishesAlarms",
+              Effect: "Allow",
+              Principal: { Service: "cloudwatch.amazonaws.com" },
+              Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+              Resource: "*",
+              Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
+            },
+          ],
+        }),
+        tags: args.tags,
+      },
+      child,
+    );
+
+    const topicName = (n: string) => physicalName(args.prefix, n, "snsTopic");
+    const queueName = (n: string) => physicalName(args.prefix, n, "sqsQueue");
+    this.names = {
+      mainTopic: topicName("main"),
+      alarmTopic: topicName("alarm"),
+      queues: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queueName(k)])) as Record<QueueKey, string>,
+      streamDlq: queueName("stream-dlq"),
+    };
+
+    this.mainTopic = new aws.sns.Topic(
+      `${name}-main`,
+      { name: this.names.mainTopic, kmsMasterKeyId: "alias/aws/sns", tags: args.tags },
+      child,
+    );
+    this.alarmTopic = new aws.sns.Topic(
+      `${name}-alarm`,
+      { name: this.names.alarmTopic, kmsMasterKeyId: this.alarmKey.arn, tags: args.tags },
+      child,
+    );
+    (args.alarmEmails ?? []).forEach((email, i) => {
+      new aws.sns.TopicSubscription(`${name}-alarm-email-${i}`, { topic: this.alarmTopic.arn, protocol: "email", endpoint: email }, child);
+    });
+
+    const maxReceiveCount = args.maxReceiveCount ?? 5;
+    const queues = {} as Record<QueueKey, QueuePair>;
+    for (const key of QUEUE_KEYS) {
+      const dlq = this.deadLetterQueue(`${name}-${key}-dlq`, queueName(`${key}-dlq`), args);
+      const queue = new aws.sqs.Queue(
+        `${name}-${key}`,
+        {
+          name: this.names.queues[key],
+          sqsManagedSseEnabled: true,
+          visibilityTimeoutSeconds: 6 * args.consumerTimeoutSeconds[key],
+          redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount }),
+          tags: args.tags,
+        },
+        child,
+      );
+      new aws.sqs.QueuePolicy(
+        `${name}-${key}-policy`,
+        {
+          queueUrl: queue.url,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "MainTopicOnly",
+                Effect: "Allow",
+                Principal: { Service: "sns.amazonaws.com" },
+                Action: ["sqs:SendMessage"],
+                Resource: queue.arn,
+                Condition: { ArnEquals: { "aws:SourceArn": this.mainTopic.arn } },
+              },
+            ],
+          }),
+        },
+        child,
+      );
+      new aws.sns.TopicSubscription(
+        `${name}-${key}-subscription`,
+        {
+          topic: this.mainTopic.arn,
+          protocol: "sqs",
+          endpoint: queue.arn,
+          rawMessageDelivery: true,
+          filterPolicyScope: "MessageAttributes",
+          filterPolicy: JSON.stringify({ action: [...QUEUE_ROUTES[key]] }),
+        },
+        child,
+      );
+      queues[key] = { queue, dlq };
+    }
+    this.queues = queues;
+    this.streamDlq = this.deadLetterQueue(`${name}-stream-dlq`, this.names.streamDlq, args);
+
+    for (const [key, dlq] of [...QUEUE_KEYS.map((k) => [`${k}-dlq`, queues[k].dlq] as const), ["stream-dlq", this.streamDlq] as const]) {
+      thresholdAlarm(
+        `${name}-${key}-depth`,
+        {
+          alarmName: physicalName(args.prefix, `${key}-depth`),
+          description: `Messages are waiting in ${key}: they failed every delivery and need attention.`,
+          namespace: "AWS/SQS",
+          metricName: "ApproximateNumberOfMessagesVisible",
+          dimensions: { QueueName: dlq.name },
+          alarmTopicArn: this.alarmTopic.arn,
+          statistic: "Maximum",
+          period: 300,
+        },
+        child,
+      );
+    }
+
+    this.registerOutputs({
+      mainTopicArn: this.mainTopic.arn,
+      alarmTopicArn: this.alarmTopic.arn,
+      queueUrls: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queues[k].queue.url])),
+      queueArns: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queues[k].queue.arn])),
+      streamDlqArn: this.streamDlq.arn,
+    });
+  }
+
+  private deadLetterQueue(logical: string, queueName: string, args: MessagingArgs): aws.sqs.Queue {
+    return new aws.sqs.Queue(
+      logical,
+      {
+        name: queueName,
+        sqsManagedSseEnabled: true,
+        messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+        tags: pulumi.output(args.tags ?? {}).apply((t) => ({ ...t, role: "dlq" })),
+      },
+      { parent: this },
+    );
+  }
+}

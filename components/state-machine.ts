@@ -1,0 +1,137 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { thresholdAlarm } from "./alarms";
+import { serializeDefinition } from "./asl/serialize";
+import type { StateMachineDefinition } from "./asl/types";
+import { validateDefinition } from "./asl/validate";
+import { assertExplicitActions, assumeRolePolicy, policyDocument } from "./iam";
+import { arns, type ArnContext } from "./naming";
+import { permissionsFor } from "./state-machine-permissions";
+
+export interface WorkflowStateMachineArgs {
+  /** Explicit physical name; the ARN is built from it so the definition is known at preview. */
+  stateMachineName: string;
+  type: "STANDARD" | "EXPRESS";
+  /**
+   * The definition. Every value in it must come from names, config and invokes,
+   * never from resource outputs, or CrossGuard cannot judge it during preview.
+   */
+  definition: pulumi.Input<StateMachineDefinition>;
+  arnContext: pulumi.Input<ArnContext>;
+  /** The only bucket a Distributed Map may read items from or write results to. */
+  bucketName: pulumi.Input<string>;
+  alarmTopicArn: pulumi.Input<string>;
+  /** Default: 14. */
+  logRetentionDays?: pulumi.Input<number>;
+  /** Default: ALL. */
+  logLevel?: pulumi.Input<"ALL" | "ERROR" | "FATAL">;
+  /** Default: true. */
+  includeExecutionData?: pulumi.Input<boolean>;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * A state machine with its validated definition, its own log group, X-Ray, a role
+ * derived from the definition, and alarms on failed, timed-out and throttled executions.
+ */
+export class WorkflowStateMachine extends pulumi.ComponentResource {
+  readonly stateMachine: aws.sfn.StateMachine;
+  readonly role: aws.iam.Role;
+  readonly logGroup: aws.cloudwatch.LogGroup;
+  /** Known during preview (built from the name). */
+  readonly arn: pulumi.Output<string>;
+  readonly name: string;
+  /** The serialized definition, exactly as deployed. */
+  readonly definition: pulumi.Output<string>;
+
+  constructor(name: string, args: WorkflowStateMachineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("cqrs-workflows:index:WorkflowStateMachine", name, {}, opts);
+    const child = { parent: this };
+    const machineName = args.stateMachineName;
+    this.name = machineName;
+    this.arn = pulumi.output(args.arnContext).apply((c) => arns.stateMachine(c, machineName));
+
+    const checked = pulumi.output(args.definition).apply((def) => {
+      validateDefinition(machineName, def);
+      return def;
+    });
+    this.definition = checked.apply(serializeDefinition);
+
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      {
+        name: `/aws/vendedlogs/states/${machineName}`,
+        retentionInDays: args.logRetentionDays ?? 14,
+        tags: args.tags,
+      },
+      child,
+    );
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: `${machineName}-sfn`.slice(0, 64),
+        assumeRolePolicy: pulumi.output(args.arnContext).apply((c) =>
+          assumeRolePolicy("states.amazonaws.com", { StringEquals: { "aws:SourceAccount": c.accountId } }),
+        ),
+        tags: args.tags,
+      },
+      child,
+    );
+    const policy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      {
+        role: this.role.id,
+        policy: pulumi.all([checked, args.arnContext, args.bucketName]).apply(([def, c, bucketName]) => {
+          const statements = permissionsFor(machineName, def, {
+            ...c,
+            arn: arns.stateMachine(c, machineName),
+            name: machineName,
+            bucketName,
+          });
+          assertExplicitActions(`state machine ${machineName}`, statements);
+          return policyDocument(statements);
+        }),
+      },
+      child,
+    );
+    this.stateMachine = new aws.sfn.StateMachine(
+      `${name}-state-machine`,
+      {
+        name: machineName,
+        type: args.type,
+        roleArn: this.role.arn,
+        definition: this.definition,
+        loggingConfiguration: {
+          level: args.logLevel ?? "ALL",
+          includeExecutionData: args.includeExecutionData ?? true,
+          logDestination: pulumi.interpolate`${this.logGroup.arn}:*`,
+        },
+        tracingConfiguration: { enabled: true },
+        tags: args.tags,
+      },
+      // The role must hold its grants before Step Functions validates the definition against it.
+      { parent: this, dependsOn: [policy] },
+    );
+
+    const metrics = [
+      ["ExecutionsFailed", "failed"],
+      ["ExecutionsTimedOut", "timed-out"],
+      ["ExecutionThrottled", "throttled"],
+    ] as const;
+    for (const [metricName, suffix] of metrics) {
+      thresholdAlarm(
+        `${name}-${suffix}`,
+        {
+          alarmName: `${machineName}-${suffix}`,
+          description: `State machine ${machineName}: ${metricName}.`,
+          namespace: "AWS/States",
+          metricName,
+          dimensions: { StateMachineArn: this.arn },
+          alarmTopicArn: args.alarmTopicArn,
+        },
+        child,
+      );
+    }
+    this.registerOutputs({ arn: this.arn, name: machineName, roleArn: this.role.arn, logGroupName: this.logGroup.name });
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Runs a Pulumi program offline under Pulumi's own mocks and records every resource
+ * it registers with its inputs. Generic over the program: it knows nothing of the
+ * resources it will see, only how to answer the provider invokes every AWS program
+ * makes (account, region, partition).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+
+export const MOCK_ACCOUNT_ID = "123456789012";
+
+export interface SynthResource {
+  type: string;
+  name: string;
+  /** The URN the engine would give it: the parents' type chain, then the name. */
+  urn: string;
+  /** URN of the parent; undefined for children of the stack. */
+  parent?: string;
+  /** Pulumi `protect`, inherited from parents as the engine does. */
+  protect: boolean;
+  /** URN of an explicit provider, if the resource or a parent was given one. */
+  provider?: string;
+  /** Inputs as the engine would see them; values unknown at preview are `undefined`. */
+  inputs: Record<string, unknown>;
+  custom: boolean;
+}
+
+interface ResourceMeta {
+  urn: string;
+  qualifiedType: string;
+  parent?: string;
+  protect: boolean;
+  provider?: string;
+}
+
+export interface SynthOptions {
+  /** Run as `pulumi preview` (isDryRun). Default: false. */
+  preview?: boolean;
+  /** Resources report no outputs at all: every output is unknown, as for a first preview. Needs `preview`. */
+  unknownOutputs?: boolean;
+  /** Config as flat `namespace:key` → string, instead of reading `Pulumi.<stack>.yaml`. */
+  config?: Record<string, string>;
+  project?: string;
+}
+
+export interface SynthResult<T> {
+  stack: string;
+  resources: SynthResource[];
+  outputs: T;
+  /** Errors raised while resources were registered (for example an invalid definition). */
+  errors: Error[];
+}
+
+/** Flattens a stack file's `config:` block to the `namespace:key` → string form Pulumi passes to programs. */
+export function readStackConfig(rootDir: string, stack: string): Record<string, string> {
+  const file = path.join(rootDir, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
+  const parsed = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed.config ?? {})) {
+    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return out;
+}
+
+function fakeArn(type: string, physical: string, region: string): string {
+  const service = type.split(":")[1]?.split("/")[0] ?? "mock";
+  return `arn:aws:${service}:${region}:${MOCK_ACCOUNT_ID}:${physical}`;
+}
+
+/** Outputs a real provider would compute, enough for a program's `apply`s to run. */
+function computedState(args: pulumi.runtime.MockResourceArgs, region: string): Record<string, unknown> {
+  const inputs = args.inputs as Record<string, unknown>;
+  const physical = String(inputs.name ?? inputs.bucket ?? args.name);
+  const arn = fakeArn(args.type, physical, region);
+  const state: Record<string, unknown> = { ...inputs, arn, id: `${args.name}-id` };
+  if (args.type === "aws:dynamodb/table:Table" && inputs.streamEnabled) state.streamArn = `${arn}/stream/2026-01-01T00:00:00.000`;
+  if (args.type === "aws:sqs/queue:Queue") state.url = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physical}`;
+  if (args.type === "aws:s3/bucket:Bucket") state.bucket = physical;
+  return state;
+}
+
+function answerInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record<string, unknown> {
+  switch (args.token) {
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/offline`, userId: "OFFLINE", id: MOCK_ACCOUNT_ID };
+    case "aws:index/getRegion:getRegion":
+      return { region, name: region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
+    default:
+      throw new Error(`offline synth cannot answer invoke ${args.token}`);
+  }
+}
+
+/** Replaces Pulumi's unknown sentinel with undefined, as the policy engine sees unknowns. */
+function stripUnknowns(value: unknown): unknown {
+  if (value === pulumi.runtime.unknownValue) return undefined;
+  if (Array.isArray(value)) return value.map(stripUnknowns);
+  if (value && typeof value === "object") {
+    if (pulumi.Output.isInstance(value)) return undefined;
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, stripUnknowns(v)]));
+  }
+  return value;
+}
+
+/**
+ * Runs `program` for `stack` under mocks and waits until every registration has
+ * been answered. Only one synthesis may run at a time in a process.
+ */
+export async function synthesize<T>(
+  rootDir: string,
+  stack: string,
+  program: () => T,
+  options: SynthOptions = {},
+): Promise<SynthResult<T>> {
+  const project = options.project ?? "cqrs-workflows";
+  const config = options.config ?? readStackConfig(rootDir, stack);
+  const region = config["aws:region"] ?? "us-east-1";
+  const resources: SynthResource[] = [];
+  const errors: Error[] = [];
+  const unknown = Boolean(options.preview && options.unknownOutputs);
+  // What mocks do not see (parents, protect, providers) is read from the resource
+  // options by a stack transformation, then paired with the registration.
+  const metaByResource = new WeakMap<pulumi.Resource, ResourceMeta>();
+  const pending = new Map<string, ResourceMeta[]>();
+  const urns = new Set<string>();
+  const recordOptions: pulumi.ResourceTransformation = (args) => {
+    const parent = args.opts.parent ? metaByResource.get(args.opts.parent) : undefined;
+    const qualifiedType = parent ? `${parent.qualifiedType}$${args.type}` : args.type;
+    const urn = `urn:pulumi:${stack}::${project}::${qualifiedType}::${args.name}`;
+    if (urns.has(urn)) errors.push(new Error(`duplicate URN ${urn}: two resources share a type chain and name`));
+    urns.add(urn);
+    const opts = args.opts as pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions;
+    const explicit = opts.provider ?? (Array.isArray(opts.providers) ? opts.providers[0] : Object.values(opts.providers ?? {})[0]);
+    const meta: ResourceMeta = {
+      urn,
+      qualifiedType,
+      parent: parent?.urn,
+      protect: opts.protect ?? parent?.protect ?? false,
+      provider: (explicit && metaByResource.get(explicit)?.urn) ?? parent?.provider,
+    };
+    metaByResource.set(args.resource, meta);
+    const key = `${args.type}::${args.name}`;
+    pending.set(key, [...(pending.get(key) ?? []), meta]);
+    return undefined;
+  };
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        if (args.type === "pulumi:pulumi:Stack") return { id: undefined, state: {} };
+        const key = `${args.type}::${args.name}`;
+        const meta = pending.get(key)?.shift();
+        resources.push({
+          type: args.type,
+          name: args.name,
+          urn: meta?.urn ?? `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`,
+          parent: meta?.parent,
+          protect: meta?.protect ?? false,
+          provider: meta?.provider,
+          inputs: stripUnknowns(args.inputs) as Record<string, unknown>,
+          custom: args.custom ?? true,
+        });
+        if (unknown) return { id: undefined, state: {} };
+        return { id: `${args.name}-id`, state: computedState(args, region) };
+      },
+      call(args) {
+        return answerInvoke(args, region);
+      },
+    },
+    project,
+    stack,
+    options.preview ?? false,
+  );
+  pulumi.runtime.setAllConfig(config, []);
+
+  const onRejection = (reason: unknown) => errors.push(reason instanceof Error ? reason : new Error(String(reason)));
+  process.on("unhandledRejection", onRejection);
+  try {
+    let outputs = undefined as T;
+    try {
+      await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation(recordOptions);
+        outputs = program();
+        return undefined;
+      });
+    } catch (e) {
+      errors.push(e as Error);
+    }
+    await pulumi.runtime.disconnect();
+    // Rejections surface a tick after the queue drains.
+    await new Promise((r) => setImmediate(r));
+    const unique = [...new Map(errors.map((e) => [e.message, e])).values()];
+    return { stack, resources, outputs, errors: unique };
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+}
