@@ -97,11 +97,35 @@ function answerInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record
 
 /** Replaces Pulumi's unknown sentinel with undefined, as the policy engine sees unknowns. */
 function stripUnknowns(value: unknown): unknown {
-  if (value === pulumi.runtime.unknownValue) return undefined;
+  if (value === pulumi.runtime.unknownValue || pulumi.isUnknown(value)) return undefined;
   if (Array.isArray(value)) return value.map(stripUnknowns);
   if (value && typeof value === "object") {
     if (pulumi.Output.isInstance(value)) return undefined;
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, stripUnknowns(v)]));
+  }
+  return value;
+}
+
+/**
+ * Turns Pulumi's asset objects (whose contents are promises) into plain data:
+ * an archive becomes `{ assets: { <file>: { text } } }`, so its bundle can be read.
+ */
+async function plainAssets(input: unknown): Promise<unknown> {
+  const value: unknown = input;
+  if (pulumi.asset.AssetArchive.isInstance(value)) {
+    const assets = (await (value as unknown as { assets: Promise<Record<string, unknown>> }).assets) ?? {};
+    const files: Record<string, unknown> = {};
+    for (const [name, asset] of Object.entries(assets)) files[name] = await plainAssets(asset);
+    return { assets: files };
+  }
+  if (pulumi.asset.Asset.isInstance(value)) {
+    const text = await (value as unknown as { text?: Promise<string> }).text;
+    return text === undefined ? { asset: "non-text" } : { text };
+  }
+  if (Array.isArray(input)) return Promise.all(input.map(plainAssets));
+  if (value && typeof value === "object" && !pulumi.Output.isInstance(value)) {
+    const entries = await Promise.all(Object.entries(value as Record<string, unknown>).map(async ([k, v]) => [k, await plainAssets(v)] as const));
+    return Object.fromEntries(entries);
   }
   return value;
 }
@@ -150,7 +174,7 @@ export async function synthesize<T>(
 
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
+      async newResource(args) {
         if (args.type === "pulumi:pulumi:Stack") return { id: undefined, state: {} };
         const key = `${args.type}::${args.name}`;
         const meta = pending.get(key)?.shift();
@@ -161,7 +185,7 @@ export async function synthesize<T>(
           parent: meta?.parent,
           protect: meta?.protect ?? false,
           provider: meta?.provider,
-          inputs: stripUnknowns(args.inputs) as Record<string, unknown>,
+          inputs: stripUnknowns(await plainAssets(args.inputs)) as Record<string, unknown>,
           custom: args.custom ?? true,
         });
         if (unknown) return { id: undefined, state: {} };

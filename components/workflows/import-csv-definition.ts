@@ -1,0 +1,89 @@
+import { catchAll, lambdaTask, type StateMachineDefinition } from "../asl";
+import { checkInteger, checkLambdaArn } from "./option-checks";
+
+const BUILDER = "buildImportCsvDefinition";
+
+/** Distributed Map's upper bound on concurrent child executions. */
+const MAX_DISTRIBUTED_CONCURRENCY = 10_000;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export interface ImportCsvDefinitionOptions {
+  /** ARN of the `import-csv-step` function (`csv_loader`, `csv_rows_handler`, `finalize_parent_job`). */
+  importCsvStepArn: string;
+  /** Bucket the ResultWriter writes the map run results to (the import bucket). */
+  resultBucket: string;
+  /** Key prefix of the result files. Non-empty, no leading `/`. Default: `import-results/`. */
+  resultPrefix?: string;
+  /** ItemBatcher MaxItemsPerBatch: CSV rows per child execution. Integer >= 1. */
+  maxItemsPerBatch: number;
+  /** Child executions running at once. Integer 1..10000. Default: 50. */
+  maxConcurrency?: number;
+  /** Share of failed batches (percent) the map tolerates before failing. Integer 0..100. */
+  toleratedFailurePercentage: number;
+}
+
+export const IMPORT_CSV_DEFAULTS = { resultPrefix: "import-results/", maxConcurrency: 50 } as const;
+
+function checkOptions(opts: ImportCsvDefinitionOptions, resultPrefix: string, maxConcurrency: number): void {
+  checkLambdaArn(BUILDER, "importCsvStepArn", opts.importCsvStepArn);
+  if (typeof opts.resultBucket !== "string" || !BUCKET_NAME.test(opts.resultBucket)) {
+    throw new Error(`${BUILDER}: option "resultBucket" must be an S3 bucket name, got ${JSON.stringify(opts.resultBucket)}`);
+  }
+  if (typeof resultPrefix !== "string" || resultPrefix === "" || resultPrefix.startsWith("/")) {
+    throw new Error(`${BUILDER}: option "resultPrefix" must be a non-empty key prefix without a leading "/", got ${JSON.stringify(resultPrefix)}`);
+  }
+  checkInteger(BUILDER, "maxItemsPerBatch", opts.maxItemsPerBatch, 1);
+  checkInteger(BUILDER, "maxConcurrency", maxConcurrency, 1, MAX_DISTRIBUTED_CONCURRENCY);
+  checkInteger(BUILDER, "toleratedFailurePercentage", opts.toleratedFailurePercentage, 0, 100);
+}
+
+/**
+ * The CSV import machine (STANDARD parent, EXPRESS children): `csv_loader`, then a
+ * Distributed Map reading the CSV straight from S3 in batches of
+ * `maxItemsPerBatch` rows (the seed's `MaxInputBytesPerBatch: 10` is replaced),
+ * then `finalize_parent_job`, which also receives every failure in `$.error`.
+ */
+export function buildImportCsvDefinition(opts: ImportCsvDefinitionOptions): StateMachineDefinition {
+  const resultPrefix = opts.resultPrefix ?? IMPORT_CSV_DEFAULTS.resultPrefix;
+  const maxConcurrency = opts.maxConcurrency ?? IMPORT_CSV_DEFAULTS.maxConcurrency;
+  checkOptions(opts, resultPrefix, maxConcurrency);
+  const arn = opts.importCsvStepArn;
+  const onFailure = catchAll("finalize_parent_job", "$.error");
+
+  return {
+    Comment: "CQRS CSV import: count rows, process them in batches with a Distributed Map, finalize the job",
+    StartAt: "csv_loader",
+    States: {
+      csv_loader: lambdaTask(arn, { next: "import_rows", catch: [onFailure] }),
+      import_rows: {
+        Type: "Map",
+        Label: "import_rows",
+        ItemReader: {
+          Resource: "arn:aws:states:::s3:getObject",
+          ReaderConfig: { InputType: "CSV", CSVHeaderLocation: "FIRST_ROW" },
+          Parameters: { "Bucket.$": "$.bucket", "Key.$": "$.key" },
+        },
+        // `line` is the 0-based record index: invalid rows are reported by line.
+        ItemSelector: { "line.$": "$$.Map.Item.Index", "row.$": "$$.Map.Item.Value" },
+        ItemBatcher: { MaxItemsPerBatch: opts.maxItemsPerBatch, BatchInput: { "pk.$": "$.pk", "sk.$": "$.sk" } },
+        MaxConcurrency: maxConcurrency,
+        ToleratedFailurePercentage: opts.toleratedFailurePercentage,
+        ResultWriter: {
+          Resource: "arn:aws:states:::s3:putObject",
+          Parameters: { Bucket: opts.resultBucket, Prefix: resultPrefix },
+        },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "EXPRESS" },
+          StartAt: "csv_rows_handler",
+          States: { csv_rows_handler: lambdaTask(arn, { end: true }) },
+        },
+        // Keep the job keys for finalize_parent_job; the map run summary goes beside them.
+        ResultPath: "$.mapRun",
+        Catch: [onFailure],
+        Next: "finalize_parent_job",
+      },
+      finalize_parent_job: lambdaTask(arn, { next: "success" }),
+      success: { Type: "Succeed" },
+    },
+  };
+}
