@@ -4,7 +4,7 @@
  * bundle) and prints a summary. It then runs the CrossGuard pack over every
  * resource and exits non-zero on a mandatory violation.
  *
- *   npm run synth -- --stack prod [--preview] [--unknown-outputs] [--out DIR]
+ *   npm run synth -- --stack prod [--preview] [--unknown-outputs] [--out DIR] [--policy-config FILE]
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -20,10 +20,12 @@ interface Args {
   preview: boolean;
   unknownOutputs: boolean;
   outDir: string;
+  /** Like `pulumi preview --policy-pack-config`; default policies/config.<stack>.json when present. */
+  policyConfig: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { stack: "dev", preview: false, unknownOutputs: false, outDir: "" };
+  const args: Args = { stack: "dev", preview: false, unknownOutputs: false, outDir: "", policyConfig: "" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--stack" || a === "-s") args.stack = argv[++i] ?? "";
@@ -31,8 +33,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--preview") args.preview = true;
     else if (a === "--unknown-outputs") args.unknownOutputs = args.preview = true;
     else if (a === "--out") args.outDir = argv[++i] ?? "";
+    else if (a === "--policy-config") args.policyConfig = argv[++i] ?? "";
     else if (a === "--help" || a === "-h") {
-      console.log("usage: npm run synth -- --stack <name> [--preview] [--unknown-outputs] [--out DIR]");
+      console.log("usage: npm run synth -- --stack <name> [--preview] [--unknown-outputs] [--out DIR] [--policy-config FILE]");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -41,6 +44,8 @@ function parseArgs(argv: string[]): Args {
     throw new Error(`no Pulumi.${args.stack}.yaml; stacks here: ${listStacks().join(", ")}`);
   }
   args.outDir ||= path.join(ROOT, "out", args.stack);
+  if (args.policyConfig && !fs.existsSync(args.policyConfig)) throw new Error(`--policy-config ${args.policyConfig} does not exist`);
+  args.policyConfig ||= path.join(ROOT, "policies", `config.${args.stack}.json`);
   return args;
 }
 
@@ -117,6 +122,7 @@ async function main(): Promise<number> {
     for (const e of result.errors) console.error(`error: ${e.message}`);
     return 1;
   }
+  const packConfig = policyConfig(args.policyConfig);
   const { bundles, machines } = writeOutputs(args.outDir, result.resources);
 
   const counts = new Map<string, number>();
@@ -129,16 +135,17 @@ async function main(): Promise<number> {
 
   const violations = await runPolicies(
     result.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })),
-    { config: policyConfig(args.stack) },
+    { config: packConfig },
   );
   printViolations(violations);
   return violations.some((v) => v.enforcementLevel === "mandatory") ? 2 : 0;
 }
 
-/** The same policy config file CI passes with --policy-pack-config, when the stack has one. */
-function policyConfig(stack: string): Record<string, Record<string, unknown>> | undefined {
-  const file = path.join(ROOT, "policies", `config.${stack}.json`);
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, Record<string, unknown>>) : undefined;
+/** The policy config file CI passes with --policy-pack-config (optional for stacks without one). */
+function policyConfig(file: string): Record<string, Record<string, unknown>> | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  console.log(`Policy config: ${path.relative(ROOT, file)}`);
+  return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, Record<string, unknown>>;
 }
 
 main().then(

@@ -22,7 +22,7 @@ export interface SynthResource {
   protect: boolean;
   /** URN of an explicit provider, if the resource or a parent was given one. */
   provider?: string;
-  /** Inputs as the engine would see them; values unknown at preview are `undefined`. */
+  /** Inputs as the engine would see them; a value unknown at preview is the string {@link UNKNOWN}. */
   inputs: Record<string, unknown>;
   custom: boolean;
 }
@@ -95,13 +95,16 @@ function answerInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record
   }
 }
 
-/** Replaces Pulumi's unknown sentinel with undefined, as the policy engine sees unknowns. */
-function stripUnknowns(value: unknown): unknown {
-  if (value === pulumi.runtime.unknownValue || pulumi.isUnknown(value)) return undefined;
-  if (Array.isArray(value)) return value.map(stripUnknowns);
+/** The engine's sentinel for a value unknown during preview, as policies receive it. */
+export const UNKNOWN = pulumi.runtime.unknownValue;
+
+/** Writes every unknown (mock `unknown` objects, unresolved outputs) as the engine's sentinel string. */
+function normalizeUnknowns(value: unknown): unknown {
+  if (value === UNKNOWN || pulumi.isUnknown(value)) return UNKNOWN;
+  if (Array.isArray(value)) return value.map(normalizeUnknowns);
   if (value && typeof value === "object") {
-    if (pulumi.Output.isInstance(value)) return undefined;
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, stripUnknowns(v)]));
+    if (pulumi.Output.isInstance(value)) return UNKNOWN;
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, normalizeUnknowns(v)]));
   }
   return value;
 }
@@ -185,7 +188,7 @@ export async function synthesize<T>(
           parent: meta?.parent,
           protect: meta?.protect ?? false,
           provider: meta?.provider,
-          inputs: stripUnknowns(await plainAssets(args.inputs)) as Record<string, unknown>,
+          inputs: normalizeUnknowns(await plainAssets(args.inputs)) as Record<string, unknown>,
           custom: args.custom ?? true,
         });
         if (unknown) return { id: undefined, state: {} };
