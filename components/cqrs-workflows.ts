@@ -236,7 +236,6 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
         arnContext,
         functionArns,
         bucketName,
-        bucketArn: bucket.arn,
         alarmTopicArn: messaging.alarmTopic.arn,
         logRetentionDays: args.logRetentionDays,
         logLevel: args.stateMachineLogLevel,

@@ -17,8 +17,8 @@ export interface WorkflowMachinesArgs {
   arnContext: pulumi.Output<ArnContext>;
   /** Built from function names, not from the functions' outputs: known at preview. */
   functionArns: Record<FunctionKey, pulumi.Output<string>>;
+  /** The import bucket: Distributed Map results are written there. */
   bucketName: pulumi.Input<string>;
-  bucketArn: pulumi.Input<string>;
   alarmTopicArn: pulumi.Input<string>;
   logRetentionDays?: pulumi.Input<number>;
   logLevel?: pulumi.Input<"ALL" | "ERROR" | "FATAL">;
