@@ -6,6 +6,7 @@ export {
   LAMBDA_INVOKE_RESOURCE,
   LAMBDA_INVOKE_WAIT_RESOURCE,
   LAMBDA_TRANSIENT_ERRORS,
+  integrationResource,
   lambdaPayload,
   lambdaRetrier,
   lambdaTask,

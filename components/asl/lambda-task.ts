@@ -4,6 +4,16 @@ export const LAMBDA_INVOKE_RESOURCE = "arn:aws:states:::lambda:invoke";
 export const LAMBDA_INVOKE_WAIT_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 
 /**
+ * A service integration ARN in the partition of `anyArn` (`aws`, `aws-cn`,
+ * `aws-us-gov`): integrations carry the partition, so a machine in GovCloud must
+ * not name `arn:aws:states:::…`.
+ */
+export function integrationResource(anyArn: string, integration: string): string {
+  const partition = /^arn:([a-z-]+):/.exec(anyArn)?.[1] ?? "aws";
+  return `arn:${partition}:states:::${integration}`;
+}
+
+/**
  * Transient Lambda service errors worth retrying. Handler errors are not listed: a
  * handler that throws has already recorded `<state>:FAILED` and must not run twice
  * behind the state machine's back.
@@ -93,7 +103,7 @@ export function lambdaTask(functionArn: string, opts: LambdaTaskOptions): TaskSt
   const wait = opts.waitForTaskToken === true;
   const task: TaskState = {
     Type: "Task",
-    Resource: wait ? LAMBDA_INVOKE_WAIT_RESOURCE : LAMBDA_INVOKE_RESOURCE,
+    Resource: integrationResource(functionArn, wait ? "lambda:invoke.waitForTaskToken" : "lambda:invoke"),
     Parameters: { FunctionName: functionArn, Payload: lambdaPayload(wait) },
     ...toTransition(opts),
   };

@@ -1,4 +1,4 @@
-import { catchAll, lambdaTask, type StateMachineDefinition } from "../asl";
+import { catchAll, integrationResource, lambdaTask, type StateMachineDefinition } from "../asl";
 import { checkInteger, checkLambdaArn } from "./option-checks";
 
 const BUILDER = "buildImportCsvDefinition";
@@ -59,7 +59,7 @@ export function buildImportCsvDefinition(opts: ImportCsvDefinitionOptions): Stat
         Type: "Map",
         Label: "import_rows",
         ItemReader: {
-          Resource: "arn:aws:states:::s3:getObject",
+          Resource: integrationResource(arn, "s3:getObject"),
           ReaderConfig: { InputType: "CSV", CSVHeaderLocation: "FIRST_ROW" },
           Parameters: { "Bucket.$": "$.bucket", "Key.$": "$.key" },
         },
@@ -69,7 +69,7 @@ export function buildImportCsvDefinition(opts: ImportCsvDefinitionOptions): Stat
         MaxConcurrency: maxConcurrency,
         ToleratedFailurePercentage: opts.toleratedFailurePercentage,
         ResultWriter: {
-          Resource: "arn:aws:states:::s3:putObject",
+          Resource: integrationResource(arn, "s3:putObject"),
           Parameters: { Bucket: opts.resultBucket, Prefix: resultPrefix },
         },
         ItemProcessor: {
