@@ -1,27 +1,15 @@
 import * as crypto from "node:crypto";
 import * as path from "node:path";
-import { buildSync, type BuildOptions } from "esbuild";
+import { buildSync } from "esbuild";
+import { handlerBundleOptions } from "../handlers/bundle-options";
 import { packageRoot } from "./package-root";
 
 /**
- * The one esbuild configuration for handler bundles; `npm run bench` and the
- * HandlerFunction component both build through `bundleHandler`, so what is
- * measured is what is deployed.
+ * The one esbuild configuration for handler bundles (handlers/bundle-options.ts);
+ * `npm run bench` and the HandlerFunction component both build through
+ * `bundleHandler`, so what is measured is what is deployed.
  */
-export const HANDLER_BUILD_OPTIONS = {
-  bundle: true,
-  minify: true,
-  treeShaking: true,
-  platform: "node",
-  target: "node22",
-  format: "cjs",
-  sourcemap: "external",
-  sourcesContent: false,
-  legalComments: "none",
-  // ESM entry points first: the AWS SDK v3 tree-shakes far better from them.
-  mainFields: ["module", "main"],
-  logLevel: "silent",
-} as const satisfies BuildOptions;
+export const HANDLER_BUILD_OPTIONS = handlerBundleOptions;
 
 export interface HandlerBundle {
   /** Entry file, relative to the package root. */
@@ -56,6 +44,8 @@ export function bundleHandler(entry: string, options: { cache?: boolean } = {}):
   const root = packageRoot();
   const result = buildSync({
     ...HANDLER_BUILD_OPTIONS,
+    // Warnings would be printed into every `pulumi preview`; errors still throw.
+    logLevel: "silent",
     absWorkingDir: root,
     entryPoints: [entryPath],
     outfile: path.join(root, ".bundle", "index.js"),

@@ -10,6 +10,7 @@ import {
   type FunctionKey,
   type MachineKey,
 } from "./function-catalog";
+import { ImportRowType, TaskRowType } from "../handlers/shared/status";
 import { HandlerFunction } from "./handler-function";
 import { ImportBucket } from "./import-bucket";
 import { Messaging, QUEUE_KEYS, type QueueKey } from "./messaging";
@@ -212,6 +213,12 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       );
     }
 
+    // Sub-task rows, import jobs and error rows also land in these tables; only the
+    // rows a workflow starts from reach the router.
+    const startRows: Partial<Record<TableKey, Record<string, string[]>>> = {
+      tasks: { type: [TaskRowType.TASK] },
+      import_tmp: { type: [ImportRowType.IMPORT_ROW] },
+    };
     for (const key of STREAM_TABLES) {
       streamSource(
         `${name}-${key.replace(/_/g, "-")}-stream`,
@@ -220,6 +227,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
           streamArn: tables.tables[key].streamArn,
           onFailureDestinationArn: messaging.streamDlq.arn,
           maximumRetryAttempts: args.streamMaxRetryAttempts,
+          newImageFilter: startRows[key],
         },
         this,
       );

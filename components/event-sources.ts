@@ -11,6 +11,20 @@ export interface StreamSourceArgs {
   maximumRetryAttempts?: pulumi.Input<number>;
   /** Default: 10. */
   batchSize?: number;
+  /**
+   * Extra conditions on the new image (`{ type: ["TASK"] }`), so rows no workflow
+   * starts from never invoke the function. Default: every INSERT.
+   */
+  newImageFilter?: Record<string, string[]>;
+}
+
+/** An event filter pattern: INSERT only, optionally narrowed by string attributes of the new image. */
+export function insertFilterPattern(newImage?: Record<string, string[]>): string {
+  const pattern: Record<string, unknown> = { eventName: ["INSERT"] };
+  if (newImage && Object.keys(newImage).length > 0) {
+    pattern.dynamodb = { NewImage: Object.fromEntries(Object.entries(newImage).map(([k, v]) => [k, { S: v }])) };
+  }
+  return JSON.stringify(pattern);
 }
 
 /**
@@ -30,7 +44,7 @@ export function streamSource(name: string, fn: HandlerFunction, args: StreamSour
       bisectBatchOnFunctionError: true,
       maximumRecordAgeInSeconds: 86400,
       functionResponseTypes: ["ReportBatchItemFailures"],
-      filterCriteria: { filters: [{ pattern: JSON.stringify({ eventName: ["INSERT"] }) }] },
+      filterCriteria: { filters: [{ pattern: insertFilterPattern(args.newImageFilter) }] },
       destinationConfig: { onFailure: { destinationArn: args.onFailureDestinationArn } },
     },
     { parent, dependsOn: [fn.rolePolicy] },

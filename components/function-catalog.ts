@@ -94,97 +94,121 @@ function invoke(sid: string, arns: pulumi.Input<string>[]): PolicyStatement[] {
 const ROW_RW = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"];
 
 /**
- * Environment and exact grants of every handler. Each grant names the table,
- * bucket prefix, topic, state machine or function it is for.
+ * Environment and exact grants of every handler (what its code calls, on which
+ * table, bucket prefix, topic, state machine or function; docs/architecture.md).
  */
 export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSpec> {
-  const env = {
+  const tables = {
     COMMANDS_TABLE: c.tableNames.commands,
     DATA_TABLE: c.tableNames.data,
     HISTORY_TABLE: c.tableNames.history,
     TASKS_TABLE: c.tableNames.tasks,
     IMPORT_TMP_TABLE: c.tableNames.import_tmp,
-    IMPORT_BUCKET: c.bucketName,
-    MAIN_TOPIC_ARN: c.mainTopicArn,
-    ALARM_TOPIC_ARN: c.alarmTopicArn,
   };
-  const machines = {
-    COMMAND_STATE_MACHINE_ARN: c.machineArns.command,
-    TASK_STATE_MACHINE_ARN: c.machineArns.task,
-    IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns["import-csv"],
-    IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns["import-zip"],
-  };
+  const topics = { MAIN_TOPIC_ARN: c.mainTopicArn, ALARM_TOPIC_ARN: c.alarmTopicArn };
   const executors = pulumi.output(c.taskExecutors).apply((e) => JSON.stringify(e));
   const executorArns = Object.values(c.taskExecutors);
-  const payloads = IMPORT_PREFIXES.payloads;
+  const P = IMPORT_PREFIXES;
+  // What import-csv-step does is also done in one Lambda by the import-action consumer (DIRECT mode).
+  const csvImport: PolicyStatement[] = [
+    table(c, "import_tmp", "ImportTmp", [...ROW_RW, "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"]),
+    { Sid: "ReadImports", Action: ["s3:GetObject"], Resource: [P.uploads, P.unzipped, P.results].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`) },
+    objects(c, "WritePayloads", ["s3:PutObject"], P.payloads),
+    taskTokens(c, "import-zip"),
+  ];
   return {
     "command-step": {
       environment: {
-        ...env,
-        COMMAND_STATE_MACHINE_ARN: c.machineArns.command,
+        COMMANDS_TABLE: c.tableNames.commands,
+        DATA_TABLE: c.tableNames.data,
+        HISTORY_TABLE: c.tableNames.history,
+        ALARM_TOPIC_ARN: c.alarmTopicArn,
         SYNC_TARGETS: JSON.stringify(c.syncTargets.map((t) => t.name)),
         COMMAND_TTL_SECONDS: str(c.commandTtlSeconds),
         COMMAND_MAX_WAIT_SECONDS: str(c.commandMaxWaitSeconds),
       },
       statements: [
-        table(c, "commands", "Commands", ROW_RW),
-        table(c, "data", "Data", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]),
-        table(c, "history", "History", ["dynamodb:GetItem", "dynamodb:PutItem"]),
+        table(c, "commands", "Commands", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"]),
+        table(c, "data", "Data", ["dynamodb:GetItem", "dynamodb:PutItem"]),
+        table(c, "history", "History", ["dynamodb:PutItem"]),
         taskTokens(c, "command"),
-        objects(c, "Payloads", ["s3:GetObject", "s3:PutObject"], payloads),
-        ...publish(c, "both"),
+        ...publish(c, "alarm"),
       ],
     },
     "task-step": {
-      environment: { ...env, TASK_EXECUTORS: executors },
-      statements: [table(c, "tasks", "Tasks", ROW_RW), ...invoke("Executors", executorArns), ...publish(c, "both")],
-    },
-    "import-csv-step": {
-      environment: { ...env, ...machines },
+      environment: { TASKS_TABLE: c.tableNames.tasks, IMPORT_BUCKET: c.bucketName, TASK_EXECUTORS: executors, ...topics },
       statements: [
-        table(c, "import_tmp", "ImportTmp", [...ROW_RW, "dynamodb:BatchWriteItem"]),
-        objects(c, "ReadImports", ["s3:GetObject"], ""),
-        taskTokens(c, "import-zip"),
+        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
+        ...invoke("Executors", executorArns),
+        objects(c, "WritePayloads", ["s3:PutObject"], P.payloads),
         ...publish(c, "both"),
       ],
     },
+    "import-csv-step": {
+      environment: { IMPORT_TMP_TABLE: c.tableNames.import_tmp, IMPORT_BUCKET: c.bucketName, ...topics },
+      statements: [...csvImport, ...publish(c, "both")],
+    },
     "import-zip-step": {
-      environment: { ...env, ...machines },
+      environment: {
+        IMPORT_TMP_TABLE: c.tableNames.import_tmp,
+        IMPORT_BUCKET: c.bucketName,
+        DIRECT_IMPORT_MAX_BYTES: str(c.directImportMaxBytes),
+        ...topics,
+      },
       statements: [
         table(c, "import_tmp", "ImportTmp", ROW_RW),
-        objects(c, "ReadZips", ["s3:GetObject"], IMPORT_PREFIXES.uploads),
-        objects(c, "WriteCsvs", ["s3:PutObject", "s3:AbortMultipartUpload"], IMPORT_PREFIXES.unzipped),
-        start(c, ["import-csv"]),
+        { Sid: "ReadZips", Action: ["s3:GetObject"], Resource: [P.uploads, P.unzipped].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`) },
+        objects(c, "WriteCsvs", ["s3:PutObject", "s3:AbortMultipartUpload"], P.unzipped),
+        taskTokens(c, "import-zip"),
         ...publish(c, "both"),
       ],
     },
     "stream-router": {
-      environment: { ...env, ...machines, COMMAND_TTL_SECONDS: str(c.commandTtlSeconds) },
+      environment: {
+        ...tables,
+        IMPORT_BUCKET: c.bucketName,
+        COMMAND_STATE_MACHINE_ARN: c.machineArns.command,
+        TASK_STATE_MACHINE_ARN: c.machineArns.task,
+        ...topics,
+      },
       statements: [
-        table(c, "commands", "Commands", ROW_RW),
-        table(c, "tasks", "Tasks", [...ROW_RW, "dynamodb:BatchWriteItem"]),
-        table(c, "import_tmp", "ImportTmp", ["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+        table(c, "commands", "Commands", ["dynamodb:Query", "dynamodb:PutItem"]),
+        table(c, "data", "Data", ["dynamodb:GetItem"]),
+        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"]),
+        table(c, "import_tmp", "ImportTmp", ["dynamodb:UpdateItem"]),
         start(c, ["command", "task"]),
+        objects(c, "Payloads", ["s3:GetObject", "s3:PutObject"], P.payloads),
         ...publish(c, "both"),
       ],
     },
     "task-action-consumer": {
-      environment: { ...env, TASK_EXECUTORS: executors },
-      statements: [table(c, "tasks", "Tasks", ROW_RW), ...invoke("Executors", executorArns), ...publish(c, "both")],
-    },
-    "import-action-consumer": {
-      environment: { ...env, ...machines, DIRECT_IMPORT_MAX_BYTES: str(c.directImportMaxBytes) },
+      environment: {
+        TASKS_TABLE: c.tableNames.tasks,
+        IMPORT_BUCKET: c.bucketName,
+        TASK_STATE_MACHINE_ARN: c.machineArns.task,
+        TASK_EXECUTORS: executors,
+        ...topics,
+      },
       statements: [
-        table(c, "import_tmp", "ImportTmp", [...ROW_RW, "dynamodb:BatchWriteItem"]),
-        objects(c, "ReadImports", ["s3:GetObject"], ""),
-        start(c, ["import-csv", "import-zip"]),
-        taskTokens(c, "import-zip"),
+        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]),
+        start(c, ["task"]),
+        ...invoke("Executors", executorArns),
+        objects(c, "Payloads", ["s3:GetObject", "s3:PutObject"], P.payloads),
         ...publish(c, "both"),
       ],
     },
-    "notification-consumer": {
-      environment: { ...env },
-      statements: [...publish(c, "alarm")],
+    "import-action-consumer": {
+      environment: {
+        IMPORT_TMP_TABLE: c.tableNames.import_tmp,
+        IMPORT_BUCKET: c.bucketName,
+        IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns["import-csv"],
+        IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns["import-zip"],
+        DIRECT_IMPORT_MAX_BYTES: str(c.directImportMaxBytes),
+        ...topics,
+      },
+      statements: [...csvImport, start(c, ["import-csv", "import-zip"]), ...publish(c, "both")],
     },
+    // Logs each status event as a structured line; it calls no AWS API.
+    "notification-consumer": { environment: {}, statements: [] },
   };
 }

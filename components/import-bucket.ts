@@ -1,22 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { BUCKET_PREFIXES } from "../handlers/shared/bucket-layout";
 
-/** Key prefixes inside the import bucket, shared with the handlers and the state machines. */
-export const IMPORT_PREFIXES = {
-  /** Uploaded CSV/ZIP files. */
-  uploads: "imports/",
-  /** CSV files extracted from ZIP imports. */
-  unzipped: "unzipped/",
-  /** Distributed Map `ResultWriter` output. */
-  results: "import-results/",
-  /** Attributes too large to travel between states (256 KiB limit). */
-  payloads: "payloads/",
-} as const;
+/** Key prefixes inside the import bucket, shared with the handlers (one definition). */
+export const IMPORT_PREFIXES = BUCKET_PREFIXES;
 
 export interface ImportBucketArgs {
   /** Physical bucket name (globally unique; the program adds the account id). */
   bucketName: pulumi.Input<string>;
-  /** Days to keep result files and offloaded payloads. Default: 30. */
+  /** Days to keep Distributed Map result files and unzipped CSVs. Default: 30. Offloaded payloads are kept: rows reference them. */
   resultRetentionDays?: pulumi.Input<number>;
   /** Pulumi `protect`; also turns off `forceDestroy`. Default: false. */
   protect?: boolean;
@@ -78,7 +70,6 @@ export class ImportBucket extends pulumi.ComponentResource {
         bucket: bucket.id,
         rules: [
           { id: "expire-import-results", status: "Enabled", filter: { prefix: IMPORT_PREFIXES.results }, expiration: { days } },
-          { id: "expire-payloads", status: "Enabled", filter: { prefix: IMPORT_PREFIXES.payloads }, expiration: { days } },
           { id: "expire-unzipped", status: "Enabled", filter: { prefix: IMPORT_PREFIXES.unzipped }, expiration: { days } },
           {
             id: "abort-incomplete-uploads",

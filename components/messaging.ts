@@ -1,16 +1,17 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { Action } from "../handlers/shared/status";
 import { thresholdAlarm } from "./alarms";
 import { physicalName } from "./naming";
 
 /**
- * Which `action` message attribute values the main topic routes to each queue.
- * The handlers publish with these actions (handlers/shared/actions.ts).
+ * Which `action` message attribute values the main topic routes to each queue;
+ * the handlers publish with the same constants.
  */
 export const QUEUE_ROUTES = {
-  "task-action": ["task-execute"],
-  "import-action": ["import-csv", "import-zip"],
-  notification: ["command-status", "task-status", "import-status"],
+  "task-action": [Action.TASK_START, Action.TASK_EXECUTE],
+  "import-action": [Action.IMPORT_CSV, Action.IMPORT_ZIP],
+  notification: [Action.TASK_STATUS, Action.IMPORT_STATUS],
 } as const;
 export type QueueKey = keyof typeof QUEUE_ROUTES;
 export const QUEUE_KEYS = Object.keys(QUEUE_ROUTES) as QueueKey[];

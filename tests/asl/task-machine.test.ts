@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { buildTaskDefinition } from "../../components/workflows";
 import { TASK_STEP_ARN } from "./fixtures";
-import { ConcurrencyProbe, callsOf, lambdaError, never, runDefinition, type LambdaDouble } from "./harness";
+import { ConcurrencyProbe, callsOf, lambdaError, runDefinition, sleep, type LambdaDouble } from "./harness";
 
 const subTasks = Array.from({ length: 5 }, (_, i) => ({ pk: "TENANT#t1", sk: `TASK#job1#${i}` }));
 const INPUT = { pk: "TENANT#t1", sk: "TASK#job1", subTasks };
@@ -30,7 +30,10 @@ describe("task machine (executed with aws-local-stepfunctions)", function () {
 
   it("stops at the machine-level TimeoutSeconds", async () => {
     const run = await runDefinition(buildTaskDefinition({ taskStepArn: TASK_STEP_ARN, timeoutSeconds: 1 }), INPUT, {
-      doubles: { iterator: () => never(), finalize_task: (input) => input },
+      // Each item outlasts the 1 s machine timeout but does end: the interpreter keeps
+      // a task's own 60 s default timer alive until the task settles, which would hold
+      // the test process open long after the run is over.
+      doubles: { iterator: () => sleep(1500).then(() => ({})), finalize_task: (input) => input },
     });
     assert.equal(run.status, "TIMED_OUT");
     assert.equal(callsOf(run, "finalize_task").length, 0);

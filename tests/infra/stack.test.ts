@@ -136,9 +136,19 @@ for (const [stack, expected] of Object.entries(STACKS)) {
       const queues = mappings.filter((m) => String(m.inputs.eventSourceArn).includes(":sqs:"));
       assert.equal(streams.length, STREAM_TABLES.length);
       assert.equal(queues.length, QUEUE_KEYS.length);
+      const expectedFilters: Record<string, unknown> = {
+        commands: { eventName: ["INSERT"] },
+        tasks: { eventName: ["INSERT"], dynamodb: { NewImage: { type: { S: ["TASK"] } } } },
+        import_tmp: { eventName: ["INSERT"], dynamodb: { NewImage: { type: { S: ["IMPORT_ROW"] } } } },
+      };
       for (const m of streams) {
         assert.equal(m.inputs.functionName, `${prefix}-stream-router`);
-        assert.deepEqual((m.inputs.filterCriteria as { filters: { pattern: string }[] }).filters.map((f) => JSON.parse(f.pattern)), [{ eventName: ["INSERT"] }]);
+        const table = /cqrs-[a-z]+-([a-z_]+)\/stream/.exec(String(m.inputs.eventSourceArn))?.[1] ?? "";
+        assert.deepEqual(
+          (m.inputs.filterCriteria as { filters: { pattern: string }[] }).filters.map((f) => JSON.parse(f.pattern)),
+          [expectedFilters[table]],
+          table,
+        );
         assert.equal(m.inputs.maximumRetryAttempts, expected.retries);
         assert.equal(m.inputs.bisectBatchOnFunctionError, true);
         assert.match(String((m.inputs.destinationConfig as { onFailure: { destinationArn: string } }).onFailure.destinationArn), /stream-dlq$/);

@@ -1,0 +1,60 @@
+/**
+ * cqrs-workflows/client — the typed API applications use to feed the workflows.
+ * Every function takes an explicit config (table names, topic, bucket, SDK clients).
+ */
+import type { TokenOutcome } from '../handlers/shared/sfn-helpers';
+import { publishCommand, type PublishCommandInput, type PublishedCommand } from './commands';
+import type { CqrsClientConfig } from './config';
+import { listImportErrors, startCsvImport, startZipImport, type ImportErrorItem, type StartImportInput, type StartedImport } from './imports';
+import { createTask, type CreatedTask, type CreateTaskInput } from './tasks';
+import { failExecution, resumeExecution } from './tokens';
+
+export { ConfigError, type CqrsClientConfig } from './config';
+export {
+  ConditionRejectedError,
+  latestVersion,
+  publishCommand,
+  publishCommandWith,
+  VersionExistsError,
+  type PublishCommandInput,
+  type PublishDeps,
+  type PublishedCommand,
+  type PublishOptions,
+} from './commands';
+export { createTask, type CreatedTask, type CreateTaskInput } from './tasks';
+export {
+  DEFAULT_DIRECT_IMPORT_MAX_BYTES,
+  listImportErrors,
+  startCsvImport,
+  startZipImport,
+  type ImportErrorItem,
+  type StartedImport,
+  type StartImportInput,
+} from './imports';
+export { failExecution, resumeExecution } from './tokens';
+export type { TokenOutcome } from '../handlers/shared/sfn-helpers';
+export { ImportMode, ImportStatus, TaskStatus, CommandResult, Action } from '../handlers/shared/status';
+export { commandSk, parseCommandSk } from '../handlers/shared/keys';
+
+export interface CqrsClient {
+  publishCommand(input: PublishCommandInput): Promise<PublishedCommand>;
+  createTask(input: CreateTaskInput): Promise<CreatedTask>;
+  startCsvImport(input: StartImportInput): Promise<StartedImport>;
+  startZipImport(input: Omit<StartImportInput, 'mode'>): Promise<StartedImport>;
+  listImportErrors(job: { pk: string; sk: string }): Promise<ImportErrorItem[]>;
+  resumeExecution(taskToken: string, output?: unknown): Promise<TokenOutcome>;
+  failExecution(taskToken: string, error: string, cause?: string): Promise<TokenOutcome>;
+}
+
+/** The same functions bound to one config. */
+export function createCqrsClient(config: CqrsClientConfig): CqrsClient {
+  return {
+    publishCommand: (input) => publishCommand(config, input),
+    createTask: (input) => createTask(config, input),
+    startCsvImport: (input) => startCsvImport(config, input),
+    startZipImport: (input) => startZipImport(config, input),
+    listImportErrors: (job) => listImportErrors(config, job),
+    resumeExecution: (taskToken, output) => resumeExecution(config, taskToken, output),
+    failExecution: (taskToken, error, cause) => failExecution(config, taskToken, error, cause),
+  };
+}

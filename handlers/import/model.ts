@@ -1,0 +1,220 @@
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../shared/aws/dynamodb';
+import { sfn } from '../shared/aws/sfn';
+import { tables } from '../shared/env';
+import { isConditionalCheckFailed, isTransactionConditionFailure } from '../shared/errors';
+import { rowIndexSk } from '../shared/keys';
+import { log } from '../shared/log';
+import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
+import { sendTaskFailure, sendTaskSuccess } from '../shared/sfn-helpers';
+import { Action, ImportRowType, ImportStatus, isTerminal, type ImportMode } from '../shared/status';
+import type { Key } from '../shared/types';
+
+/** Import job row in `import_tmp` (`type = CSV_JOB | ZIP_JOB`). */
+export interface ImportJob {
+  pk: string;
+  sk: string;
+  type: typeof ImportRowType.CSV_JOB | typeof ImportRowType.ZIP_JOB;
+  jobId: string;
+  bucket: string;
+  key: string;
+  mode?: ImportMode;
+  status: ImportStatus;
+  schema?: string;
+  header?: string[];
+  totalRows?: number;
+  processedRows?: number;
+  succeededRows?: number;
+  failedRows?: number;
+  /** ZIP child jobs: the parent ZIP job. */
+  parentPk?: string;
+  parentSk?: string;
+  /** ZIP child jobs: token of the parent's trigger_single_csv_and_wait. */
+  taskToken?: string;
+  createdAt?: string;
+  summary?: Record<string, unknown>;
+  error?: string;
+  [key: string]: unknown;
+}
+
+/** Per-row items live in their own partitions, keyed by the job: `<PREFIX>#<jobPk>#<jobSk>`. */
+export function jobRef(job: Key): string {
+  return `${job.pk}#${job.sk}`;
+}
+export const rowsPk = (job: Key): string => `${ImportRowType.IMPORT_ROW}#${jobRef(job)}`;
+export const errorsPk = (job: Key): string => `${ImportRowType.IMPORT_ERROR}#${jobRef(job)}`;
+export const claimsPk = (job: Key): string => `${ImportRowType.IMPORT_KEY}#${jobRef(job)}`;
+export const batchesPk = (job: Key): string => `${ImportRowType.IMPORT_BATCH}#${jobRef(job)}`;
+
+/** Helper items (rows, key claims, batch markers) expire 30 days after the job was created. */
+export const HELPER_TTL_SECONDS = 30 * 24 * 3600;
+export function helperTtl(job: ImportJob): number {
+  const created = Date.parse(String(job.createdAt ?? '')) || 0;
+  return Math.floor((created || Date.now()) / 1000) + HELPER_TTL_SECONDS;
+}
+
+export async function getJob(key: Key): Promise<ImportJob | undefined> {
+  const res = await ddb().send(new GetCommand({ TableName: tables.importTmp(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }));
+  return res.Item as ImportJob | undefined;
+}
+
+export async function requireJob(key: Key): Promise<ImportJob> {
+  const job = await getJob(key);
+  if (!job) throw new Error(`import job ${key.pk} / ${key.sk} not found in ${tables.importTmp()}`);
+  if (job.type !== ImportRowType.CSV_JOB && job.type !== ImportRowType.ZIP_JOB) throw new Error(`${key.pk} / ${key.sk} is not an import job`);
+  return job;
+}
+
+export async function updateJob(key: Key, fields: Record<string, unknown>, condition?: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> }): Promise<ImportJob> {
+  const names: Record<string, string> = { ...(condition?.names ?? {}) };
+  const values: Record<string, unknown> = { ...(condition?.values ?? {}) };
+  const sets: string[] = [];
+  Object.entries(fields).forEach(([k, v], i) => {
+    names[`#f${i}`] = k;
+    values[`:f${i}`] = v;
+    sets.push(`#f${i} = :f${i}`);
+  });
+  const res = await ddb().send(
+    new UpdateCommand({
+      TableName: tables.importTmp(),
+      Key: { pk: key.pk, sk: key.sk },
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: condition ? `attribute_exists(pk) AND (${condition.expression})` : 'attribute_exists(pk)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return res.Attributes as ImportJob;
+}
+
+export interface BatchCounts {
+  firstIndex: number;
+  lastIndex: number;
+  processed: number;
+  succeeded: number;
+  failed: number;
+}
+
+/**
+ * Count a batch exactly once: a marker item keyed by the batch's first record index and the
+ * job's atomic counters move in one transaction. A retried batch (Lambda retry, redelivery,
+ * finalize retry) finds its marker and is not counted again. Returns false if already counted.
+ */
+export async function commitBatch(job: ImportJob, counts: BatchCounts): Promise<boolean> {
+  try {
+    await ddb().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tables.importTmp(),
+              Item: {
+                pk: batchesPk(job),
+                sk: rowIndexSk(counts.firstIndex),
+                type: ImportRowType.IMPORT_BATCH,
+                jobPk: job.pk,
+                jobSk: job.sk,
+                ...counts,
+                committedAt: new Date().toISOString(),
+                ttl: helperTtl(job),
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Update: {
+              TableName: tables.importTmp(),
+              Key: { pk: job.pk, sk: job.sk },
+              UpdateExpression: 'ADD processedRows :p, succeededRows :s, failedRows :f SET updatedAt = :now',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':p': counts.processed, ':s': counts.succeeded, ':f': counts.failed, ':now': new Date().toISOString() },
+            },
+          },
+        ],
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isTransactionConditionFailure(err, 0)) return false;
+    throw err;
+  }
+}
+
+/** The counts of a batch already committed (its marker), if any. */
+export async function committedBatch(job: Key, firstIndex: number): Promise<BatchCounts | undefined> {
+  const res = await ddb().send(new GetCommand({ TableName: tables.importTmp(), Key: { pk: batchesPk(job), sk: rowIndexSk(firstIndex) }, ConsistentRead: true }));
+  if (!res.Item) return undefined;
+  const i = res.Item;
+  return { firstIndex: Number(i.firstIndex), lastIndex: Number(i.lastIndex), processed: Number(i.processed), succeeded: Number(i.succeeded), failed: Number(i.failed) };
+}
+
+export async function batchCommitted(job: Key, firstIndex: number): Promise<boolean> {
+  return (await committedBatch(job, firstIndex)) !== undefined;
+}
+
+function outcomeBody(job: ImportJob): Record<string, unknown> {
+  return {
+    pk: job.pk,
+    sk: job.sk,
+    status: job.status,
+    totalRows: job.totalRows ?? 0,
+    processedRows: job.processedRows ?? 0,
+    succeededRows: job.succeededRows ?? 0,
+    failedRows: job.failedRows ?? 0,
+    ...(job.error ? { error: job.error } : {}),
+  };
+}
+
+/**
+ * If a parent (ZIP) execution waits on this job (taskToken) and the job has ended, send its
+ * outcome: SendTaskSuccess when COMPLETED, SendTaskFailure when FAILED. The token is removed
+ * with a condition first, so the job's end and a re-triggering parent can both call this and
+ * exactly one sends.
+ */
+export async function deliverJobOutcome(job: ImportJob): Promise<'sent' | 'stale' | 'none'> {
+  if (!job.taskToken || !isTerminal(job.status)) return 'none';
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tables.importTmp(),
+        Key: { pk: job.pk, sk: job.sk },
+        UpdateExpression: 'REMOVE taskToken SET outcomeSentAt = :now',
+        ConditionExpression: 'taskToken = :t',
+        ExpressionAttributeValues: { ':t': job.taskToken, ':now': new Date().toISOString() },
+      }),
+    );
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return 'none';
+    throw err;
+  }
+  const body = outcomeBody(job);
+  return job.status === ImportStatus.COMPLETED
+    ? sendTaskSuccess(sfn(), job.taskToken, body)
+    : sendTaskFailure(sfn(), job.taskToken, 'ImportJobFailed', JSON.stringify(body));
+}
+
+/**
+ * End a job: status + summary (the first terminal status wins if called twice), the waiting
+ * parent resumed (success or failure), a status event, and an alarm when FAILED.
+ */
+export async function completeJob(key: Key, status: typeof ImportStatus.COMPLETED | typeof ImportStatus.FAILED, summary: Record<string, unknown>, error?: string): Promise<ImportJob> {
+  let job: ImportJob;
+  try {
+    job = await updateJob(
+      key,
+      { status, summary, finishedAt: new Date().toISOString(), ...(error ? { error } : {}) },
+      { expression: 'NOT #st IN (:c, :f)', names: { '#st': 'status' }, values: { ':c': ImportStatus.COMPLETED, ':f': ImportStatus.FAILED } },
+    );
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    job = await requireJob(key); // already ended (a retry): keep its outcome, still deliver it
+  }
+  const delivered = await deliverJobOutcome(job);
+  if (delivered === 'stale') log('warn', 'parent no longer waits for this import job (token timed out)', { key });
+  await publishStatusEventSafe(Action.IMPORT_STATUS, { table: 'import_tmp', type: job.type, ...outcomeBody(job), summary: job.summary });
+  if (job.status === ImportStatus.FAILED) {
+    await publishAlarm({ kind: 'import-failed', table: 'import_tmp', pk: job.pk, sk: job.sk, error: job.error ?? `import ended FAILED: ${JSON.stringify(outcomeBody(job))}` });
+  }
+  return job;
+}

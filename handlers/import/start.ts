@@ -1,0 +1,52 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../shared/aws/dynamodb';
+import { sfn } from '../shared/aws/sfn';
+import { requireEnv, requirePositiveNumber, tables } from '../shared/env';
+import { executionName } from '../shared/keys';
+import { startExecutionOnce } from '../shared/sfn-helpers';
+import { ImportMode, ImportRowType, isTerminal } from '../shared/status';
+import type { Key } from '../shared/types';
+import { objectSize } from './objects';
+import { runDirectImport } from './csv-steps';
+import { deliverJobOutcome, requireJob } from './model';
+
+export interface StartOutcome {
+  mode: string;
+  started: boolean;
+  status?: string;
+  executionName?: string;
+}
+
+/**
+ * `import-csv` / `import-zip` actions: run a DIRECT CSV import inline, or start the import
+ * machine under a deterministic name (a redelivered message starts nothing twice). A job
+ * without a mode gets one by size (DIRECT_IMPORT_MAX_BYTES).
+ */
+export async function startImportJob(key: Key, action: string): Promise<StartOutcome> {
+  const job = await requireJob(key);
+  if (isTerminal(job.status)) {
+    await deliverJobOutcome(job);
+    return { mode: job.mode ?? 'UNKNOWN', started: false, status: job.status };
+  }
+  const input = { pk: job.pk, sk: job.sk, bucket: job.bucket, key: job.key };
+  const name = executionName('import_tmp', job.pk, job.sk);
+  if (job.type === ImportRowType.ZIP_JOB) {
+    if (action !== 'import-zip') throw new Error(`action ${action} does not match ZIP job ${job.sk}`);
+    const res = await startExecutionOnce(sfn(), requireEnv('IMPORT_ZIP_STATE_MACHINE_ARN'), name, input);
+    return { mode: ImportMode.STEP_FUNCTION, started: res.started, executionName: name };
+  }
+  if (action !== 'import-csv') throw new Error(`action ${action} does not match CSV job ${job.sk}`);
+  let mode = job.mode;
+  if (!mode) {
+    mode = (await objectSize(job.bucket, job.key)) <= requirePositiveNumber('DIRECT_IMPORT_MAX_BYTES') ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION;
+    await ddb().send(
+      new UpdateCommand({ TableName: tables.importTmp(), Key: { pk: job.pk, sk: job.sk }, UpdateExpression: 'SET #mode = :m', ExpressionAttributeNames: { '#mode': 'mode' }, ExpressionAttributeValues: { ':m': mode } }),
+    );
+  }
+  if (mode === ImportMode.DIRECT) {
+    const outcome = await runDirectImport(key);
+    return { mode, started: true, status: outcome.status };
+  }
+  const res = await startExecutionOnce(sfn(), requireEnv('IMPORT_CSV_STATE_MACHINE_ARN'), name, input);
+  return { mode, started: res.started, executionName: name };
+}

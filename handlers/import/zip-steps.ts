@@ -1,0 +1,154 @@
+import { BUCKET_PREFIXES } from '../shared/bucket-layout';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../shared/aws/dynamodb';
+import { sns } from '../shared/aws/sns';
+import { queryAll } from '../shared/dynamo';
+import { requireEnv, requirePositiveNumber, tables } from '../shared/env';
+import { isConditionalCheckFailed, truncate } from '../shared/errors';
+import { sha256Hex } from '../shared/keys';
+import { publishAction } from '../shared/notify';
+import { Action, ImportMode, ImportRowType, ImportStatus, isTerminal } from '../shared/status';
+import { isRecord, requireKey, type CaughtError, type Key } from '../shared/types';
+import { objectSize } from './objects';
+import type { JobOutcome } from './csv-steps';
+import { completeJob, deliverJobOutcome, requireJob, updateJob, type ImportJob } from './model';
+import { unzipCsvEntries } from './zip';
+
+export interface ZipMachineInput {
+  pk: string;
+  sk: string;
+  bucket?: string;
+  key?: string;
+  csvKeys?: string[];
+  error?: CaughtError;
+  [k: string]: unknown;
+}
+
+/** Where unzipped CSV entries go in IMPORT_BUCKET. */
+export const UNZIPPED_PREFIX = BUCKET_PREFIXES.unzipped;
+/** csvKeys travel in the state input: keep them well under the 256 KiB limit. */
+const MAX_KEYS_BYTES = 200 * 1024;
+
+export function jobIdOf(job: Pick<ImportJob, 'jobId' | 'sk'>): string {
+  if (job.jobId) return job.jobId;
+  const hash = job.sk.indexOf('#');
+  return hash >= 0 ? job.sk.slice(hash + 1) : job.sk;
+}
+
+export function childJobKey(zip: Pick<ImportJob, 'pk' | 'sk' | 'jobId'>, csvKey: string): Key & { jobId: string } {
+  const jobId = `${jobIdOf(zip)}-${sha256Hex(csvKey).slice(0, 12)}`;
+  return { pk: zip.pk, sk: `${ImportRowType.CSV_JOB}#${jobId}`, jobId };
+}
+
+// ---------------------------------------------------------------- unzip
+
+export async function unzip(input: ZipMachineInput): Promise<ZipMachineInput & { csvKeys: string[] }> {
+  const zip = await requireJob(requireKey(input, 'unzip input'));
+  const destBucket = requireEnv('IMPORT_BUCKET');
+  await updateJob(zip, { status: ImportStatus.PROCESSING, mode: ImportMode.STEP_FUNCTION, startedAt: new Date().toISOString() });
+  const entries = await unzipCsvEntries(input.bucket ?? zip.bucket, input.key ?? zip.key, destBucket, `${UNZIPPED_PREFIX}${encodeURIComponent(jobIdOf(zip))}/`);
+  const csvKeys = entries.map((e) => e.key);
+  const bytes = Buffer.byteLength(JSON.stringify(csvKeys), 'utf8');
+  await updateJob(zip, { files: csvKeys.length, ...(bytes <= MAX_KEYS_BYTES ? { csvKeys } : {}) });
+  if (bytes > MAX_KEYS_BYTES) throw new Error(`the archive has ${csvKeys.length} CSV entries; their keys exceed the state payload limit`);
+  return { ...input, bucket: destBucket, csvKeys };
+}
+
+// ---------------------------------------------------------------- trigger_single_csv_and_wait
+
+/**
+ * Create the child CSV job for one unzipped file with the parent's task token on it, and
+ * start it (`import-csv` on the main topic: DIRECT or STEP_FUNCTION by size). The child's
+ * end sends SendTaskSuccess (COMPLETED) or SendTaskFailure (FAILED) with that token.
+ * Re-running (retry/redelivery) re-stores the new token; if the child had already ended,
+ * its outcome is delivered right away.
+ */
+export async function triggerSingleCsvAndWait(input: ZipMachineInput, taskToken: string | undefined): Promise<ZipMachineInput> {
+  if (!taskToken) throw new Error('trigger_single_csv_and_wait needs "taskToken.$": "$$.Task.Token" in its Payload');
+  if (typeof input.key !== 'string' || typeof input.bucket !== 'string') throw new Error('trigger_single_csv_and_wait: input needs "bucket" and "key"');
+  const zip = await requireJob(requireKey(input, 'trigger_single_csv_and_wait input'));
+  const child = childJobKey(zip, input.key);
+  const size = await objectSize(input.bucket, input.key);
+  const mode = size <= requirePositiveNumber('DIRECT_IMPORT_MAX_BYTES') ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION;
+  const now = new Date().toISOString();
+  try {
+    await ddb().send(
+      new PutCommand({
+        TableName: tables.importTmp(),
+        Item: {
+          pk: child.pk,
+          sk: child.sk,
+          type: ImportRowType.CSV_JOB,
+          jobId: child.jobId,
+          bucket: input.bucket,
+          key: input.key,
+          size,
+          mode,
+          schema: zip.schema,
+          status: ImportStatus.CREATED,
+          totalRows: 0,
+          processedRows: 0,
+          succeededRows: 0,
+          failedRows: 0,
+          parentPk: zip.pk,
+          parentSk: zip.sk,
+          taskToken,
+          createdAt: now,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const existing = await updateJob(child, { taskToken, tokenStoredAt: now });
+    if (isTerminal(existing.status)) {
+      await deliverJobOutcome(existing);
+      return input;
+    }
+  }
+  await publishAction(sns(), requireEnv('MAIN_TOPIC_ARN'), Action.IMPORT_CSV, { pk: child.pk, sk: child.sk, parentPk: zip.pk, parentSk: zip.sk });
+  return input;
+}
+
+// ---------------------------------------------------------------- finalize_zip_job
+
+export async function finalizeZipJob(input: ZipMachineInput): Promise<JobOutcome> {
+  const key = requireKey(input, 'finalize_zip_job input');
+  const zip = await requireJob(key);
+  const children = (await queryAll(ddb(), {
+    TableName: tables.importTmp(),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': zip.pk, ':prefix': `${ImportRowType.CSV_JOB}#${jobIdOf(zip)}-` },
+    ConsistentRead: true,
+  })) as ImportJob[];
+  const byKey = new Map(children.filter((c) => c.parentSk === zip.sk).map((c) => [c.key, c]));
+  const keys: string[] = Array.isArray(input.csvKeys)
+    ? input.csvKeys
+    : Array.isArray(zip.csvKeys)
+      ? (zip.csvKeys as string[])
+      : Array.from(byKey.keys()).sort();
+  const files = keys.map((k) => {
+    const c = byKey.get(k);
+    return c
+      ? { key: k, status: c.status, totalRows: Number(c.totalRows ?? 0), succeededRows: Number(c.succeededRows ?? 0), failedRows: Number(c.failedRows ?? 0), ...(c.error ? { error: truncate(String(c.error), 300) } : {}) }
+      : { key: k, status: 'NOT_STARTED', totalRows: 0, succeededRows: 0, failedRows: 0 };
+  });
+  const sum = (f: 'totalRows' | 'succeededRows' | 'failedRows'): number => files.reduce((n, x) => n + x[f], 0);
+  const totalRows = sum('totalRows');
+  const succeededRows = sum('succeededRows');
+  const failedRows = sum('failedRows');
+  const problems: string[] = [];
+  const machineError = isRecord(input.error) ? truncate(`${input.error.Error ?? 'Error'}: ${input.error.Cause ?? ''}`, 1500) : undefined;
+  if (machineError) problems.push(machineError);
+  const notCompleted = files.filter((f) => f.status !== ImportStatus.COMPLETED);
+  if (notCompleted.length) problems.push(`${notCompleted.length} of ${files.length} file(s) did not complete: ${notCompleted.slice(0, 5).map((f) => `${f.key} (${f.status})`).join(', ')}`);
+  const status = problems.length === 0 ? ImportStatus.COMPLETED : ImportStatus.FAILED;
+  await updateJob(zip, { totalRows, processedRows: succeededRows + failedRows, succeededRows, failedRows });
+  const ended = await completeJob(
+    key,
+    status,
+    { fileCount: files.length, totalRows, succeededRows, failedRows, files: files.slice(0, 100), ...(problems.length ? { problems } : {}) },
+    problems.length ? truncate(problems.join('; '), 2000) : undefined,
+  );
+  return { pk: ended.pk, sk: ended.sk, status: ended.status, totalRows, processedRows: succeededRows + failedRows, succeededRows, failedRows, ...(ended.error ? { error: ended.error } : {}) };
+}

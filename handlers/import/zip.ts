@@ -1,0 +1,124 @@
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PassThrough, type Readable } from 'node:stream';
+import { RandomAccessReader, fromRandomAccessReaderPromise, type Entry } from 'yauzl';
+import { s3 } from '../shared/aws/s3';
+import { bodyToBuffer, bodyToReadable } from '../shared/s3-body';
+
+/** Reads at most this size are served from cached aligned blocks (EOCD, central directory, local headers). */
+const SMALL_READ = 64 * 1024;
+const BLOCK = 1024 * 1024;
+const MAX_CACHED_BLOCKS = 4;
+/** A single PutObject can take at most 5 GiB. */
+const MAX_SINGLE_PUT = 5 * 1024 ** 3;
+
+/**
+ * yauzl RandomAccessReader over S3 ranged GETs: the archive is never downloaded whole.
+ * Small reads (zip metadata) go through a tiny LRU of 1 MiB aligned blocks so the central
+ * directory costs a few GETs, entry data is streamed straight from its byte range.
+ */
+export class S3RangeReader extends RandomAccessReader {
+  private readonly blocks = new Map<number, Promise<Buffer>>();
+  public gets = 0;
+
+  constructor(private readonly bucket: string, private readonly key: string, private readonly size: number) {
+    super();
+  }
+
+  private async getRange(start: number, endExclusive: number): Promise<Readable> {
+    this.gets++;
+    const res = await s3().send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${start}-${endExclusive - 1}` }));
+    return bodyToReadable(res.Body);
+  }
+
+  private block(index: number): Promise<Buffer> {
+    let p = this.blocks.get(index);
+    if (p) {
+      this.blocks.delete(index);
+      this.blocks.set(index, p); // LRU touch
+      return p;
+    }
+    const start = index * BLOCK;
+    const end = Math.min(this.size, start + BLOCK);
+    p = this.getRange(start, end).then((s) => bodyToBuffer(s, BLOCK + 1));
+    p.catch(() => this.blocks.delete(index));
+    this.blocks.set(index, p);
+    while (this.blocks.size > MAX_CACHED_BLOCKS) this.blocks.delete(this.blocks.keys().next().value as number);
+    return p;
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    const out = new PassThrough();
+    const pump = async (): Promise<void> => {
+      if (end - start <= SMALL_READ) {
+        const parts: Buffer[] = [];
+        for (let b = Math.floor(start / BLOCK); b * BLOCK < end; b++) {
+          const buf = await this.block(b);
+          const from = Math.max(start, b * BLOCK) - b * BLOCK;
+          const to = Math.min(end, (b + 1) * BLOCK) - b * BLOCK;
+          parts.push(buf.subarray(from, to));
+        }
+        out.end(Buffer.concat(parts));
+        return;
+      }
+      const body = await this.getRange(start, end);
+      body.on('error', (err) => out.destroy(err));
+      body.pipe(out);
+    };
+    pump().catch((err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))));
+    return out;
+  }
+}
+
+export interface UnzippedEntry {
+  entry: string;
+  key: string;
+  size: number;
+}
+
+/** Entries that are CSV files (not directories, not macOS resource forks). */
+export function isCsvEntry(name: string): boolean {
+  if (name.endsWith('/')) return false;
+  if (name.startsWith('__MACOSX/') || name.split('/').some((p) => p.startsWith('._'))) return false;
+  return name.toLowerCase().endsWith('.csv');
+}
+
+/** A safe S3 key segment path for an entry name (no '..', no leading '/', no backslashes). */
+export function safeEntryPath(name: string): string {
+  return name
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((p) => p !== '' && p !== '.' && p !== '..')
+    .join('/');
+}
+
+/**
+ * Stream every CSV entry of s3://bucket/key to `<destPrefix><entry path>`: each entry is
+ * read (inflated) and uploaded as it is read — one entry in flight, bounded memory.
+ * Returns the uploaded keys sorted.
+ */
+export async function unzipCsvEntries(bucket: string, key: string, destBucket: string, destPrefix: string): Promise<UnzippedEntry[]> {
+  const head = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const size = Number(head.ContentLength ?? 0);
+  if (size <= 0) throw new Error(`s3://${bucket}/${key} is empty`);
+  const reader = new S3RangeReader(bucket, key, size);
+  const zip = await fromRandomAccessReaderPromise(reader, size, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: false });
+  const out: UnzippedEntry[] = [];
+  try {
+    for await (const entry of zip.eachEntry() as AsyncIterable<Entry>) {
+      if (!isCsvEntry(entry.fileName)) continue;
+      if (entry.isEncrypted()) throw new Error(`zip entry ${entry.fileName} is encrypted`);
+      if (entry.uncompressedSize > MAX_SINGLE_PUT) throw new Error(`zip entry ${entry.fileName} is larger than 5 GiB`);
+      const path = safeEntryPath(entry.fileName);
+      if (!path) continue;
+      const destKey = `${destPrefix}${path}`;
+      const stream = await zip.openReadStreamPromise(entry);
+      await s3().send(
+        new PutObjectCommand({ Bucket: destBucket, Key: destKey, Body: stream, ContentLength: entry.uncompressedSize, ContentType: 'text/csv' }),
+      );
+      out.push({ entry: entry.fileName, key: destKey, size: entry.uncompressedSize });
+    }
+  } finally {
+    if (zip.isOpen) zip.close();
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}

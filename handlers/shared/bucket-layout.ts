@@ -1,0 +1,14 @@
+/**
+ * Key prefixes of the import bucket. The Pulumi components grant S3 access per
+ * prefix and set the lifecycle from the same constants, so code and IAM agree.
+ */
+export const BUCKET_PREFIXES = {
+  /** CSV and ZIP files to import: applications upload here. */
+  uploads: 'imports/',
+  /** CSV files extracted from ZIP imports. */
+  unzipped: 'unzipped/',
+  /** Distributed Map `ResultWriter` manifests and result files. */
+  results: 'import-results/',
+  /** Values too large for a state or an item; rows keep a reference, so these never expire. */
+  payloads: 'payloads/',
+} as const;

@@ -1,0 +1,52 @@
+/** Error helpers shared by handlers and the client. */
+
+export function errorName(err: unknown): string {
+  return err && typeof err === 'object' && 'name' in err && typeof (err as { name: unknown }).name === 'string'
+    ? (err as { name: string }).name
+    : 'Error';
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}
+
+export function describeError(err: unknown, max = 2000): string {
+  const text = `${errorName(err)}: ${errorMessage(err)}`;
+  return truncate(text, max);
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 15))}…[truncated]`;
+}
+
+export function isConditionalCheckFailed(err: unknown): boolean {
+  return errorName(err) === 'ConditionalCheckFailedException';
+}
+
+/** TransactionCanceledException whose reasons include a ConditionalCheckFailed at `index` (or any index). */
+export function isTransactionConditionFailure(err: unknown, index?: number): boolean {
+  if (errorName(err) !== 'TransactionCanceledException') return false;
+  const reasons = (err as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+  if (index === undefined) return reasons.some((r) => r?.Code === 'ConditionalCheckFailed');
+  return reasons[index]?.Code === 'ConditionalCheckFailed';
+}
+
+/** SendTaskSuccess/Failure on a token that is no longer waiting: benign for a resumer. */
+export function isStaleTaskToken(err: unknown): boolean {
+  const name = errorName(err);
+  return name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken';
+}
+
+/** A domain error with a stable name, so a Catch / Choice can tell it apart. */
+export class NamedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+
+/** Command row sort key: `<code>@<version>` (docs/architecture.md, data model). */
+export function commandSk(code: string, version: number): string {
+  if (!code) throw new Error('command code must not be empty');
+  if (!Number.isInteger(version) || version < 1) throw new Error(`command version must be a positive integer, got ${version}`);
+  return `${code}@${version}`;
+}
+
+/** Split `<code>@<version>` (the code itself may contain '@': the last one separates). */
+export function parseCommandSk(sk: string): { code: string; version: number } {
+  const at = sk.lastIndexOf('@');
+  const version = at > 0 ? Number(sk.slice(at + 1)) : NaN;
+  if (at <= 0 || !Number.isInteger(version) || version < 1 || String(version) !== sk.slice(at + 1)) {
+    throw new Error(`not a command sort key "<code>@<version>": "${sk}"`);
+  }
+  return { code: sk.slice(0, at), version };
+}
+
+export function isCommandSk(sk: string): boolean {
+  try {
+    parseCommandSk(sk);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Data row key: `pk`, `sk = <code>`. */
+export function dataKey(pk: string, code: string): { pk: string; sk: string } {
+  return { pk, sk: code };
+}
+
+/** Sub-task sort key: `<parentSk>#SUB#<index, 6 digits>` (same pk as the parent). */
+export function subTaskSk(parentSk: string, index: number): string {
+  return `${parentSk}#SUB#${String(index).padStart(6, '0')}`;
+}
+export function subTaskPrefix(parentSk: string): string {
+  return `${parentSk}#SUB#`;
+}
+
+/** Zero-padded record index used as the sort key of per-row import items. */
+export function rowIndexSk(index: number): string {
+  return String(index).padStart(10, '0');
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+const NAME_MAX = 80;
+const VALID_NAME = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Deterministic Step Functions execution name (≤ 80 chars, only [A-Za-z0-9_-], which is
+ * also safe for CloudWatch Logs) derived from table/pk/sk(/version). A redelivered record
+ * produces the same name, so StartExecution cannot start it twice. If the readable form
+ * is not already valid (characters replaced) or too long, a hash of the exact raw identity
+ * is appended so different keys can never collide after sanitising/truncating.
+ */
+export function executionName(...parts: Array<string | number>): string {
+  const raw = parts.map(String).join('-');
+  if (raw.length > 0 && raw.length <= NAME_MAX && VALID_NAME.test(raw)) return raw;
+  const hash = sha256Hex(raw).slice(0, 20);
+  const readable = raw.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, NAME_MAX - hash.length - 1);
+  return `${readable}-${hash}`;
+}

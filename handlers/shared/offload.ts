@@ -1,0 +1,52 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { BUCKET_PREFIXES } from './bucket-layout';
+import { bodyToString } from './s3-body';
+
+/**
+ * Large-attribute offload. DynamoDB items are limited to 400 KB and nothing big may travel
+ * between states (256 KiB), so a value whose JSON is larger than `maxInlineBytes` is
+ * written to `s3://<bucket>/payloads/<path>.json` and replaced by a reference (the S3 key).
+ */
+export const PAYLOAD_PREFIX = BUCKET_PREFIXES.payloads;
+export const DEFAULT_MAX_INLINE_BYTES = 200 * 1024;
+
+export function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? 'null', 'utf8');
+}
+
+/** S3 key under payloads/ for a logical path (each segment URI-encoded, so any pk/sk is safe). */
+export function payloadKey(...segments: string[]): string {
+  return `${PAYLOAD_PREFIX}${segments.map((s) => encodeURIComponent(s)).join('/')}.json`;
+}
+
+export interface Offloaded<T> {
+  /** The value itself when small enough. */
+  inline?: T;
+  /** The S3 key (in the payload bucket) when it was offloaded. */
+  ref?: string;
+}
+
+export async function offloadIfLarge<T>(
+  s3: S3Client | undefined,
+  bucket: string | undefined,
+  value: T,
+  keySegments: string[],
+  maxInlineBytes = DEFAULT_MAX_INLINE_BYTES,
+): Promise<Offloaded<T>> {
+  const body = JSON.stringify(value ?? null);
+  if (Buffer.byteLength(body, 'utf8') <= maxInlineBytes) return { inline: value };
+  if (!s3 || !bucket) {
+    throw new Error(
+      `value of ${Buffer.byteLength(body, 'utf8')} bytes exceeds ${maxInlineBytes} bytes and no payload bucket (IMPORT_BUCKET) is configured to offload it`,
+    );
+  }
+  const key = payloadKey(...keySegments);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+  return { ref: key };
+}
+
+export async function loadPayload<T = unknown>(s3: S3Client, bucket: string, key: string): Promise<T> {
+  if (!key.startsWith(PAYLOAD_PREFIX)) throw new Error(`refusing to load payload outside ${PAYLOAD_PREFIX}: ${key}`);
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return JSON.parse(await bodyToString(res.Body, 512 * 1024 * 1024)) as T;
+}

@@ -1,0 +1,60 @@
+/** Per-step status recorded on the command row: `<state>:STARTED|FINISHED|FAILED`. */
+export const StepPhase = { STARTED: 'STARTED', FINISHED: 'FINISHED', FAILED: 'FAILED' } as const;
+export type StepPhase = (typeof StepPhase)[keyof typeof StepPhase];
+export function stepStatus(state: string, phase: StepPhase): string {
+  return `${state}:${phase}`;
+}
+
+/** Terminal outcome of a command version (attribute `result` on the command row). */
+export const CommandResult = { COMPLETED: 'COMPLETED', FAILED: 'FAILED' } as const;
+export type CommandResult = (typeof CommandResult)[keyof typeof CommandResult];
+/** The `status` mark_failed leaves on a failed command row. */
+export const COMMAND_FAILED_STATUS = 'FAILED';
+
+export const TaskStatus = {
+  CREATED: 'CREATED',
+  PROCESSING: 'PROCESSING',
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+} as const;
+export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
+
+export const TaskRowType = { TASK: 'TASK', SUB_TASK: 'SUB_TASK' } as const;
+
+export const ImportStatus = {
+  CREATED: 'CREATED',
+  PROCESSING: 'PROCESSING',
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+} as const;
+export type ImportStatus = (typeof ImportStatus)[keyof typeof ImportStatus];
+
+export const ImportMode = { DIRECT: 'DIRECT', STEP_FUNCTION: 'STEP_FUNCTION' } as const;
+export type ImportMode = (typeof ImportMode)[keyof typeof ImportMode];
+
+/** `type` of the items in `import_tmp`. */
+export const ImportRowType = {
+  CSV_JOB: 'CSV_JOB',
+  ZIP_JOB: 'ZIP_JOB',
+  IMPORT_ROW: 'IMPORT_ROW',
+  IMPORT_ERROR: 'IMPORT_ERROR',
+  IMPORT_KEY: 'IMPORT_KEY',
+  IMPORT_BATCH: 'IMPORT_BATCH',
+} as const;
+export type ImportRowType = (typeof ImportRowType)[keyof typeof ImportRowType];
+
+/** `action` message attribute values on the main topic (SNS filter policies route on them). */
+export const Action = {
+  IMPORT_CSV: 'import-csv',
+  IMPORT_ZIP: 'import-zip',
+  TASK_START: 'task-start',
+  TASK_EXECUTE: 'task-execute',
+  TASK_STATUS: 'task-status',
+  IMPORT_STATUS: 'import-status',
+  SFN_ALARM: 'sfn-alarm',
+} as const;
+export type Action = (typeof Action)[keyof typeof Action];
+
+export function isTerminal(status: unknown): boolean {
+  return status === 'COMPLETED' || status === 'FAILED';
+}

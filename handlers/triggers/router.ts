@@ -1,0 +1,127 @@
+import { ddb } from '../shared/aws/dynamodb';
+import { s3 } from '../shared/aws/s3';
+import { sfn } from '../shared/aws/sfn';
+import { optionalEnv, requireEnv, tables } from '../shared/env';
+import { describeError } from '../shared/errors';
+import { executionName, isCommandSk } from '../shared/keys';
+import { log } from '../shared/log';
+import { startExecutionOnce } from '../shared/sfn-helpers';
+import { ImportRowType, TaskRowType } from '../shared/status';
+import { decodeImage, tableFromStreamArn, type BatchResponse, type DynamoStreamEvent, type DynamoStreamRecord } from '../shared/stream';
+import { isRecord } from '../shared/types';
+import { ConditionRejectedError, publishCommandWith } from '../../client/commands';
+import { prepareAndStartTask } from '../task/prepare';
+
+export type RouteOutcome =
+  | { kind: 'command'; executionName: string; started: boolean }
+  | { kind: 'task'; started: boolean; skipped?: string }
+  | { kind: 'import-row'; published: boolean; sk?: string }
+  | { kind: 'ignored'; reason: string };
+
+type SourceTable = 'commands' | 'tasks' | 'import_tmp';
+
+function sourceTable(record: DynamoStreamRecord): SourceTable | undefined {
+  const name = tableFromStreamArn(record.eventSourceARN);
+  if (!name) return undefined;
+  if (name === optionalEnv('COMMANDS_TABLE')) return 'commands';
+  if (name === optionalEnv('TASKS_TABLE')) return 'tasks';
+  if (name === optionalEnv('IMPORT_TMP_TABLE')) return 'import_tmp';
+  return undefined;
+}
+
+/** commands INSERT → command machine, input `{ pk, sk }` only (never the record). */
+async function startCommand(image: Record<string, unknown>): Promise<RouteOutcome> {
+  const pk = String(image.pk ?? '');
+  const sk = String(image.sk ?? '');
+  if (!pk || !isCommandSk(sk)) return { kind: 'ignored', reason: `not a command row: ${pk} / ${sk}` };
+  const name = executionName('commands', pk, sk);
+  const res = await startExecutionOnce(sfn(), requireEnv('COMMAND_STATE_MACHINE_ARN'), name, { pk, sk });
+  return { kind: 'command', executionName: name, started: res.started };
+}
+
+/**
+ * import_tmp IMPORT_ROW INSERT → the next version of the command, through the same
+ * publishCommand logic as the client; the row is marked `publishedAt`/`commandSk` in the same
+ * transaction, so a redelivered record never publishes twice.
+ */
+async function importRowToCommand(image: Record<string, unknown>): Promise<RouteOutcome> {
+  const command = image.command;
+  if (!isRecord(command) || typeof command.pk !== 'string' || typeof command.code !== 'string') {
+    throw new Error(`IMPORT_ROW ${String(image.pk)} / ${String(image.sk)} has no valid "command"`);
+  }
+  const rowKey = { pk: String(image.pk), sk: String(image.sk) };
+  const now = new Date().toISOString();
+  try {
+    const published = await publishCommandWith(
+      {
+        dynamodb: ddb(),
+        commandsTable: tables.commands(),
+        dataTable: optionalEnv('DATA_TABLE'),
+        s3: s3(),
+        payloadBucket: optionalEnv('IMPORT_BUCKET'),
+      },
+      {
+        pk: command.pk,
+        code: command.code,
+        ...(typeof command.version === 'number' ? { version: command.version } : {}),
+        ...(isRecord(command.attributes) ? { attributes: command.attributes } : {}),
+        ...(typeof command.attributesRef === 'string' ? { attributesRef: command.attributesRef } : {}),
+        fields: { importSource: { jobPk: image.jobPk, jobSk: image.jobSk, line: image.line } },
+      },
+      {
+        alsoWrite: {
+          Update: {
+            TableName: tables.importTmp(),
+            Key: rowKey,
+            UpdateExpression: 'SET publishedAt = :now',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(publishedAt)',
+            ExpressionAttributeValues: { ':now': now },
+          },
+        },
+      },
+    );
+    return { kind: 'import-row', published: true, sk: published.sk };
+  } catch (err) {
+    if (err instanceof ConditionRejectedError) return { kind: 'import-row', published: false };
+    throw err;
+  }
+}
+
+export async function routeRecord(record: DynamoStreamRecord): Promise<RouteOutcome> {
+  if (record.eventName !== 'INSERT') return { kind: 'ignored', reason: `event ${record.eventName}` };
+  const table = sourceTable(record);
+  if (!table) throw new Error(`stream ${record.eventSourceARN} is not one of COMMANDS_TABLE, TASKS_TABLE, IMPORT_TMP_TABLE`);
+  const image = decodeImage(record.dynamodb?.NewImage);
+  switch (table) {
+    case 'commands':
+      return startCommand(image);
+    case 'tasks': {
+      if (image.type !== TaskRowType.TASK) return { kind: 'ignored', reason: `tasks row of type ${String(image.type)}` };
+      const res = await prepareAndStartTask({ pk: String(image.pk), sk: String(image.sk) });
+      return { kind: 'task', started: res.started, ...(res.skipped ? { skipped: res.skipped } : {}) };
+    }
+    case 'import_tmp':
+      if (image.type !== ImportRowType.IMPORT_ROW) return { kind: 'ignored', reason: `import_tmp row of type ${String(image.type)}` };
+      return importRowToCommand(image);
+  }
+}
+
+/**
+ * Stream router for `commands`, `tasks` and `import_tmp` (INSERT only). Records are handled
+ * in order; on the first failure its sequence number is reported (ReportBatchItemFailures)
+ * and processing stops, so Lambda retries from there (everything is idempotent).
+ */
+export async function routeStreamEvent(event: DynamoStreamEvent): Promise<BatchResponse> {
+  for (const record of event.Records ?? []) {
+    try {
+      const outcome = await routeRecord(record);
+      log('debug', 'stream record routed', { eventID: record.eventID, outcome });
+    } catch (err) {
+      log('error', 'stream record failed', { eventID: record.eventID, source: record.eventSourceARN, error: describeError(err) });
+      const id = record.dynamodb?.SequenceNumber;
+      if (!id) throw err;
+      return { batchItemFailures: [{ itemIdentifier: id }] };
+    }
+  }
+  return { batchItemFailures: [] };
+}

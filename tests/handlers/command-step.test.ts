@@ -1,0 +1,271 @@
+import { strict as assert } from 'node:assert';
+import { handler } from '../../handlers/command-step';
+import { waitHooks } from '../../handlers/command/steps';
+import { ARN, getItem, installMocks, putItem, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
+
+type Row = Record<string, unknown>;
+
+describe('command-step handler (DynamoDB Local)', function () {
+  this.timeout(60000);
+  let ctx: Ctx;
+  let mocks: Mocks;
+  let T: Ctx['db']['tables'];
+
+  before(async () => {
+    ctx = await setupHandlerEnv();
+    T = ctx.db.tables;
+  });
+  beforeEach(() => {
+    mocks = installMocks();
+    process.env.COMMAND_MAX_WAIT_SECONDS = '3600';
+    process.env.COMMAND_TTL_SECONDS = '86400';
+    process.env.SYNC_TARGETS = '[]';
+  });
+  afterEach(() => {
+    mocks.restore();
+    delete waitHooks.beforeTokenStore;
+    delete waitHooks.afterTokenStore;
+  });
+
+  const call = (state: string, input: Row, taskToken?: string) => handler(stepEvent(state, input, { taskToken })) as Promise<Row>;
+  const command = async (pk: string, code: string, version: number, extra: Row = {}) => {
+    const item = { pk, sk: `${code}@${version}`, code, version, attributes: { v: version }, ...extra };
+    await putItem(T.commands, item);
+    return { pk, sk: item.sk };
+  };
+  /** Run a version through the happy path after check_version returned 0. */
+  const apply = async (key: { pk: string; sk: string }) => {
+    let s = await call('set_ttl_command', { ...key, result: 0 });
+    s = await call('history_copy', s);
+    s = await call('transform_data', s);
+    for (const t of s.targets as Array<{ target: string }>) {
+      if (t.target !== 'data') continue; // consumer targets are other Lambdas
+      assert.deepEqual(await call('sync_data', { pk: key.pk, sk: key.sk, target: t.target }), { target: t.target, status: 'FINISHED' });
+    }
+    return call('finish', s);
+  };
+
+  describe('check_version', () => {
+    it('returns 0 for version 1 with no data row, and for data.version == version - 1', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      assert.equal((await call('check_version', k1)).result, 0);
+      await putItem(T.data, { pk, sk: 'A', version: 4 });
+      const k5 = await command(pk, 'A', 5);
+      const out = await call('check_version', k5);
+      assert.equal(out.result, 0);
+      assert.equal(out.pk, pk);
+      const row = await getItem(T.commands, pk, 'A@5');
+      assert.equal(row?.status, 'check_version:FINISHED');
+    });
+
+    it('returns 1 while an earlier version is in flight or missing', async () => {
+      const pk = uniq();
+      await command(pk, 'A', 1);
+      const k2 = await command(pk, 'A', 2);
+      const out = await call('check_version', k2);
+      assert.equal(out.result, 1);
+      assert.equal(out.waitingOn, 1);
+      const k4 = await command(pk, 'B', 4); // B@1..3 do not exist
+      assert.equal((await call('check_version', k4)).result, 1);
+    });
+
+    it('returns 0 when every version in between FAILED, -1 on conflict', async () => {
+      const pk = uniq();
+      await putItem(T.data, { pk, sk: 'A', version: 1 });
+      await command(pk, 'A', 2, { result: 'FAILED', status: 'FAILED' });
+      await command(pk, 'A', 3, { result: 'FAILED', status: 'FAILED' });
+      const k4 = await command(pk, 'A', 4);
+      assert.equal((await call('check_version', k4)).result, 0);
+      const k1 = await command(pk, 'A', 1);
+      const out = await call('check_version', k1);
+      assert.equal(out.result, -1);
+      assert.match(String(out.reason), /conflict/);
+    });
+
+    it('fails (recorded + alarm) when the command row does not exist', async () => {
+      const pk = uniq();
+      await assert.rejects(call('check_version', { pk, sk: 'A@1' }), /not found/);
+      assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.kind === 'step-failed'));
+    });
+  });
+
+  describe('apply path', () => {
+    it('set_ttl → history_copy → transform_data → sync_data → finish writes data/history and records every step', async () => {
+      process.env.SYNC_TARGETS = '["search"]';
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1, { name: 'first' });
+      assert.equal((await call('check_version', k1)).result, 0);
+      let s = await call('set_ttl_command', { ...k1, result: 0 });
+      s = await call('history_copy', s);
+      s = await call('transform_data', s);
+      assert.deepEqual(s.targets, [{ target: 'data' }, { target: 'search' }]);
+      await call('sync_data', { ...k1, target: 'data' });
+      await assert.rejects(call('sync_data', { ...k1, target: 'search' }), /only handles the built-in/);
+      await call('finish', s);
+      const data = await getItem(T.data, pk, 'A');
+      assert.equal(data?.version, 1);
+      assert.deepEqual(data?.attributes, { v: 1 });
+      assert.equal(data?.name, 'first');
+      assert.equal(data?.status, undefined, 'bookkeeping fields are not copied');
+      assert.equal((await getItem(T.history, pk, 'A@1'))?.version, 1);
+      const row = await getItem(T.commands, pk, 'A@1');
+      assert.equal(row?.status, 'finish:FINISHED');
+      assert.equal(row?.result, 'COMPLETED');
+      assert.deepEqual(row?.syncStatus, { data: 'FINISHED' });
+
+      const k2 = await command(pk, 'A', 2);
+      assert.equal((await call('check_version', k2)).result, 0);
+      await apply(k2);
+      const superseded = await getItem(T.commands, pk, 'A@1');
+      assert.equal(typeof superseded?.ttl, 'number');
+      assert.ok(Number(superseded?.ttl) > Date.now() / 1000 + 86000);
+      assert.equal((await getItem(T.data, pk, 'A'))?.version, 2);
+    });
+
+    it('sync_data refuses to move the read model backwards (VersionConflict, step FAILED, alarm)', async () => {
+      const pk = uniq();
+      await putItem(T.data, { pk, sk: 'A', version: 5 });
+      const k3 = await command(pk, 'A', 3);
+      await assert.rejects(call('sync_data', { ...k3, target: 'data' }), (e: Error) => e.name === 'VersionConflict');
+      assert.equal((await getItem(T.data, pk, 'A'))?.version, 5);
+      assert.equal((await getItem(T.commands, pk, 'A@3'))?.status, 'sync_data:FAILED');
+      assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.state === 'sync_data'));
+    });
+
+    it('set_ttl_command names the missing variable', async () => {
+      delete process.env.COMMAND_TTL_SECONDS;
+      const pk = uniq();
+      const k = await command(pk, 'A', 2);
+      await assert.rejects(call('set_ttl_command', k), /COMMAND_TTL_SECONDS/);
+    });
+  });
+
+  describe('wait / resume', () => {
+    it('finish of N resumes N+1 waiting on its token, exactly once', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      const k2 = await command(pk, 'A', 2);
+      assert.equal((await call('check_version', k2)).result, 1);
+      await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
+      assert.equal(mocks.successes.length, 0, 'N is still in flight: keep waiting');
+      const waiting = await getItem(T.commands, pk, 'A@2');
+      assert.equal(waiting?.taskToken, 'token-2');
+      assert.equal(waiting?.status, 'wait_prev_command:STARTED');
+      assert.ok(waiting?.waitingSince);
+
+      await apply(k1);
+      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2']);
+      const resumed = await getItem(T.commands, pk, 'A@2');
+      assert.equal(resumed?.taskToken, undefined);
+      assert.equal(resumed?.status, 'wait_prev_command:FINISHED');
+      assert.equal(resumed?.resumedBy, 'finish:1');
+    });
+
+    it('finish does nothing when no version waits', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      await command(pk, 'A', 2); // exists but has not stored a token yet
+      await apply(k1);
+      assert.equal(mocks.successes.length, 0);
+      assert.equal(mocks.failures.length, 0);
+    });
+
+    it('race: N finishes between N+1\'s check and its token write → N+1 resumes itself', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      const k2 = await command(pk, 'A', 2);
+      assert.equal((await call('check_version', k2)).result, 1);
+      waitHooks.beforeTokenStore = async () => {
+        await apply(k1); // finish finds no token on N+1
+        assert.equal(mocks.successes.length, 0);
+      };
+      await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
+      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2']);
+      assert.equal((await getItem(T.commands, pk, 'A@2'))?.resumedBy, 'self');
+    });
+
+    it('race: N finishes between N+1\'s token write and its re-check → exactly one SendTaskSuccess', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      const k2 = await command(pk, 'A', 2);
+      waitHooks.afterTokenStore = async () => {
+        await apply(k1); // finish sees the token and resumes N+1
+      };
+      await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
+      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2'], 'the re-check lost the claim and did not send again');
+      assert.equal((await getItem(T.commands, pk, 'A@2'))?.resumedBy, 'finish:1');
+    });
+
+    it('a conflict detected by the re-check fails the wait (SendTaskFailure VersionConflict)', async () => {
+      const pk = uniq();
+      await putItem(T.data, { pk, sk: 'A', version: 3 });
+      const k2 = await command(pk, 'A', 2);
+      await call('wait_prev_command', { ...k2, result: 1 }, 'token-x');
+      assert.equal(mocks.failures.length, 1);
+      assert.equal(mocks.failures[0].error, 'VersionConflict');
+    });
+
+    it('mark_failed of N records FAILED + reason, alarms, and releases N+1', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      const k2 = await command(pk, 'A', 2);
+      await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
+      const out = await call('mark_failed', { ...k1, error: { Error: 'Boom', Cause: 'sync target exploded' } });
+      assert.match(String(out.reason), /Boom: sync target exploded/);
+      const failed = await getItem(T.commands, pk, 'A@1');
+      assert.equal(failed?.status, 'FAILED');
+      assert.equal(failed?.result, 'FAILED');
+      assert.match(String(failed?.failedReason), /exploded/);
+      const alarm = mocks.published.find((p) => p.topic === ARN.alarmTopic && p.body.kind === 'command-failed');
+      assert.ok(alarm, 'alarm published');
+      assert.equal(alarm!.action, 'sfn-alarm');
+      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2'], 'N+1 released, not left waiting');
+      assert.equal((await call('check_version', k2)).result, 0);
+    });
+
+    it('mark_failed never turns a COMPLETED version into a failure (but still alarms)', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      await apply(k1);
+      await call('mark_failed', { ...k1, reason: 'late failure' });
+      const r = await getItem(T.commands, pk, 'A@1');
+      assert.equal(r?.result, 'COMPLETED');
+      assert.ok(mocks.published.some((p) => p.body.kind === 'command-failed'));
+    });
+
+    it('release skips FAILED versions and stops at one still blocked', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      await command(pk, 'A', 2, { result: 'FAILED', status: 'FAILED' });
+      const k3 = await command(pk, 'A', 3);
+      await call('wait_prev_command', { ...k3, result: 1 }, 'token-3');
+      assert.equal(mocks.successes.length, 0);
+      await apply(k1);
+      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-3']);
+    });
+  });
+
+  describe('recheck_prev_command', () => {
+    it('drops the dead token; 1 while under COMMAND_MAX_WAIT_SECONDS, -1 with a reason past it, 0 once N ended', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      const k2 = await command(pk, 'A', 2);
+      await call('wait_prev_command', { ...k2, result: 1 }, 'dead-token');
+      let out = await call('recheck_prev_command', { ...k2, result: 1, error: { Error: 'States.HeartbeatTimeout', Cause: '' } });
+      assert.equal(out.result, 1);
+      assert.equal(out.error, undefined);
+      assert.equal((await getItem(T.commands, pk, 'A@2'))?.taskToken, undefined);
+
+      process.env.COMMAND_MAX_WAIT_SECONDS = '1';
+      await putItem(T.commands, { ...(await getItem(T.commands, pk, 'A@2')), waitingSince: new Date(Date.now() - 5000).toISOString() });
+      out = await call('recheck_prev_command', { ...k2, result: 1 });
+      assert.equal(out.result, -1);
+      assert.match(String(out.reason), /gave up after waiting/);
+
+      await apply(k1);
+      out = await call('recheck_prev_command', { ...k2, result: 1 });
+      assert.equal(out.result, 0);
+    });
+  });
+});

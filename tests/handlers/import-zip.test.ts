@@ -1,0 +1,146 @@
+import { strict as assert } from 'node:assert';
+import { ZipFile } from 'yazl';
+import { handler as zipStep } from '../../handlers/import-zip-step';
+import { handler as importConsumer } from '../../handlers/import-action-consumer';
+import { childJobKey } from '../../handlers/import/zip-steps';
+import { BUCKET, getItem, installMocks, putItem, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
+
+type Row = Record<string, unknown>;
+
+function buildZip(files: Array<[string, string | Buffer]>, compress = true): Promise<Buffer> {
+  const zip = new ZipFile();
+  for (const [name, body] of files) zip.addBuffer(Buffer.from(body), name, { compress });
+  zip.end();
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    zip.outputStream.on('data', (d: Buffer) => parts.push(d));
+    zip.outputStream.on('end', () => resolve(Buffer.concat(parts)));
+    zip.outputStream.on('error', reject);
+  });
+}
+
+describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
+  this.timeout(60000);
+  let ctx: Ctx;
+  let mocks: Mocks;
+  let T: Ctx['db']['tables'];
+  before(async () => {
+    ctx = await setupHandlerEnv();
+    T = ctx.db.tables;
+  });
+  beforeEach(() => {
+    mocks = installMocks();
+  });
+  afterEach(() => mocks.restore());
+
+  const step = (state: string, input: unknown, taskToken?: string) => zipStep(stepEvent(state, input, { taskToken })) as Promise<Row>;
+
+  async function zipJob(buf: Buffer): Promise<{ pk: string; sk: string; key: string; jobId: string }> {
+    const pk = uniq('IMPORT');
+    const jobId = pk.replace(/[^A-Za-z0-9]/g, '');
+    const key = `uploads/${jobId}.zip`;
+    mocks.s3Store.put(BUCKET, key, buf);
+    const sk = `ZIP_JOB#${jobId}`;
+    await putItem(T.importTmp, { pk, sk, type: 'ZIP_JOB', jobId, bucket: BUCKET, key, status: 'CREATED', mode: 'STEP_FUNCTION', createdAt: new Date().toISOString() });
+    return { pk, sk, key, jobId };
+  }
+
+  const good = 'pk,code,name\nZ,A,alpha\nZ,B,beta\n';
+  const bad = 'pk,code,qty:integer\nZ,C,notanumber\nZ,D,4\n';
+
+  it('unzip streams each CSV entry to S3 over ranged GETs and returns sorted keys', async () => {
+    const big = 'pk,code,blob\n' + Array.from({ length: 3000 }, (_, i) => `Z,K${i},${'x'.repeat(200)}`).join('\n');
+    const buf = await buildZip([
+      ['b.csv', bad],
+      ['nested/a.csv', good],
+      ['c/big.CSV', big],
+      ['readme.txt', 'ignore me'],
+      ['__MACOSX/._b.csv', 'resource fork'],
+    ]);
+    const j = await zipJob(buf);
+    const out = await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
+    const prefix = `unzipped/${j.jobId}/`;
+    assert.deepEqual(out.csvKeys, [`${prefix}b.csv`, `${prefix}c/big.CSV`, `${prefix}nested/a.csv`]);
+    assert.equal(out.bucket, BUCKET);
+    assert.equal(mocks.s3Store.get(BUCKET, `${prefix}nested/a.csv`)?.toString(), good);
+    assert.equal(mocks.s3Store.get(BUCKET, `${prefix}c/big.CSV`)?.toString(), big);
+    assert.ok(mocks.s3Store.ranges.length > 0 && mocks.s3Store.ranges.length <= 8, `few ranged GETs (${mocks.s3Store.ranges.length})`);
+    const row = await getItem(T.importTmp, j.pk, j.sk);
+    assert.equal(row?.files, 3);
+    assert.equal(row?.status, 'PROCESSING');
+  });
+
+  it('trigger_single_csv_and_wait → child job with the token → its end sends SendTaskSuccess or SendTaskFailure; finalize_zip_job sums up', async () => {
+    const buf = await buildZip([['1-good.csv', good], ['2-bad.csv', bad]]);
+    const j = await zipJob(buf);
+    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key })) as { csvKeys: string[] };
+
+    // file 1: DIRECT child (small), completes → SendTaskSuccess
+    await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[0] }, 'tok-1');
+    const child1 = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[0]);
+    const c1 = await getItem(T.importTmp, child1.pk, child1.sk);
+    assert.equal(c1?.taskToken, 'tok-1');
+    assert.equal(c1?.mode, 'DIRECT');
+    assert.equal(c1?.parentSk, j.sk);
+    const start1 = mocks.published.find((p) => p.action === 'import-csv' && p.body.sk === child1.sk);
+    assert.ok(start1, 'child started through the main topic');
+    await importConsumer({ Records: [{ messageId: 'c1', body: JSON.stringify({ ...start1!.body }) }] });
+    assert.equal(mocks.successes.length, 1);
+    assert.equal(mocks.successes[0].taskToken, 'tok-1');
+    assert.deepEqual((mocks.successes[0].output as Row).status, 'COMPLETED');
+    assert.equal((await getItem(T.importTmp, child1.pk, child1.sk))?.taskToken, undefined);
+
+    // file 2: has an invalid row → FAILED → SendTaskFailure
+    await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[1] }, 'tok-2');
+    const child2 = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[1]);
+    await importConsumer({ Records: [{ messageId: 'c2', body: JSON.stringify({ action: 'import-csv', pk: child2.pk, sk: child2.sk }) }] });
+    assert.equal(mocks.failures.length, 1);
+    assert.equal(mocks.failures[0].taskToken, 'tok-2');
+    assert.equal(mocks.failures[0].error, 'ImportJobFailed');
+    assert.match(String(mocks.failures[0].cause), /"failedRows":1/);
+
+    // a retried trigger for an already-ended child delivers the outcome to the new token at once
+    await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[1] }, 'tok-2-retry');
+    assert.deepEqual(mocks.failures.map((f) => f.taskToken), ['tok-2', 'tok-2-retry']);
+
+    const out = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, bucket: BUCKET, csvKeys, error: { Error: 'ImportJobFailed', Cause: 'child failed' } });
+    assert.equal(out.status, 'FAILED');
+    assert.deepEqual([out.totalRows, out.succeededRows, out.failedRows], [4, 3, 1]);
+    const zip = await getItem(T.importTmp, j.pk, j.sk);
+    assert.equal(zip?.status, 'FAILED');
+    const files = (zip?.summary as Row).files as Row[];
+    assert.deepEqual(files.map((f) => f.status), ['COMPLETED', 'FAILED']);
+  });
+
+  it('finalize_zip_job: all children COMPLETED → COMPLETED; files never started are reported', async () => {
+    const buf = await buildZip([['a.csv', good], ['b.csv', good]]);
+    const j = await zipJob(buf);
+    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key })) as { csvKeys: string[] };
+    await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[0] }, 't-a');
+    const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[0]);
+    await importConsumer({ Records: [{ messageId: 'a', body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }] });
+    const partial = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, csvKeys });
+    assert.equal(partial.status, 'FAILED', 'b.csv never started');
+    assert.match(String(partial.error), /NOT_STARTED/);
+  });
+
+  it('an archive with only CSVs, all imported, ends COMPLETED', async () => {
+    const buf = await buildZip([['only.csv', good]], false);
+    const j = await zipJob(buf);
+    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key })) as { csvKeys: string[] };
+    await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[0] }, 't');
+    const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[0]);
+    await importConsumer({ Records: [{ messageId: 'a', body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }] });
+    const out = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, csvKeys });
+    assert.equal(out.status, 'COMPLETED');
+    assert.equal(out.succeededRows, 2);
+  });
+
+  it('import-zip action starts the ZIP machine once', async () => {
+    const j = await zipJob(await buildZip([['a.csv', good]]));
+    const msg = { messageId: 'z', body: JSON.stringify({ action: 'import-zip', pk: j.pk, sk: j.sk }) };
+    await importConsumer({ Records: [msg, msg] });
+    assert.equal(mocks.started.length, 1);
+    assert.deepEqual(mocks.started[0].input, { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
+  });
+});

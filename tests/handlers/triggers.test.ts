@@ -1,0 +1,147 @@
+import { strict as assert } from 'node:assert';
+import { handler as streamRouter } from '../../handlers/stream-router';
+import { handler as notificationConsumer, addNotificationListener } from '../../handlers/notification-consumer';
+import { executionName } from '../../handlers/shared/keys';
+import { decodeImage } from '../../handlers/shared/stream';
+import { ARN, getItem, installMocks, putItem, queryPk, setupHandlerEnv, uniq, type Ctx, type Mocks } from './_support/env';
+
+type Row = Record<string, unknown>;
+
+function toAv(v: unknown): Record<string, unknown> {
+  if (typeof v === 'string') return { S: v };
+  if (typeof v === 'number') return { N: String(v) };
+  if (typeof v === 'boolean') return { BOOL: v };
+  if (v === null || v === undefined) return { NULL: true };
+  if (Array.isArray(v)) return { L: v.map(toAv) };
+  return { M: Object.fromEntries(Object.entries(v as Row).map(([k, x]) => [k, toAv(x)])) };
+}
+function record(table: string, image: Row, seq: string, eventName = 'INSERT') {
+  return {
+    eventID: `e${seq}`,
+    eventName,
+    eventSourceARN: `arn:aws:dynamodb:us-east-1:123456789012:table/${table}/stream/2024-01-01T00:00:00.000`,
+    dynamodb: { NewImage: (toAv(image) as { M: never }).M, SequenceNumber: seq },
+  };
+}
+
+describe('triggers (DynamoDB Local)', function () {
+  this.timeout(60000);
+  let ctx: Ctx;
+  let mocks: Mocks;
+  let T: Ctx['db']['tables'];
+  before(async () => {
+    ctx = await setupHandlerEnv();
+    T = ctx.db.tables;
+  });
+  beforeEach(() => {
+    mocks = installMocks();
+  });
+  afterEach(() => mocks.restore());
+
+  describe('execution names', () => {
+    it('are deterministic, ≤ 80 chars, only [A-Za-z0-9_-], and distinct for distinct keys', () => {
+      const a = executionName('commands', 'TENANT#t1', 'ORDER#1@2');
+      assert.equal(a, executionName('commands', 'TENANT#t1', 'ORDER#1@2'));
+      assert.notEqual(a, executionName('commands', 'TENANT/t1', 'ORDER#1@2'), 'sanitising cannot collide: a hash of the raw key is appended');
+      assert.notEqual(a, executionName('commands', 'TENANT#t1', 'ORDER#1@3'));
+      const long = executionName('import_tmp', 'x'.repeat(300), 'CSV_JOB#' + 'y'.repeat(300));
+      for (const n of [a, long, executionName('tasks', 'ä ö', '[]{}<>?*"#%\\^|~`$&,;:/')]) {
+        assert.ok(n.length <= 80, n);
+        assert.match(n, /^[A-Za-z0-9_-]+$/);
+      }
+      assert.equal(executionName('commands', 'plain', 'key-1'), 'commands-plain-key-1');
+    });
+  });
+
+  describe('stream router', () => {
+    it('commands: the same stream record delivered twice starts one execution with { pk, sk } only', async () => {
+      const pk = uniq('TENANT');
+      const image = { pk, sk: 'ORDER#1@1', code: 'ORDER#1', version: 1, attributes: { big: 'x'.repeat(1000) } };
+      const rec = record(T.commands, image, '1');
+      assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, []);
+      assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, []);
+      assert.equal(mocks.started.length, 1);
+      assert.equal(mocks.started[0].stateMachineArn, ARN.command);
+      assert.deepEqual(mocks.started[0].input, { pk, sk: 'ORDER#1@1' });
+      assert.equal(mocks.started[0].name, executionName('commands', pk, 'ORDER#1@1'));
+    });
+
+    it('ignores MODIFY/REMOVE and non-workflow rows; reports the first failing record and stops there', async () => {
+      const pk = uniq('TENANT');
+      const res = await streamRouter({
+        Records: [
+          record(T.commands, { pk, sk: 'A@1' }, '10', 'MODIFY'),
+          record(T.importTmp, { pk, sk: 'CSV_JOB#x', type: 'CSV_JOB' }, '11'),
+          record(T.commands, { pk, sk: 'A@1', code: 'A', version: 1 }, '12'),
+          record('some-other-table', { pk, sk: 'A@2' }, '13'),
+          record(T.commands, { pk, sk: 'A@3', code: 'A', version: 3 }, '14'),
+        ],
+      });
+      assert.deepEqual(res.batchItemFailures, [{ itemIdentifier: '13' }]);
+      assert.deepEqual(mocks.started.map((s) => (s.input as Row).sk), ['A@1'], 'records after the failure are left for the retry');
+    });
+
+    it('import_tmp: an IMPORT_ROW becomes the next command version, exactly once even if redelivered', async () => {
+      const target = uniq('TENANT');
+      const jobPk = uniq('IMPORT');
+      await putItem(T.data, { pk: target, sk: 'SKU1', version: 3 });
+      const row = { pk: `IMPORT_ROW#${jobPk}#CSV_JOB#j`, sk: '0000000000', type: 'IMPORT_ROW', jobPk, jobSk: 'CSV_JOB#j', index: 0, line: 2, command: { pk: target, code: 'SKU1', attributes: { qty: 4 } } };
+      await putItem(T.importTmp, row);
+      const rec = record(T.importTmp, row, '20');
+      await streamRouter({ Records: [rec] });
+      await streamRouter({ Records: [rec] });
+      const cmds = await queryPk(T.commands, target);
+      assert.equal(cmds.length, 1, 'one command, not two');
+      assert.equal(cmds[0].sk, 'SKU1@4', 'next version after the data row');
+      assert.deepEqual(cmds[0].attributes, { qty: 4 });
+      assert.deepEqual(cmds[0].importSource, { jobPk, jobSk: 'CSV_JOB#j', line: 2 });
+      assert.ok((await getItem(T.importTmp, row.pk, row.sk))?.publishedAt);
+      // a second imported row of the same code gets the version after that
+      const row2 = { ...row, sk: '0000000001', index: 1, line: 3, command: { pk: target, code: 'SKU1', attributes: { qty: 5 } } };
+      await putItem(T.importTmp, row2);
+      await streamRouter({ Records: [record(T.importTmp, row2, '21')] });
+      assert.deepEqual((await queryPk(T.commands, target)).map((c) => c.sk).sort(), ['SKU1@4', 'SKU1@5']);
+    });
+
+    it('decodes every stream attribute type', () => {
+      const img = decodeImage({
+        s: { S: 'x' },
+        n: { N: '12.5' },
+        big: { N: '123456789012345678901' },
+        b: { BOOL: true },
+        z: { NULL: true },
+        l: { L: [{ S: 'a' }, { N: '1' }] },
+        m: { M: { k: { S: 'v' } } },
+        ss: { SS: ['a', 'b'] },
+        bin: { B: Buffer.from('hi').toString('base64') },
+      });
+      assert.deepEqual({ ...img, ss: [...(img.ss as Set<string>)], bin: String(img.bin) }, {
+        s: 'x', n: 12.5, big: '123456789012345678901', b: true, z: null, l: ['a', 1], m: { k: 'v' }, ss: ['a', 'b'], bin: 'hi',
+      });
+    });
+  });
+
+  describe('notification consumer', () => {
+    it('handles status events (SNS envelope or raw), calls listeners, reports partial batch failures', async () => {
+      const seen: Row[] = [];
+      const off = addNotificationListener((e) => {
+        if (e.sk === 'explode') throw new Error('listener failed');
+        seen.push(e);
+      });
+      try {
+        const res = await notificationConsumer({
+          Records: [
+            { messageId: 'a', body: JSON.stringify({ Type: 'Notification', Message: JSON.stringify({ pk: 'p', sk: 's', status: 'COMPLETED' }), MessageAttributes: { action: { Type: 'String', Value: 'task-status' } } }) },
+            { messageId: 'b', body: JSON.stringify({ pk: 'p', sk: 's2', status: 'FAILED' }), messageAttributes: { action: { stringValue: 'import-status', dataType: 'String' } } },
+            { messageId: 'c', body: JSON.stringify({ action: 'task-status', pk: 'p', sk: 'explode' }) },
+            { messageId: 'd', body: JSON.stringify({ action: 'task-status' }) },
+          ],
+        });
+        assert.deepEqual(res.batchItemFailures.map((f) => f.itemIdentifier), ['c', 'd']);
+        assert.deepEqual(seen.map((e) => [e.action, e.sk, e.status]), [['task-status', 's', 'COMPLETED'], ['import-status', 's2', 'FAILED']]);
+      } finally {
+        off();
+      }
+    });
+  });
+});
