@@ -80,7 +80,7 @@ function objects(c: CatalogContext, sid: string, actions: string[], prefix: stri
 function taskTokens(c: CatalogContext, machine: MachineKey): PolicyStatement {
   return {
     Sid: `TaskTokens${machine.replace(/-/g, "")}`,
-    Action: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+    Action: ["states:SendTaskSuccess", "states:SendTaskFailure"],
     Resource: [c.machineArns[machine]],
   };
 }
@@ -128,7 +128,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         COMMAND_MAX_WAIT_SECONDS: str(c.commandMaxWaitSeconds),
       },
       statements: [
-        table(c, "commands", "Commands", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"]),
+        table(c, "commands", "Commands", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Query"]),
         table(c, "data", "Data", ["dynamodb:GetItem", "dynamodb:PutItem"]),
         table(c, "history", "History", ["dynamodb:PutItem"]),
         taskTokens(c, "command"),
