@@ -24,7 +24,7 @@ export interface CqrsClientConfig {
     sns?: SNSClient;
     s3?: S3Client;
   };
-  /** CSV files up to this size are imported DIRECT (one Lambda), larger ones by the state machine. Default 1 MiB. */
+  /** CSV files up to this size are imported DIRECT (one Lambda), larger ones by the state machine. Default 256 KiB, as the stack's `directImportMaxBytes`. */
   directImportMaxBytes?: number;
   /** Attribute/input JSON larger than this is offloaded to S3. Default 200 KiB (DynamoDB items max 400 KB). */
   maxInlineBytes?: number;

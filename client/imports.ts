@@ -4,10 +4,11 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../handlers/shared/errors';
 import { queryAll } from '../handlers/shared/dynamo';
 import { publishAction } from '../handlers/shared/notify';
-import { Action, ImportMode, ImportRowType, ImportStatus } from '../handlers/shared/status';
+import { BUCKET_PREFIXES } from '../handlers/shared/bucket-layout';
+import { Action, DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportMode, ImportRowType, ImportStatus } from '../handlers/shared/status';
 import { documentClient, need, type CqrsClientConfig } from './config';
 
-export const DEFAULT_DIRECT_IMPORT_MAX_BYTES = 1024 * 1024;
+export { DEFAULT_DIRECT_IMPORT_MAX_BYTES };
 
 export interface StartImportInput {
   /** Object key of the CSV / ZIP file. */
@@ -34,7 +35,15 @@ export interface StartedImport {
 
 async function startJob(config: CqrsClientConfig, input: StartImportInput, type: typeof ImportRowType.CSV_JOB | typeof ImportRowType.ZIP_JOB): Promise<StartedImport> {
   if (!input.key) throw new Error('start import: key is required');
+  // The import functions may read only the upload prefix of the import bucket:
+  // refuse here what would fail later with AccessDenied inside a workflow.
+  if (!input.key.startsWith(BUCKET_PREFIXES.uploads)) {
+    throw new Error(`start import: key must be under ${BUCKET_PREFIXES.uploads} in the import bucket, got ${input.key}`);
+  }
   const bucket = input.bucket ?? need(config.importBucket, 'importBucket');
+  if (config.importBucket && bucket !== config.importBucket) {
+    throw new Error(`start import: the import functions can read only the import bucket ${config.importBucket}, not ${bucket}`);
+  }
   const s3 = need(config.clients.s3, 'clients.s3');
   const sns = need(config.clients.sns, 'clients.sns');
   const topic = need(config.mainTopicArn, 'mainTopicArn');

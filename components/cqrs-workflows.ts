@@ -10,7 +10,7 @@ import {
   type FunctionKey,
   type MachineKey,
 } from "./function-catalog";
-import { ImportRowType, TaskRowType } from "../handlers/shared/status";
+import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from "../handlers/shared/status";
 import { HandlerFunction } from "./handler-function";
 import { ImportBucket } from "./import-bucket";
 import { Messaging, QUEUE_KEYS, type QueueKey } from "./messaging";
@@ -78,7 +78,7 @@ export interface CqrsWorkflowsArgs {
     toleratedFailurePercentage?: pulumi.Input<number>;
     /** `trigger_single_csv_and_wait` TimeoutSeconds. Default: 3600. */
     zipChildTimeoutSeconds?: pulumi.Input<number>;
-    /** Files up to this size are imported in DIRECT mode. Default: 262144. */
+    /** Files up to this size are imported in DIRECT mode. Default: 262144 (256 KiB). */
     directMaxBytes?: pulumi.Input<number>;
     /** Days result files and offloaded payloads are kept. Default: 30. */
     resultRetentionDays?: pulumi.Input<number>;
@@ -183,7 +183,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       taskExecutors: args.task?.executors ?? {},
       commandTtlSeconds: pulumi.output(args.command?.ttlDays ?? 90).apply((d) => d * 86400),
       commandMaxWaitSeconds: args.command?.maxWaitSeconds ?? 86400,
-      directImportMaxBytes: args.import?.directMaxBytes ?? 262144,
+      directImportMaxBytes: args.import?.directMaxBytes ?? DEFAULT_DIRECT_IMPORT_MAX_BYTES,
     });
 
     const streamTableArns = STREAM_TABLES.map((k) => tables.tables[k].arn);

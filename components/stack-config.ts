@@ -2,6 +2,7 @@
  * The stack configuration: one schema that the program validates against, that
  * `Pulumi.yaml` declares and that README documents (tests keep the three equal).
  */
+import { DEFAULT_DIRECT_IMPORT_MAX_BYTES } from "../handlers/shared/status";
 import { defaultPrefix, prefixProblem } from "./naming";
 
 export const CONFIG_NAMESPACE = "cqrs-workflows";
@@ -183,7 +184,7 @@ export const CONFIG_SCHEMA = {
   },
   directImportMaxBytes: {
     type: "integer",
-    default: 262144,
+    default: DEFAULT_DIRECT_IMPORT_MAX_BYTES,
     min: 0,
     max: 52428800,
     description: "CSV files up to this size are imported in `DIRECT` mode (one Lambda); larger ones by the import-csv machine.",

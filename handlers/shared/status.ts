@@ -30,6 +30,9 @@ export const ImportStatus = {
 export type ImportStatus = (typeof ImportStatus)[keyof typeof ImportStatus];
 
 export const ImportMode = { DIRECT: 'DIRECT', STEP_FUNCTION: 'STEP_FUNCTION' } as const;
+
+/** CSV files up to this many bytes are imported DIRECT by default (the stack's `directImportMaxBytes`). */
+export const DEFAULT_DIRECT_IMPORT_MAX_BYTES = 256 * 1024;
 export type ImportMode = (typeof ImportMode)[keyof typeof ImportMode];
 
 /** `type` of the items in `import_tmp`. */

@@ -106,15 +106,15 @@ describe('client API (DynamoDB Local)', function () {
 
   describe('imports', () => {
     it('startCsvImport: DIRECT vs STEP_FUNCTION by HeadObject size, job row created, import-csv published', async () => {
-      mocks.s3Store.put(BUCKET, 'in/small.csv', 'pk,code\nA,B\n');
-      mocks.s3Store.put(BUCKET, 'in/large.csv', 'pk,code\n' + 'A,B\n'.repeat(100));
-      const small = await startCsvImport(config, { key: 'in/small.csv', pk: 'TENANT#1' });
-      const large = await startCsvImport(config, { key: 'in/large.csv', pk: 'TENANT#1', jobId: uniq('J').replace(/#/g, '-') });
+      mocks.s3Store.put(BUCKET, 'imports/small.csv', 'pk,code\nA,B\n');
+      mocks.s3Store.put(BUCKET, 'imports/large.csv', 'pk,code\n' + 'A,B\n'.repeat(100));
+      const small = await startCsvImport(config, { key: 'imports/small.csv', pk: 'TENANT#1' });
+      const large = await startCsvImport(config, { key: 'imports/large.csv', pk: 'TENANT#1', jobId: uniq('J').replace(/#/g, '-') });
       assert.equal(small.mode, 'DIRECT');
       assert.equal(large.mode, 'STEP_FUNCTION');
       assert.match(small.sk, /^CSV_JOB#/);
       const row = await getItem(config.tables.importTmp!, small.pk, small.sk);
-      assert.deepEqual([row?.type, row?.status, row?.mode, row?.bucket, row?.key], ['CSV_JOB', 'CREATED', 'DIRECT', BUCKET, 'in/small.csv']);
+      assert.deepEqual([row?.type, row?.status, row?.mode, row?.bucket, row?.key], ['CSV_JOB', 'CREATED', 'DIRECT', BUCKET, 'imports/small.csv']);
       const msgs = mocks.published.filter((p) => p.topic === ARN.mainTopic && p.action === 'import-csv');
       assert.deepEqual(msgs.map((m) => m.body.sk), [small.sk, large.sk]);
       // the consumer runs what the client started
@@ -125,31 +125,36 @@ describe('client API (DynamoDB Local)', function () {
       assert.deepEqual(await listImportErrors(config, small), []);
     });
 
+    it('refuses keys outside imports/ and other buckets: the import functions could not read them', async () => {
+      await assert.rejects(startCsvImport(config, { key: 'uploads/x.csv' }), /key must be under imports\//);
+      await assert.rejects(startCsvImport(config, { key: 'imports/x.csv', bucket: 'someone-elses-bucket' }), /can read only the import bucket/);
+    });
+
     it('startCsvImport with the same jobId republishes a job that has not started, refuses another file', async () => {
-      mocks.s3Store.put(BUCKET, 'in/r.csv', 'pk,code\nA,B\n');
-      mocks.s3Store.put(BUCKET, 'in/other.csv', 'pk,code\nA,B\n');
+      mocks.s3Store.put(BUCKET, 'imports/r.csv', 'pk,code\nA,B\n');
+      mocks.s3Store.put(BUCKET, 'imports/other.csv', 'pk,code\nA,B\n');
       const jobId = uniq('J').replace(/#/g, '-');
-      const a = await startCsvImport(config, { key: 'in/r.csv', jobId });
-      const b = await startCsvImport(config, { key: 'in/r.csv', jobId });
+      const a = await startCsvImport(config, { key: 'imports/r.csv', jobId });
+      const b = await startCsvImport(config, { key: 'imports/r.csv', jobId });
       assert.deepEqual(b, a);
       assert.equal(mocks.published.filter((p) => p.body.sk === a.sk).length, 2);
-      await assert.rejects(startCsvImport(config, { key: 'in/other.csv', jobId }), /already exists/);
+      await assert.rejects(startCsvImport(config, { key: 'imports/other.csv', jobId }), /already exists/);
     });
 
     it('startZipImport publishes import-zip; listImportErrors returns reasons in file order', async () => {
-      mocks.s3Store.put(BUCKET, 'in/a.zip', Buffer.from('PK'));
-      const z = await startZipImport(config, { key: 'in/a.zip' });
+      mocks.s3Store.put(BUCKET, 'imports/a.zip', Buffer.from('PK'));
+      const z = await startZipImport(config, { key: 'imports/a.zip' });
       assert.equal(z.mode, 'STEP_FUNCTION');
       assert.match(z.sk, /^ZIP_JOB#/);
       assert.ok(mocks.published.some((p) => p.action === 'import-zip' && p.body.sk === z.sk));
-      mocks.s3Store.put(BUCKET, 'in/bad.csv', 'pk,code,n:number\nA,,1\nA,B,x\n');
-      const bad = await startCsvImport(config, { key: 'in/bad.csv', mode: 'DIRECT' });
+      mocks.s3Store.put(BUCKET, 'imports/bad.csv', 'pk,code,n:number\nA,,1\nA,B,x\n');
+      const bad = await startCsvImport(config, { key: 'imports/bad.csv', mode: 'DIRECT' });
       await importConsumer({ Records: [{ messageId: 'x', body: JSON.stringify({ action: 'import-csv', pk: bad.pk, sk: bad.sk }) }] });
       const errors = await listImportErrors(config, bad);
       assert.deepEqual(errors.map((e) => e.line), [2, 3]);
       assert.match(errors[0].reason, /empty required field "code"/);
       assert.match(errors[1].reason, /invalid number/);
-      await assert.rejects(startCsvImport(config, { key: 'missing.csv' }), /NotFound/);
+      await assert.rejects(startCsvImport(config, { key: 'imports/missing.csv' }), /NotFound/);
     });
   });
 
