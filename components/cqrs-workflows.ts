@@ -13,7 +13,8 @@ import {
 import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from "../handlers/shared/status";
 import { HandlerFunction } from "./handler-function";
 import { ImportBucket } from "./import-bucket";
-import { Messaging, QUEUE_KEYS, type QueueKey } from "./messaging";
+import { ExecutionEventRule } from "./execution-events";
+import { EXECUTION_EVENTS_QUEUE, Messaging, QUEUE_KEYS, type QueueKey } from "./messaging";
 import { arns, physicalName, prefixProblem, type ArnContext } from "./naming";
 import { CqrsTables, STREAM_TABLES, TABLE_KEYS, type TableKey } from "./tables";
 import { WorkflowMachines } from "./workflow-machines";
@@ -145,9 +146,10 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       { bucketName, resultRetentionDays: args.import?.resultRetentionDays, protect: args.protectData, tags: args.tags },
       child,
     );
-    const consumerTimeouts = Object.fromEntries(
-      QUEUE_KEYS.map((q) => [q, FUNCTION_TIMEOUTS[QUEUE_CONSUMERS[q]]]),
-    ) as Record<QueueKey, number>;
+    const consumerTimeouts = {
+      ...(Object.fromEntries(QUEUE_KEYS.map((q) => [q, FUNCTION_TIMEOUTS[QUEUE_CONSUMERS[q]]])) as Record<QueueKey, number>),
+      [EXECUTION_EVENTS_QUEUE]: FUNCTION_TIMEOUTS["execution-watch"],
+    };
     const messaging = new Messaging(
       `${name}-messaging`,
       {
@@ -193,6 +195,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
     for (const q of QUEUE_KEYS) {
       extraStatements[QUEUE_CONSUMERS[q]] = queueConsumeStatements(messaging.queues[q].queue.arn);
     }
+    extraStatements["execution-watch"] = queueConsumeStatements(messaging.executionEvents.queue.arn);
 
     const functions = {} as Record<FunctionKey, HandlerFunction>;
     for (const key of FUNCTION_KEYS) {
@@ -235,6 +238,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
     for (const q of QUEUE_KEYS) {
       queueSource(`${name}-${q}-queue`, functions[QUEUE_CONSUMERS[q]], messaging.queues[q].queue.arn, this);
     }
+    queueSource(`${name}-${EXECUTION_EVENTS_QUEUE}-queue`, functions["execution-watch"], messaging.executionEvents.queue.arn, this);
 
     this.machines = new WorkflowMachines(
       `${name}-machines`,
@@ -254,6 +258,18 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
         tags: args.tags,
       },
       { parent: this, dependsOn: Object.values(functions) },
+    );
+
+    new ExecutionEventRule(
+      `${name}-execution-events`,
+      {
+        prefix,
+        stateMachineArns: MACHINE_KEYS.map((k) => machineArns[k]),
+        queue: messaging.executionEvents.queue,
+        dlq: messaging.executionEvents.dlq,
+        tags: args.tags,
+      },
+      child,
     );
 
     this.tables = tables;

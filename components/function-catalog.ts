@@ -14,6 +14,7 @@ export const FUNCTION_KEYS = [
   "task-action-consumer",
   "import-action-consumer",
   "notification-consumer",
+  "execution-watch",
 ] as const;
 export type FunctionKey = (typeof FUNCTION_KEYS)[number];
 
@@ -30,6 +31,7 @@ export const FUNCTION_TIMEOUTS: Record<FunctionKey, number> = {
   "task-action-consumer": 300,
   "import-action-consumer": 900,
   "notification-consumer": 30,
+  "execution-watch": 60,
 };
 
 export const QUEUE_CONSUMERS: Record<QueueKey, FunctionKey> = {
@@ -61,6 +63,11 @@ export interface FunctionSpec {
 }
 
 const str = (v: pulumi.Input<number>) => pulumi.output(v).apply(String);
+
+/** `arn:…:stateMachine:<name>` → `arn:…:execution:<name>:*`, every execution of that machine. */
+export function executionsOf(stateMachineArn: string): string {
+  return `${stateMachineArn.replace(":stateMachine:", ":execution:")}:*`;
+}
 
 function table(c: CatalogContext, key: TableKey, sid: string, actions: string[]): PolicyStatement {
   return { Sid: sid, Action: actions, Resource: [c.tableArns[key]] };
@@ -210,5 +217,35 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
     },
     // Logs each status event as a structured line; it calls no AWS API.
     "notification-consumer": { environment: {}, statements: [] },
+    // Closes what an execution that ended without its own failure path left open.
+    "execution-watch": {
+      environment: {
+        COMMANDS_TABLE: c.tableNames.commands,
+        DATA_TABLE: c.tableNames.data,
+        TASKS_TABLE: c.tableNames.tasks,
+        IMPORT_TMP_TABLE: c.tableNames.import_tmp,
+        COMMAND_STATE_MACHINE_ARN: c.machineArns.command,
+        TASK_STATE_MACHINE_ARN: c.machineArns.task,
+        IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns["import-csv"],
+        IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns["import-zip"],
+        ...topics,
+      },
+      statements: [
+        table(c, "commands", "Commands", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"]),
+        table(c, "data", "Data", ["dynamodb:GetItem"]),
+        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
+        table(c, "import_tmp", "ImportTmp", [...ROW_RW, "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]),
+        { ...taskTokens(c, "command"), Sid: "TaskTokens", Resource: [c.machineArns.command, c.machineArns["import-zip"]] },
+        // The shared CSV finalizer can read a Distributed Map result manifest.
+        objects(c, "ReadResults", ["s3:GetObject"], P.results),
+        {
+          // EventBridge leaves out inputs over its size limit; the execution still has it.
+          Sid: "ReadExecutionInput",
+          Action: ["states:DescribeExecution"],
+          Resource: MACHINE_KEYS.map((m) => pulumi.output(c.machineArns[m]).apply(executionsOf)),
+        },
+        ...publish(c, "both"),
+      ],
+    },
   };
 }

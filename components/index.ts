@@ -10,6 +10,7 @@ export { Messaging, QUEUE_ROUTES, QUEUE_KEYS, type MessagingArgs, type QueueKey 
 export { HandlerFunction, type HandlerFunctionArgs } from "./handler-function";
 export { streamSource, queueSource, streamReadStatements, queueConsumeStatements } from "./event-sources";
 export { WorkflowStateMachine, type WorkflowStateMachineArgs } from "./state-machine";
+export { ExecutionEventRule, ENDED_STATUSES, type ExecutionEventRuleArgs } from "./execution-events";
 export { WorkflowMachines, type WorkflowMachinesArgs } from "./workflow-machines";
 export { bundleHandler, HANDLER_BUILD_OPTIONS, type HandlerBundle } from "./bundle";
 export { FUNCTION_KEYS, MACHINE_KEYS, type FunctionKey, type MachineKey } from "./function-catalog";

@@ -19,10 +19,13 @@ export const QUEUE_KEYS = Object.keys(QUEUE_ROUTES) as QueueKey[];
 /** DLQs keep messages for the SQS maximum, 14 days, so nothing expires before someone looks. */
 const DLQ_RETENTION_SECONDS = 1_209_600;
 
+/** The queue EventBridge fills with ended executions (not routed through the main topic). */
+export const EXECUTION_EVENTS_QUEUE = "execution-events";
+
 export interface MessagingArgs {
   prefix: string;
   /** Timeout of the Lambda consuming each queue; visibility timeout is 6× it. */
-  consumerTimeoutSeconds: Record<QueueKey, number>;
+  consumerTimeoutSeconds: Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, number>;
   /** Deliveries before a message goes to its DLQ. Default: 5. */
   maxReceiveCount?: pulumi.Input<number>;
   /** E-mail addresses subscribed to the alarm topic. Default: none. */
@@ -45,9 +48,11 @@ export class Messaging extends pulumi.ComponentResource {
   /** Customer-managed key of the alarm topic: CloudWatch cannot publish to a topic under the AWS-managed SNS key. */
   readonly alarmKey: aws.kms.Key;
   readonly queues: Record<QueueKey, QueuePair>;
+  /** Step Functions "execution ended" events (see ExecutionEventRule). */
+  readonly executionEvents: QueuePair;
   /** On-failure destination of the DynamoDB stream event source mappings. */
   readonly streamDlq: aws.sqs.Queue;
-  readonly names: { mainTopic: string; alarmTopic: string; queues: Record<QueueKey, string>; streamDlq: string };
+  readonly names: { mainTopic: string; alarmTopic: string; queues: Record<QueueKey, string>; executionEvents: string; streamDlq: string };
 
   constructor(name: string, args: MessagingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("cqrs-workflows:index:Messaging", name, {}, opts);
@@ -98,6 +103,7 @@ export class Messaging extends pulumi.ComponentResource {
       mainTopic: topicName("main"),
       alarmTopic: topicName("alarm"),
       queues: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queueName(k)])) as Record<QueueKey, string>,
+      executionEvents: queueName(EXECUTION_EVENTS_QUEUE),
       streamDlq: queueName("stream-dlq"),
     };
 
@@ -116,13 +122,12 @@ export class Messaging extends pulumi.ComponentResource {
     });
 
     const maxReceiveCount = args.maxReceiveCount ?? 5;
-    const queues = {} as Record<QueueKey, QueuePair>;
-    for (const key of QUEUE_KEYS) {
+    const workQueue = (key: QueueKey | typeof EXECUTION_EVENTS_QUEUE): QueuePair => {
       const dlq = this.deadLetterQueue(`${name}-${key}-dlq`, queueName(`${key}-dlq`), args);
       const queue = new aws.sqs.Queue(
         `${name}-${key}`,
         {
-          name: this.names.queues[key],
+          name: queueName(key),
           sqsManagedSseEnabled: true,
           visibilityTimeoutSeconds: 6 * args.consumerTimeoutSeconds[key],
           redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount }),
@@ -130,6 +135,11 @@ export class Messaging extends pulumi.ComponentResource {
         },
         child,
       );
+      return { queue, dlq };
+    };
+    const queues = {} as Record<QueueKey, QueuePair>;
+    for (const key of QUEUE_KEYS) {
+      const { queue, dlq } = workQueue(key);
       new aws.sqs.QueuePolicy(
         `${name}-${key}-policy`,
         {
@@ -165,9 +175,15 @@ export class Messaging extends pulumi.ComponentResource {
       queues[key] = { queue, dlq };
     }
     this.queues = queues;
+    this.executionEvents = workQueue(EXECUTION_EVENTS_QUEUE);
     this.streamDlq = this.deadLetterQueue(`${name}-stream-dlq`, this.names.streamDlq, args);
 
-    for (const [key, dlq] of [...QUEUE_KEYS.map((k) => [`${k}-dlq`, queues[k].dlq] as const), ["stream-dlq", this.streamDlq] as const]) {
+    const dlqs = [
+      ...QUEUE_KEYS.map((k) => [`${k}-dlq`, queues[k].dlq] as const),
+      [`${EXECUTION_EVENTS_QUEUE}-dlq`, this.executionEvents.dlq] as const,
+      ["stream-dlq", this.streamDlq] as const,
+    ];
+    for (const [key, dlq] of dlqs) {
       thresholdAlarm(
         `${name}-${key}-depth`,
         {
@@ -189,6 +205,7 @@ export class Messaging extends pulumi.ComponentResource {
       alarmTopicArn: this.alarmTopic.arn,
       queueUrls: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queues[k].queue.url])),
       queueArns: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queues[k].queue.arn])),
+      executionEventsQueueArn: this.executionEvents.queue.arn,
       streamDlqArn: this.streamDlq.arn,
     });
   }

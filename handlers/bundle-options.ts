@@ -12,6 +12,7 @@ export const HANDLER_NAMES = [
   'task-action-consumer',
   'import-action-consumer',
   'notification-consumer',
+  'execution-watch',
 ] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 

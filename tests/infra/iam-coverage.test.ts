@@ -22,6 +22,7 @@ const ACTION_OF: Record<string, string[]> = {
   SendTaskSuccessCommand: ["states:SendTaskSuccess"],
   SendTaskFailureCommand: ["states:SendTaskFailure"],
   StartExecutionCommand: ["states:StartExecution"],
+  DescribeExecutionCommand: ["states:DescribeExecution"],
 };
 
 /** Actions the code reaches that a regex over `new XCommand(` cannot see. */

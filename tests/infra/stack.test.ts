@@ -135,7 +135,7 @@ for (const [stack, expected] of Object.entries(STACKS)) {
       const streams = mappings.filter((m) => String(m.inputs.eventSourceArn).includes("/stream/"));
       const queues = mappings.filter((m) => String(m.inputs.eventSourceArn).includes(":sqs:"));
       assert.equal(streams.length, STREAM_TABLES.length);
-      assert.equal(queues.length, QUEUE_KEYS.length);
+      assert.equal(queues.length, QUEUE_KEYS.length + 1, "the three routed queues and execution-events");
       const expectedFilters: Record<string, unknown> = {
         commands: { eventName: ["INSERT"] },
         tasks: { eventName: ["INSERT"], dynamodb: { NewImage: { type: { S: ["TASK"] } } } },
@@ -156,12 +156,33 @@ for (const [stack, expected] of Object.entries(STACKS)) {
       for (const m of queues) assert.deepEqual(m.inputs.functionResponseTypes, ["ReportBatchItemFailures"]);
     });
 
+    it("sends failed, timed-out and aborted executions of the four machines to the execution-events queue", () => {
+      const [rule] = ofType(resources, "aws:cloudwatch/eventRule:EventRule");
+      assert.equal(rule.inputs.name, `${prefix}-execution-ended`);
+      const pattern = json(rule.inputs.eventPattern) as { source: string[]; detail: { status: string[]; stateMachineArn: string[] } };
+      assert.deepEqual(pattern.source, ["aws.states"]);
+      assert.deepEqual(pattern.detail.status, ["FAILED", "TIMED_OUT", "ABORTED"]);
+      assert.deepEqual(
+        pattern.detail.stateMachineArn.sort(),
+        ["command", "import-csv", "import-zip", "task"].map((m) => `arn:aws:states:eu-west-1:123456789012:stateMachine:${prefix}-${m}`),
+      );
+      const [target] = ofType(resources, "aws:cloudwatch/eventTarget:EventTarget");
+      assert.match(String(target.inputs.arn), new RegExp(`:${prefix}-execution-events$`));
+      assert.match(String((target.inputs.deadLetterConfig as { arn: string }).arn), new RegExp(`:${prefix}-execution-events-dlq$`));
+      const policy = json(byName(resources, T.queuePolicy, "cqrs-execution-events-queue-policy").inputs.policy);
+      const [statement] = policy.Statement as { Principal: unknown; Condition: { ArnEquals: Record<string, string> } }[];
+      assert.deepEqual(statement.Principal, { Service: "events.amazonaws.com" });
+      assert.match(statement.Condition.ArnEquals["aws:SourceArn"], new RegExp(`${prefix}-execution-ended$`));
+      const mapping = ofType(resources, T.esm).find((m) => String(m.inputs.eventSourceArn).endsWith(`${prefix}-execution-events`));
+      assert.equal(mapping?.inputs.functionName, `${prefix}-execution-watch`);
+    });
+
     it("alarms on every DLQ's depth and every function's errors, to the alarm topic", () => {
       const alarms = ofType(resources, T.alarm);
       const dlqAlarms = alarms.filter((a) => a.inputs.namespace === "AWS/SQS");
       assert.deepEqual(
         dlqAlarms.map((a) => (a.inputs.dimensions as { QueueName: string }).QueueName).sort(),
-        [...QUEUE_KEYS.map((q) => `${prefix}-${q}-dlq`), `${prefix}-stream-dlq`].sort(),
+        [...QUEUE_KEYS.map((q) => `${prefix}-${q}-dlq`), `${prefix}-execution-events-dlq`, `${prefix}-stream-dlq`].sort(),
       );
       const errorAlarms = alarms.filter((a) => a.inputs.namespace === "AWS/Lambda");
       assert.deepEqual(
