@@ -20,11 +20,18 @@ export interface ImportCsvDefinitionOptions {
   maxConcurrency?: number;
   /** Share of failed batches (percent) the map tolerates before failing. Integer 0..100. */
   toleratedFailurePercentage: number;
+  /**
+   * ItemBatcher MaxInputBytesPerBatch: the byte bound that keeps a batch inside the
+   * 256 KiB state limit whatever MaxItemsPerBatch says. The child's Lambda payload
+   * carries the batch twice (`$` and `$$.Execution.Input`), so the bound is under
+   * half of it. Integer 1024..131072. Default: 120 KiB.
+   */
+  maxInputBytesPerBatch?: number;
 }
 
-export const IMPORT_CSV_DEFAULTS = { resultPrefix: "import-results/", maxConcurrency: 50 } as const;
+export const IMPORT_CSV_DEFAULTS = { resultPrefix: "import-results/", maxConcurrency: 50, maxInputBytesPerBatch: 120 * 1024 } as const;
 
-function checkOptions(opts: ImportCsvDefinitionOptions, resultPrefix: string, maxConcurrency: number): void {
+function checkOptions(opts: ImportCsvDefinitionOptions, resultPrefix: string, maxConcurrency: number, maxInputBytesPerBatch: number): void {
   checkLambdaArn(BUILDER, "importCsvStepArn", opts.importCsvStepArn);
   if (typeof opts.resultBucket !== "string" || !BUCKET_NAME.test(opts.resultBucket)) {
     throw new Error(`${BUILDER}: option "resultBucket" must be an S3 bucket name, got ${JSON.stringify(opts.resultBucket)}`);
@@ -35,6 +42,7 @@ function checkOptions(opts: ImportCsvDefinitionOptions, resultPrefix: string, ma
   checkInteger(BUILDER, "maxItemsPerBatch", opts.maxItemsPerBatch, 1);
   checkInteger(BUILDER, "maxConcurrency", maxConcurrency, 1, MAX_DISTRIBUTED_CONCURRENCY);
   checkInteger(BUILDER, "toleratedFailurePercentage", opts.toleratedFailurePercentage, 0, 100);
+  checkInteger(BUILDER, "maxInputBytesPerBatch", maxInputBytesPerBatch, 1024, 131_072);
 }
 
 /**
@@ -46,7 +54,8 @@ function checkOptions(opts: ImportCsvDefinitionOptions, resultPrefix: string, ma
 export function buildImportCsvDefinition(opts: ImportCsvDefinitionOptions): StateMachineDefinition {
   const resultPrefix = opts.resultPrefix ?? IMPORT_CSV_DEFAULTS.resultPrefix;
   const maxConcurrency = opts.maxConcurrency ?? IMPORT_CSV_DEFAULTS.maxConcurrency;
-  checkOptions(opts, resultPrefix, maxConcurrency);
+  const maxInputBytesPerBatch = opts.maxInputBytesPerBatch ?? IMPORT_CSV_DEFAULTS.maxInputBytesPerBatch;
+  checkOptions(opts, resultPrefix, maxConcurrency, maxInputBytesPerBatch);
   const arn = opts.importCsvStepArn;
   const onFailure = catchAll("finalize_parent_job", "$.error");
 
@@ -65,7 +74,11 @@ export function buildImportCsvDefinition(opts: ImportCsvDefinitionOptions): Stat
         },
         // `line` is the 0-based record index: invalid rows are reported by line.
         ItemSelector: { "line.$": "$$.Map.Item.Index", "row.$": "$$.Map.Item.Value" },
-        ItemBatcher: { MaxItemsPerBatch: opts.maxItemsPerBatch, BatchInput: { "pk.$": "$.pk", "sk.$": "$.sk" } },
+        ItemBatcher: {
+          MaxItemsPerBatch: opts.maxItemsPerBatch,
+          MaxInputBytesPerBatch: maxInputBytesPerBatch,
+          BatchInput: { "pk.$": "$.pk", "sk.$": "$.sk" },
+        },
         MaxConcurrency: maxConcurrency,
         ToleratedFailurePercentage: opts.toleratedFailurePercentage,
         ResultWriter: {

@@ -90,7 +90,9 @@ describe("import-csv machine", function () {
       Parameters: { "Bucket.$": "$.bucket", "Key.$": "$.key" },
     });
     assert.deepEqual(map.ItemSelector, { "line.$": "$$.Map.Item.Index", "row.$": "$$.Map.Item.Value" });
-    assert.deepEqual(map.ItemBatcher, { MaxItemsPerBatch: 10, BatchInput: { "pk.$": "$.pk", "sk.$": "$.sk" } });
+    // MaxItemsPerBatch, not the seed's MaxInputBytesPerBatch: 10; the byte bound keeps a
+    // batch (carried twice in the child's Lambda payload) inside the 256 KiB state limit.
+    assert.deepEqual(map.ItemBatcher, { MaxItemsPerBatch: 10, MaxInputBytesPerBatch: 122880, BatchInput: { "pk.$": "$.pk", "sk.$": "$.sk" } });
     assert.deepEqual(map.ResultWriter, {
       Resource: "arn:aws:states:::s3:putObject",
       Parameters: { Bucket: OPTIONS.resultBucket, Prefix: "import-results/" },

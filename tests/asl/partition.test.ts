@@ -20,3 +20,17 @@ describe("service integrations follow the functions' partition", () => {
     for (const r of resources) assert.match(r, /^arn:aws-us-gov:states:::/);
   });
 });
+
+describe("import-csv batch byte bound", () => {
+  it("rejects a MaxInputBytesPerBatch that could push the child's payload over 256 KiB, or the seed's 10 bytes", () => {
+    const base = {
+      importCsvStepArn: "arn:aws:lambda:eu-west-1:123456789012:function:csv",
+      resultBucket: "imports-bucket",
+      maxItemsPerBatch: 1000,
+      toleratedFailurePercentage: 0,
+    };
+    assert.throws(() => buildImportCsvDefinition({ ...base, maxInputBytesPerBatch: 200 * 1024 }), /maxInputBytesPerBatch/);
+    assert.throws(() => buildImportCsvDefinition({ ...base, maxInputBytesPerBatch: 10 }), /maxInputBytesPerBatch/);
+    assert.doesNotThrow(() => buildImportCsvDefinition({ ...base, maxInputBytesPerBatch: 64 * 1024 }));
+  });
+});
