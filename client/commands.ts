@@ -134,10 +134,13 @@ export async function publishCommandWith(deps: PublishDeps, input: PublishComman
       }
       return { pk: input.pk, sk, code: input.code, version };
     } catch (err) {
-      const versionTaken = options.alsoWrite ? isTransactionConditionFailure(err, 0) : isConditionalCheckFailed(err);
-      if (options.alsoWrite && !versionTaken && isTransactionConditionFailure(err, 1)) {
+      // The accompanying write is checked first: when it is rejected (e.g. the source row is
+      // already marked published — a redelivery whose own earlier attempt took the version)
+      // both conditions fail, and the caller must see "already done", not a version clash.
+      if (options.alsoWrite && isTransactionConditionFailure(err, 1)) {
         throw new ConditionRejectedError(`publishCommand: the accompanying write was rejected (${errorName(err)})`);
       }
+      const versionTaken = options.alsoWrite ? isTransactionConditionFailure(err, 0) : isConditionalCheckFailed(err);
       if (!versionTaken) throw err;
       if (input.version !== undefined) throw new VersionExistsError(input.pk, sk);
       if (attempt >= maxAttempts) throw new Error(`publishCommand: could not claim a new version of ${input.pk} / ${input.code} after ${attempt} attempts (concurrent writers)`);

@@ -181,7 +181,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
       statements: [
         table(c, "commands", "Commands", ["dynamodb:Query", "dynamodb:PutItem"]),
         table(c, "data", "Data", ["dynamodb:GetItem"]),
-        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"]),
+        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem"]),
         table(c, "import_tmp", "ImportTmp", ["dynamodb:UpdateItem"]),
         start(c, ["command", "task"]),
         objects(c, "Payloads", ["s3:GetObject", "s3:PutObject"], P.payloads),
@@ -197,7 +197,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         ...topics,
       },
       statements: [
-        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem"]),
+        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
         start(c, ["task"]),
         ...invoke("Executors", executorArns),
         objects(c, "Payloads", ["s3:GetObject", "s3:PutObject"], P.payloads),

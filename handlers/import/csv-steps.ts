@@ -10,7 +10,7 @@ import { ImportMode, ImportStatus, isTerminal } from '../shared/status';
 import { isRecord, requireKey, type CaughtError, type Key, type SfnContext } from '../shared/types';
 import { countCsv, readCsv } from './csv';
 import { openObject } from './objects';
-import { batchCommitted, batchesPk, completeJob, deliverJobOutcome, requireJob, updateJob, type ImportJob } from './model';
+import { batchCommitted, batchesPk, closeJob, completeJob, deliverJobOutcome, requireJob, updateJob, type ImportJob } from './model';
 import { processRows, recordUnprocessed, type RowInput } from './rows';
 import { resolveImportSchema } from './schema';
 
@@ -27,7 +27,8 @@ export interface JobOutcome {
   pk: string;
   sk: string;
   status: string;
-  totalRows: number;
+  /** null: unknown, the file was not read to its end (DIRECT read error). */
+  totalRows: number | null;
   processedRows: number;
   succeededRows: number;
   failedRows: number;
@@ -74,7 +75,7 @@ export async function csvRowsHandler(input: RowsBatchInput) {
     return { index: it.line, row: isRecord(it.row) ? it.row : {} };
   });
   const res = await processRows(job, items);
-  return { firstIndex: res.firstIndex, lastIndex: res.lastIndex, processed: res.processed, succeeded: res.succeeded, failed: res.failed, counted: res.counted };
+  return { firstIndex: res.firstIndex, lastIndex: res.lastIndex, processed: res.processed, succeeded: res.succeeded, failed: res.failed, counted: res.counted, ...(res.late ? { late: true } : {}) };
 }
 
 // ---------------------------------------------------------------- finalize_parent_job
@@ -177,13 +178,28 @@ async function fillGaps(job: ImportJob, total: number, reason: string): Promise<
   return missing;
 }
 
+/** Where a DIRECT read stopped: the rows after it were never read, so the file's total is unknown. */
+export interface ReadStopped {
+  /** Data rows read (and recorded) before the stop. */
+  rowsRead: number;
+  /** Last file line / byte read completely (0 = not even the header). */
+  line: number;
+  byte: number;
+  error: string;
+}
+
 /**
- * Reconcile and end a CSV job: failed batches from the manifest, then every row no batch
- * counted is recorded with a reason, so succeeded + failed = total always holds. COMPLETED
- * only if every row succeeded and nothing failed at job level.
+ * Reconcile and end a CSV job: close it to child batches (`closingAt`), record failed batches
+ * from the manifest, then every row no batch counted with a reason, so succeeded + failed =
+ * total always holds (total = rows read when a DIRECT read stopped part-way; the job's
+ * `totalRows` is then null, unknown). COMPLETED only if every row succeeded and nothing
+ * failed at job level.
  */
-export async function reconcileAndComplete(key: Key, options: { machineError?: string; manifest?: ManifestRef } = {}): Promise<JobOutcome> {
+export async function reconcileAndComplete(key: Key, options: { machineError?: string; manifest?: ManifestRef; readStopped?: ReadStopped } = {}): Promise<JobOutcome> {
   let job = await requireJob(key);
+  // From here on a child batch still running (the Map run ended, its EXPRESS children did
+  // not) counts nothing: the rows it did not write in time are recorded below instead.
+  if (!isTerminal(job.status)) await closeJob(key);
   const problems: string[] = [];
   if (options.machineError) problems.push(options.machineError);
   let failedBatches = 0;
@@ -195,21 +211,33 @@ export async function reconcileAndComplete(key: Key, options: { machineError?: s
       log('error', 'result manifest unreadable', { key, manifest: options.manifest, error: describeError(err) });
     }
   }
-  const total = Number(job.totalRows ?? 0);
-  const gapReason = options.machineError ? `not processed: the import failed (${options.machineError})` : 'not processed: no batch reported this row';
+  const stopped = options.readStopped;
+  // a file not read to its end: every row that was read is accounted for, the rest is unknown
+  const total = stopped ? stopped.rowsRead : Number(job.totalRows ?? 0);
+  if (stopped) {
+    problems.push(
+      `the file was not fully read: reading stopped after line ${stopped.line} (byte ${stopped.byte}) with ${stopped.rowsRead} data rows read; ` +
+        `the rest of the file was neither counted nor imported, so its total row count is unknown (${stopped.error})`,
+    );
+  }
+  const gapReason = options.machineError
+    ? `not processed: the import failed (${options.machineError})`
+    : stopped
+      ? `not processed: reading the file stopped (${stopped.error})`
+      : 'not processed: no batch reported this row';
   const unprocessed = await fillGaps(job, total, gapReason);
 
   job = await requireJob(key);
-  let totalRows = Number(job.totalRows ?? 0);
+  let totalRows: number | null = stopped ? null : Number(job.totalRows ?? 0);
   const processedRows = Number(job.processedRows ?? 0);
   const succeededRows = Number(job.succeededRows ?? 0);
   const failedRows = Number(job.failedRows ?? 0);
-  if (processedRows > totalRows) {
+  if (totalRows !== null && processedRows > totalRows) {
     problems.push(`${processedRows - totalRows} more rows were processed than csv_loader counted`);
     totalRows = processedRows;
     await updateJob(job, { totalRows });
   }
-  if (failedRows > 0) problems.push(`${failedRows} of ${totalRows} rows failed (see IMPORT_ERROR items)`);
+  if (failedRows > 0) problems.push(`${failedRows} of ${totalRows ?? `${processedRows} read`} rows failed (see IMPORT_ERROR items)`);
   const status = problems.length === 0 && succeededRows === totalRows ? ImportStatus.COMPLETED : ImportStatus.FAILED;
   const summary = {
     totalRows,
@@ -218,6 +246,7 @@ export async function reconcileAndComplete(key: Key, options: { machineError?: s
     failedRows,
     failedBatches,
     unprocessedRows: unprocessed,
+    ...(stopped ? { unreadRemainder: true, rowsRead: stopped.rowsRead, readStoppedAt: { line: stopped.line, byte: stopped.byte } } : {}),
     ...(options.manifest ? { resultManifest: `s3://${options.manifest.Bucket}/${options.manifest.Key}` } : {}),
     ...(problems.length ? { problems } : {}),
   };
@@ -226,7 +255,7 @@ export async function reconcileAndComplete(key: Key, options: { machineError?: s
     pk: ended.pk,
     sk: ended.sk,
     status: ended.status,
-    totalRows: Number(ended.totalRows ?? totalRows),
+    totalRows: stopped ? null : Number(ended.totalRows ?? totalRows),
     processedRows: Number(ended.processedRows ?? processedRows),
     succeededRows: Number(ended.succeededRows ?? succeededRows),
     failedRows: Number(ended.failedRows ?? failedRows),
@@ -251,7 +280,7 @@ export async function runDirectImport(key: Key): Promise<JobOutcome> {
   const job = await requireJob(key);
   if (isTerminal(job.status)) {
     await deliverJobOutcome(job);
-    return { pk: job.pk, sk: job.sk, status: job.status, totalRows: Number(job.totalRows ?? 0), processedRows: Number(job.processedRows ?? 0), succeededRows: Number(job.succeededRows ?? 0), failedRows: Number(job.failedRows ?? 0) };
+    return { pk: job.pk, sk: job.sk, status: job.status, totalRows: job.totalRows === null ? null : Number(job.totalRows ?? 0), processedRows: Number(job.processedRows ?? 0), succeededRows: Number(job.succeededRows ?? 0), failedRows: Number(job.failedRows ?? 0) };
   }
   await updateJob(job, { status: ImportStatus.PROCESSING, mode: ImportMode.DIRECT, startedAt: new Date().toISOString() });
   const schema = resolveImportSchema(job.schema);
@@ -260,6 +289,10 @@ export async function runDirectImport(key: Key): Promise<JobOutcome> {
   let total = 0;
   let chunk: RowInput[] = [];
   let machineError: string | undefined;
+  let readStopped: ReadStopped | undefined;
+  // how far the file has been read: reported if reading stops part-way
+  let lastLine = 0;
+  let lastByte = 0;
   const flush = async (): Promise<void> => {
     if (chunk.length === 0) return;
     if (headerError) await recordUnprocessed(job, chunk.map((r) => ({ index: r.index, line: r.line, raw: r.fields })), `not processed: invalid header (${headerError})`);
@@ -268,6 +301,8 @@ export async function runDirectImport(key: Key): Promise<JobOutcome> {
   };
   try {
     for await (const item of readCsv(await openObject(job.bucket, job.key))) {
+      lastLine = item.line;
+      lastByte = item.bytes;
       if ('header' in item) {
         header = item.header;
         const errors = schema.checkHeader(header);
@@ -283,8 +318,14 @@ export async function runDirectImport(key: Key): Promise<JobOutcome> {
     if (!header) machineError = `EmptyFile: s3://${job.bucket}/${job.key} is empty (no header row)`;
     else if (headerError) machineError = `InvalidHeader: ${headerError}`;
   } catch (err) {
-    machineError = describeError(err, 2000);
-    log('error', 'DIRECT import stopped', { key, error: machineError, rowsRead: total });
+    // The rest of the file was never read: `total` is only what was read so far, and
+    // presenting it as the file's total would make succeeded + failed = total look true.
+    readStopped = { rowsRead: total, line: lastLine, byte: lastByte, error: describeError(err, 1500) };
+    log('error', 'DIRECT import stopped before the end of the file', { key, ...readStopped });
+  }
+  if (readStopped) {
+    await updateJob(job, { totalRows: null, rowsRead: total, unreadRemainder: true, readStoppedAt: { line: lastLine, byte: lastByte } });
+    return reconcileAndComplete(key, { readStopped });
   }
   await updateJob(job, { totalRows: total });
   return reconcileAndComplete(key, { machineError });

@@ -22,7 +22,8 @@ export interface ImportJob {
   status: ImportStatus;
   schema?: string;
   header?: string[];
-  totalRows?: number;
+  /** null: unknown (a DIRECT read stopped part-way, `unreadRemainder`). */
+  totalRows?: number | null;
   processedRows?: number;
   succeededRows?: number;
   failedRows?: number;
@@ -34,6 +35,8 @@ export interface ImportJob {
   createdAt?: string;
   summary?: Record<string, unknown>;
   error?: string;
+  /** Set by the finalizer before it reconciles: from then on no batch may count rows. */
+  closingAt?: string;
   [key: string]: unknown;
 }
 
@@ -45,6 +48,14 @@ export const rowsPk = (job: Key): string => `${ImportRowType.IMPORT_ROW}#${jobRe
 export const errorsPk = (job: Key): string => `${ImportRowType.IMPORT_ERROR}#${jobRef(job)}`;
 export const claimsPk = (job: Key): string => `${ImportRowType.IMPORT_KEY}#${jobRef(job)}`;
 export const batchesPk = (job: Key): string => `${ImportRowType.IMPORT_BATCH}#${jobRef(job)}`;
+
+/**
+ * `type` of the item the finalizer puts at an IMPORT_ROW key (`rowsPk`) of a row it records
+ * as not processed: a late batch's conditional IMPORT_ROW put then fails instead of
+ * publishing a command for a row already counted as failed. The stream only routes
+ * `type = IMPORT_ROW` INSERTs, so this item never becomes a command.
+ */
+export const IMPORT_ROW_VOID = 'IMPORT_ROW_VOID';
 
 /** Helper items (rows, key claims, batch markers) expire 30 days after the job was created. */
 export const HELPER_TTL_SECONDS = 30 * 24 * 3600;
@@ -96,12 +107,40 @@ export interface BatchCounts {
   failed: number;
 }
 
+/** A job still takes batches: not ended, and its finalizer has not started reconciling. */
+export function acceptsBatches(job: Pick<ImportJob, 'status' | 'closingAt'>): boolean {
+  return !job.closingAt && !isTerminal(job.status);
+}
+
+/**
+ * Close a job to batches before reconciling it (finalize_parent_job, execution-watch, the end
+ * of a DIRECT run): a child batch still running after the Map run ended may not count rows the
+ * finalizer is about to record as not processed. Idempotent (the first time is kept).
+ */
+export async function closeJob(key: Key): Promise<void> {
+  await ddb().send(
+    new UpdateCommand({
+      TableName: tables.importTmp(),
+      Key: { pk: key.pk, sk: key.sk },
+      UpdateExpression: 'SET closingAt = if_not_exists(closingAt, :now)',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':now': new Date().toISOString() },
+    }),
+  );
+}
+
+/** `counted`; `duplicate`: this batch had been counted before; `closed`: the job no longer takes batches. */
+export type CommitOutcome = 'counted' | 'duplicate' | 'closed';
+
 /**
  * Count a batch exactly once: a marker item keyed by the batch's first record index and the
  * job's atomic counters move in one transaction. A retried batch (Lambda retry, redelivery,
- * finalize retry) finds its marker and is not counted again. Returns false if already counted.
+ * finalize retry) finds its marker and is not counted again. The counter update requires
+ * the job not to have ended (and, for a child batch, not to be closing): a batch still running
+ * after the finalizer took over counts nothing, since the finalizer records its rows itself.
+ * `finalizer: true` is the finalizer's own recording of unprocessed rows.
  */
-export async function commitBatch(job: ImportJob, counts: BatchCounts): Promise<boolean> {
+export async function commitBatch(job: ImportJob, counts: BatchCounts, options: { finalizer?: boolean } = {}): Promise<CommitOutcome> {
   try {
     await ddb().send(
       new TransactWriteCommand({
@@ -127,16 +166,25 @@ export async function commitBatch(job: ImportJob, counts: BatchCounts): Promise<
               TableName: tables.importTmp(),
               Key: { pk: job.pk, sk: job.sk },
               UpdateExpression: 'ADD processedRows :p, succeededRows :s, failedRows :f SET updatedAt = :now',
-              ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':p': counts.processed, ':s': counts.succeeded, ':f': counts.failed, ':now': new Date().toISOString() },
+              ConditionExpression: `attribute_exists(pk) AND NOT #st IN (:completed, :failed)${options.finalizer ? '' : ' AND attribute_not_exists(closingAt)'}`,
+              ExpressionAttributeNames: { '#st': 'status' },
+              ExpressionAttributeValues: {
+                ':p': counts.processed,
+                ':s': counts.succeeded,
+                ':f': counts.failed,
+                ':now': new Date().toISOString(),
+                ':completed': ImportStatus.COMPLETED,
+                ':failed': ImportStatus.FAILED,
+              },
             },
           },
         ],
       }),
     );
-    return true;
+    return 'counted';
   } catch (err) {
-    if (isTransactionConditionFailure(err, 0)) return false;
+    if (isTransactionConditionFailure(err, 0)) return 'duplicate';
+    if (isTransactionConditionFailure(err, 1)) return 'closed';
     throw err;
   }
 }
@@ -158,10 +206,11 @@ function outcomeBody(job: ImportJob): Record<string, unknown> {
     pk: job.pk,
     sk: job.sk,
     status: job.status,
-    totalRows: job.totalRows ?? 0,
+    totalRows: job.totalRows === null ? null : job.totalRows ?? 0,
     processedRows: job.processedRows ?? 0,
     succeededRows: job.succeededRows ?? 0,
     failedRows: job.failedRows ?? 0,
+    ...(job.unreadRemainder ? { unreadRemainder: true } : {}),
     ...(job.error ? { error: job.error } : {}),
   };
 }

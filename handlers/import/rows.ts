@@ -7,7 +7,7 @@ import { isConditionalCheckFailed, truncate } from '../shared/errors';
 import { rowIndexSk, sha256Hex } from '../shared/keys';
 import { offloadIfLarge } from '../shared/offload';
 import { ImportRowType } from '../shared/status';
-import { claimsPk, commitBatch, committedBatch, errorsPk, helperTtl, rowsPk, type BatchCounts, type ImportJob } from './model';
+import { acceptsBatches, claimsPk, commitBatch, committedBatch, errorsPk, getJob, helperTtl, IMPORT_ROW_VOID, rowsPk, type BatchCounts, type ImportJob } from './model';
 import { dedupeKey, describeKey, resolveImportSchema, type CommandDraft, type ImportSchema } from './schema';
 
 /** One row to import: from the Distributed Map (`row` object) or from DIRECT parsing (`fields`). */
@@ -21,8 +21,37 @@ export interface RowInput {
 }
 
 export interface RowsResult extends BatchCounts {
-  /** false if this batch had already been counted (a retry). */
+  /** false if this batch had already been counted (a retry) or came too late. */
   counted: boolean;
+  /**
+   * The job had ended or its finalizer had started when this batch ran: it counted nothing
+   * and wrote no further rows; the finalizer records those rows (IMPORT_ERROR "not
+   * processed", counted failed) or, for IMPORT_ROWs this batch wrote before it, counts them
+   * as succeeded.
+   */
+  late?: boolean;
+}
+
+/** IMPORT_ROW puts in flight per batch (one conditional PutItem each). */
+const ROW_WRITE_CONCURRENCY = 10;
+/** Conditional puts in flight while the finalizer fences unprocessed rows. */
+const VOID_WRITE_CONCURRENCY = 25;
+
+/**
+ * Put an item at an IMPORT_ROW key unless the key is taken; returns the `type` of the item
+ * already there (undefined when written). BatchWriteItem has no conditions, so these are
+ * single PutItems: the IMPORT_ROW of a batch and the finalizer's IMPORT_ROW_VOID for the same
+ * row exclude each other, whichever comes first wins.
+ */
+async function putIfAbsent(item: Item): Promise<string | undefined> {
+  try {
+    await ddb().send(new PutCommand({ TableName: tables.importTmp(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    return undefined;
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const res = await ddb().send(new GetCommand({ TableName: tables.importTmp(), Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true, ProjectionExpression: '#t', ExpressionAttributeNames: { '#t': 'type' } }));
+    return String(res.Item?.type ?? '');
+  }
 }
 
 /** Larger command attributes are offloaded to S3 (payloads/) to keep items under 400 KB. */
@@ -90,6 +119,10 @@ export async function processRows(job: ImportJob, items: readonly RowInput[], op
   const sorted = [...items].sort((a, b) => a.index - b.index);
   const previous = await committedBatch(job, sorted[0].index);
   if (previous) return { ...previous, counted: false }; // a retry of a batch already written and counted
+  const late: RowsResult = { firstIndex: sorted[0].index, lastIndex: sorted[sorted.length - 1].index, processed: 0, succeeded: 0, failed: 0, counted: false, late: true };
+  // fresh state, not the one read when the batch started: a finalizer may have taken over since
+  const current = await getJob(job);
+  if (!current || !acceptsBatches(current)) return late;
 
   const errors = new Map<number, string>();
   const drafts = new Map<number, CommandDraft>();
@@ -127,7 +160,8 @@ export async function processRows(job: ImportJob, items: readonly RowInput[], op
 
   const ttl = helperTtl(job);
   const bucket = optionalEnv('IMPORT_BUCKET');
-  const puts: Item[] = [];
+  const rowItems: Item[] = [];
+  const errorItems: Item[] = [];
   for (const item of sorted) {
     const draft = drafts.get(item.index);
     const base = { jobPk: job.pk, jobSk: job.sk, index: item.index, line: lineOf(item) };
@@ -138,10 +172,10 @@ export async function processRows(job: ImportJob, items: readonly RowInput[], op
         const off = await offloadIfLarge(s3(), bucket, draft.attributes, ['imports', job.pk, job.sk, rowIndexSk(item.index)], 0);
         command = { ...command, attributes: undefined, attributesRef: off.ref };
       }
-      puts.push({ ...rowItem, command });
+      rowItems.push({ ...rowItem, command });
     } else {
       const cells = item.fields ?? item.row ?? {};
-      puts.push({
+      errorItems.push({
         pk: errorsPk(job),
         sk: rowIndexSk(item.index),
         type: ImportRowType.IMPORT_ERROR,
@@ -151,7 +185,18 @@ export async function processRows(job: ImportJob, items: readonly RowInput[], op
       });
     }
   }
-  await batchPutAll(ddb(), tables.importTmp(), puts);
+  // IMPORT_ROWs one conditional put each (BatchWriteItem has no conditions): a row the
+  // finalizer already voided is not written, and the batch stops writing at the first one.
+  // An IMPORT_ROW already there is this batch's own earlier attempt: left as it is
+  // (rewriting it would drop the `publishedAt` the stream router set).
+  let voided = false;
+  await mapLimit(rowItems, ROW_WRITE_CONCURRENCY, async (item) => {
+    if (voided) return;
+    const existing = await putIfAbsent(item);
+    if (existing !== undefined && existing !== ImportRowType.IMPORT_ROW) voided = true;
+  });
+  if (voided) return late;
+  await batchPutAll(ddb(), tables.importTmp(), errorItems);
 
   const counts: BatchCounts = {
     firstIndex: sorted[0].index,
@@ -160,8 +205,9 @@ export async function processRows(job: ImportJob, items: readonly RowInput[], op
     succeeded: drafts.size,
     failed: sorted.length - drafts.size,
   };
-  const counted = await commitBatch(job, counts);
-  return { ...counts, counted };
+  const outcome = await commitBatch(job, counts);
+  if (outcome === 'closed') return late;
+  return { ...counts, counted: outcome === 'counted' };
 }
 
 /**
@@ -174,12 +220,24 @@ export async function processRows(job: ImportJob, items: readonly RowInput[], op
 export async function recordUnprocessed(job: ImportJob, rows: ReadonlyArray<{ index: number; line?: number; raw?: unknown }>, reason: string): Promise<boolean> {
   if (rows.length === 0) return false;
   const sorted = [...rows].sort((a, b) => a.index - b.index);
-  const written = await batchGetAll(ddb(), tables.importTmp(), sorted.map((r) => ({ pk: rowsPk(job), sk: rowIndexSk(r.index) })), { consistentRead: true, projection: ['index'] });
+  const rowKey = (index: number) => ({ pk: rowsPk(job), sk: rowIndexSk(index) });
+  const written = await batchGetAll(ddb(), tables.importTmp(), sorted.map((r) => rowKey(r.index)), { consistentRead: true, projection: ['type'] });
   const errored = await batchGetAll(ddb(), tables.importTmp(), sorted.map((r) => ({ pk: errorsPk(job), sk: rowIndexSk(r.index) })), { consistentRead: true, projection: ['index'] });
+  const isRow = (index: number): boolean => written.get(keyId(rowKey(index)))?.type === ImportRowType.IMPORT_ROW;
+  // Void every row not written yet: a batch still running cannot write it after this (its
+  // conditional put fails), so a row is either an IMPORT_ROW counted here as succeeded or a
+  // failure — never a command published for a row recorded as not processed. A void that
+  // loses to an IMPORT_ROW written meanwhile means the batch was first: succeeded.
+  const ttl = helperTtl(job);
+  const wonByBatch = new Set<number>();
+  await mapLimit(sorted.filter((r) => !written.has(keyId(rowKey(r.index)))), VOID_WRITE_CONCURRENCY, async (r) => {
+    const existing = await putIfAbsent({ ...rowKey(r.index), type: IMPORT_ROW_VOID, jobPk: job.pk, jobSk: job.sk, index: r.index, ttl });
+    if (existing === ImportRowType.IMPORT_ROW) wonByBatch.add(r.index);
+  });
   let succeeded = 0;
   const puts: Item[] = [];
   for (const r of sorted) {
-    if (written.has(keyId({ pk: rowsPk(job), sk: rowIndexSk(r.index) }))) {
+    if (isRow(r.index) || wonByBatch.has(r.index)) {
       succeeded++;
       continue;
     }
@@ -197,11 +255,16 @@ export async function recordUnprocessed(job: ImportJob, rows: ReadonlyArray<{ in
     });
   }
   await batchPutAll(ddb(), tables.importTmp(), puts);
-  return commitBatch(job, {
-    firstIndex: sorted[0].index,
-    lastIndex: sorted[sorted.length - 1].index,
-    processed: sorted.length,
-    succeeded,
-    failed: sorted.length - succeeded,
-  });
+  const outcome = await commitBatch(
+    job,
+    {
+      firstIndex: sorted[0].index,
+      lastIndex: sorted[sorted.length - 1].index,
+      processed: sorted.length,
+      succeeded,
+      failed: sorted.length - succeeded,
+    },
+    { finalizer: true },
+  );
+  return outcome === 'counted';
 }

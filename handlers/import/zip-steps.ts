@@ -28,6 +28,8 @@ export interface ZipMachineInput {
 export const UNZIPPED_PREFIX = BUCKET_PREFIXES.unzipped;
 /** csvKeys travel in the state input: keep them well under the 256 KiB limit. */
 const MAX_KEYS_BYTES = 200 * 1024;
+/** Skipped archive entries listed on the job row (the count is always exact). */
+const MAX_SKIPPED_RECORDED = 100;
 
 export function jobIdOf(job: Pick<ImportJob, 'jobId' | 'sk'>): string {
   if (job.jobId) return job.jobId;
@@ -46,10 +48,15 @@ export async function unzip(input: ZipMachineInput): Promise<ZipMachineInput & {
   const zip = await requireJob(requireKey(input, 'unzip input'));
   const destBucket = requireEnv('IMPORT_BUCKET');
   await updateJob(zip, { status: ImportStatus.PROCESSING, mode: ImportMode.STEP_FUNCTION, startedAt: new Date().toISOString() });
-  const entries = await unzipCsvEntries(input.bucket ?? zip.bucket, input.key ?? zip.key, destBucket, `${UNZIPPED_PREFIX}${encodeURIComponent(jobIdOf(zip))}/`);
+  const { entries, skipped } = await unzipCsvEntries(input.bucket ?? zip.bucket, input.key ?? zip.key, destBucket, `${UNZIPPED_PREFIX}${encodeURIComponent(jobIdOf(zip))}/`);
   const csvKeys = entries.map((e) => e.key);
   const bytes = Buffer.byteLength(JSON.stringify(csvKeys), 'utf8');
-  await updateJob(zip, { files: csvKeys.length, ...(bytes <= MAX_KEYS_BYTES ? { csvKeys } : {}) });
+  // skipped entries are recorded on the job; finalize_zip_job reports them and fails the job
+  await updateJob(zip, {
+    files: csvKeys.length,
+    ...(bytes <= MAX_KEYS_BYTES ? { csvKeys } : {}),
+    ...(skipped.length ? { skippedEntryCount: skipped.length, skippedEntries: skipped.slice(0, MAX_SKIPPED_RECORDED).map((e) => ({ entry: truncate(e.entry, 500), reason: truncate(e.reason, 600) })) } : {}),
+  });
   if (bytes > MAX_KEYS_BYTES) throw new Error(`the archive has ${csvKeys.length} CSV entries; their keys exceed the state payload limit`);
   return { ...input, bucket: destBucket, csvKeys };
 }
@@ -130,11 +137,20 @@ export async function finalizeZipJob(input: ZipMachineInput): Promise<JobOutcome
   const files = keys.map((k) => {
     const c = byKey.get(k);
     return c
-      ? { key: k, status: c.status, totalRows: Number(c.totalRows ?? 0), succeededRows: Number(c.succeededRows ?? 0), failedRows: Number(c.failedRows ?? 0), ...(c.error ? { error: truncate(String(c.error), 300) } : {}) }
+      ? {
+          key: k,
+          status: c.status,
+          // null: that file was not read to its end, its row count is unknown
+          totalRows: c.totalRows === null ? null : Number(c.totalRows ?? 0),
+          succeededRows: Number(c.succeededRows ?? 0),
+          failedRows: Number(c.failedRows ?? 0),
+          ...(c.unreadRemainder ? { unreadRemainder: true } : {}),
+          ...(c.error ? { error: truncate(String(c.error), 300) } : {}),
+        }
       : { key: k, status: 'NOT_STARTED', totalRows: 0, succeededRows: 0, failedRows: 0 };
   });
-  const sum = (f: 'totalRows' | 'succeededRows' | 'failedRows'): number => files.reduce((n, x) => n + x[f], 0);
-  const totalRows = sum('totalRows');
+  const sum = (f: 'totalRows' | 'succeededRows' | 'failedRows'): number => files.reduce((n, x) => n + Number(x[f] ?? 0), 0);
+  const totalRows = files.some((f) => f.totalRows === null) ? null : sum('totalRows');
   const succeededRows = sum('succeededRows');
   const failedRows = sum('failedRows');
   const problems: string[] = [];
@@ -142,12 +158,17 @@ export async function finalizeZipJob(input: ZipMachineInput): Promise<JobOutcome
   if (machineError) problems.push(machineError);
   const notCompleted = files.filter((f) => f.status !== ImportStatus.COMPLETED);
   if (notCompleted.length) problems.push(`${notCompleted.length} of ${files.length} file(s) did not complete: ${notCompleted.slice(0, 5).map((f) => `${f.key} (${f.status})`).join(', ')}`);
+  const skippedEntries = Array.isArray(zip.skippedEntries) ? (zip.skippedEntries as Array<{ entry: string; reason: string }>) : [];
+  const skippedCount = Number(zip.skippedEntryCount ?? skippedEntries.length);
+  if (skippedCount > 0) {
+    problems.push(`${skippedCount} archive entr${skippedCount === 1 ? 'y was' : 'ies were'} not imported: ${skippedEntries.slice(0, 5).map((e) => `${e.entry} (${e.reason})`).join(', ')}`);
+  }
   const status = problems.length === 0 ? ImportStatus.COMPLETED : ImportStatus.FAILED;
   await updateJob(zip, { totalRows, processedRows: succeededRows + failedRows, succeededRows, failedRows });
   const ended = await completeJob(
     key,
     status,
-    { fileCount: files.length, totalRows, succeededRows, failedRows, files: files.slice(0, 100), ...(problems.length ? { problems } : {}) },
+    { fileCount: files.length, totalRows, succeededRows, failedRows, files: files.slice(0, 100), ...(skippedCount ? { skippedEntryCount: skippedCount, skippedEntries } : {}), ...(problems.length ? { problems } : {}) },
     problems.length ? truncate(problems.join('; '), 2000) : undefined,
   );
   return { pk: ended.pk, sk: ended.sk, status: ended.status, totalRows, processedRows: succeededRows + failedRows, succeededRows, failedRows, ...(ended.error ? { error: ended.error } : {}) };

@@ -82,35 +82,59 @@ export function isCsvEntry(name: string): boolean {
   return name.toLowerCase().endsWith('.csv');
 }
 
-/** A safe S3 key segment path for an entry name (no '..', no leading '/', no backslashes). */
-export function safeEntryPath(name: string): string {
-  return name
-    .replace(/\\/g, '/')
-    .split('/')
-    .filter((p) => p !== '' && p !== '.' && p !== '..')
-    .join('/');
+/** An archive entry that was not imported, and why. */
+export interface SkippedEntry {
+  entry: string;
+  reason: string;
+}
+
+/**
+ * A safe S3 key segment path for an entry name (no leading '/', no backslashes, no empty or
+ * '.' segments), or undefined if the name has a '..' segment: dropping the segment makes
+ * 'a/../b.csv' 'a/b.csv', resolving it makes it 'b.csv' — either may be another entry's path.
+ * (yauzl already fails an archive with such a name; this does not rely on it.)
+ */
+export function safeEntryPath(name: string): string | undefined {
+  const parts = name.replace(/\\/g, '/').split('/');
+  if (parts.includes('..')) return undefined;
+  return parts.filter((p) => p !== '' && p !== '.').join('/');
 }
 
 /**
  * Stream every CSV entry of s3://bucket/key to `<destPrefix><entry path>`: each entry is
  * read (inflated) and uploaded as it is read — one entry in flight, bounded memory.
- * Returns the uploaded keys sorted.
+ * Returns the uploaded keys sorted, and the CSV entries that were skipped with the reason:
+ * an entry whose normalised path an earlier entry already has ('./b.csv', 'a//b.csv',
+ * 'a\b.csv' or the same name twice) would overwrite that file's object and its rows would
+ * disappear; which one the archive meant is not ours to guess, so the later one is skipped.
  */
-export async function unzipCsvEntries(bucket: string, key: string, destBucket: string, destPrefix: string): Promise<UnzippedEntry[]> {
+export async function unzipCsvEntries(bucket: string, key: string, destBucket: string, destPrefix: string): Promise<{ entries: UnzippedEntry[]; skipped: SkippedEntry[] }> {
   const head = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const size = Number(head.ContentLength ?? 0);
   if (size <= 0) throw new Error(`s3://${bucket}/${key} is empty`);
   const reader = new S3RangeReader(bucket, key, size);
   const zip = await fromRandomAccessReaderPromise(reader, size, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: false });
   const out: UnzippedEntry[] = [];
+  const skipped: SkippedEntry[] = [];
+  const taken = new Map<string, string>();
   try {
     for await (const entry of zip.eachEntry() as AsyncIterable<Entry>) {
       if (!isCsvEntry(entry.fileName)) continue;
       if (entry.isEncrypted()) throw new Error(`zip entry ${entry.fileName} is encrypted`);
       if (entry.uncompressedSize > MAX_SINGLE_PUT) throw new Error(`zip entry ${entry.fileName} is larger than 5 GiB`);
       const path = safeEntryPath(entry.fileName);
+      if (path === undefined) {
+        skipped.push({ entry: entry.fileName, reason: 'path has a ".." segment' });
+        continue;
+      }
       if (!path) continue;
       const destKey = `${destPrefix}${path}`;
+      const first = taken.get(destKey);
+      if (first !== undefined) {
+        skipped.push({ entry: entry.fileName, reason: `same path as the earlier entry "${first}"` });
+        continue;
+      }
+      taken.set(destKey, entry.fileName);
       const stream = await zip.openReadStreamPromise(entry);
       await s3().send(
         new PutObjectCommand({ Bucket: destBucket, Key: destKey, Body: stream, ContentLength: entry.uncompressedSize, ContentType: 'text/csv' }),
@@ -120,5 +144,5 @@ export async function unzipCsvEntries(bucket: string, key: string, destBucket: s
   } finally {
     if (zip.isOpen) zip.close();
   }
-  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { entries: out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), skipped };
 }

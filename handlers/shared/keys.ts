@@ -49,19 +49,21 @@ export function sha256Hex(value: string): string {
 }
 
 const NAME_MAX = 80;
-const VALID_NAME = /^[A-Za-z0-9_-]+$/;
+/** 20 hex chars = 80 bits: collisions between distinct keys are not a practical concern. */
+const NAME_HASH_CHARS = 20;
 
 /**
  * Deterministic Step Functions execution name (≤ 80 chars, only [A-Za-z0-9_-], which is
  * also safe for CloudWatch Logs) derived from table/pk/sk(/version). A redelivered record
- * produces the same name, so StartExecution cannot start it twice. If the readable form
- * is not already valid (characters replaced) or too long, a hash of the exact raw identity
- * is appended so different keys can never collide after sanitising/truncating.
+ * produces the same name, so StartExecution cannot start it twice. The readable prefix
+ * (parts joined with '-', sanitised, truncated) is ambiguous on its own — ('T#a-b', 'c@1')
+ * and ('T#a', 'b-c@1') read the same — so a hash of an unambiguous encoding of the parts
+ * (JSON array) is always appended: distinct keys never share a name, and a second start
+ * never hits ExecutionAlreadyExists for a different version or task.
  */
 export function executionName(...parts: Array<string | number>): string {
-  const raw = parts.map(String).join('-');
-  if (raw.length > 0 && raw.length <= NAME_MAX && VALID_NAME.test(raw)) return raw;
-  const hash = sha256Hex(raw).slice(0, 20);
-  const readable = raw.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, NAME_MAX - hash.length - 1);
-  return `${readable}-${hash}`;
+  const strings = parts.map(String);
+  const hash = sha256Hex(JSON.stringify(strings)).slice(0, NAME_HASH_CHARS);
+  const readable = strings.join('-').replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, NAME_MAX - NAME_HASH_CHARS - 1);
+  return readable ? `${readable}-${hash}` : hash;
 }

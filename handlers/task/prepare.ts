@@ -2,14 +2,14 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
 import { sfn } from '../shared/aws/sfn';
-import { batchPutAll } from '../shared/dynamo';
+import { mapLimit } from '../shared/dynamo';
 import { requireEnv, tables } from '../shared/env';
 import { describeError, isConditionalCheckFailed } from '../shared/errors';
 import { executionName, subTaskSk } from '../shared/keys';
 import { log } from '../shared/log';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
 import { loadPayload } from '../shared/offload';
-import { SFN_MAX_PAYLOAD_BYTES, startExecutionOnce } from '../shared/sfn-helpers';
+import { startExecutionOnce } from '../shared/sfn-helpers';
 import { Action, isTerminal, TaskRowType, TaskStatus } from '../shared/status';
 import type { Key } from '../shared/types';
 import { getTaskRow, setParentStatus, type SubTaskRow, type TaskRow } from './model';
@@ -19,6 +19,56 @@ export interface PrepareResult {
   subTasks: number;
   executionName?: string;
   skipped?: string;
+}
+
+/**
+ * Largest task machine input (`{ pk, sk, subTasks }`) we start. Every Lambda task gets
+ * `{ source, context: $$, input: $ }`, and at finalize_task both `$$.Execution.Input` and `$`
+ * (map_state keeps its input, ResultPath null) carry the sub-task keys: the keys count twice,
+ * plus a caught error (`$.error`, a Cause of up to 32 KiB) and the rest of the context object.
+ * Past 256 KiB the state fails with States.DataLimitExceeded, which no Catch handles and which
+ * would leave the task PROCESSING: (256 KiB − 32 KiB − 8 KiB context/envelope) / 2 = 108 KiB,
+ * so 100 KiB leaves a margin.
+ */
+export const MAX_TASK_INPUT_BYTES = 100 * 1024;
+/** Sub-task rows created in parallel (one conditional write each). */
+const SUB_TASK_WRITE_CONCURRENCY = 16;
+
+/**
+ * Create a sub-task row unless it exists. A `task-start` re-drive can run alongside the
+ * stream invocation (both saw `subTasksCreated` unset); by the time the slower one writes,
+ * the machine may already have moved a sub-task to PROCESSING/COMPLETED, and an
+ * unconditional write (BatchWriteItem has no conditions) would reset it to CREATED. An
+ * UpdateItem with `attribute_not_exists(pk)` creates the row or leaves it alone; it needs
+ * the same grant (UpdateItem on tasks) the functions already hold for the parent.
+ */
+async function createSubTaskOnce(row: SubTaskRow): Promise<boolean> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  Object.entries(row)
+    .filter(([k, v]) => k !== 'pk' && k !== 'sk' && v !== undefined)
+    .forEach(([k, v], i) => {
+      names[`#a${i}`] = k;
+      values[`:a${i}`] = v;
+      sets.push(`#a${i} = :a${i}`);
+    });
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tables.tasks(),
+        Key: { pk: row.pk, sk: row.sk },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
 }
 
 async function loadItems(task: TaskRow): Promise<unknown[]> {
@@ -33,12 +83,24 @@ async function failTask(task: TaskRow, reason: string): Promise<void> {
   await publishStatusEventSafe(Action.TASK_STATUS, { table: 'tasks', pk: task.pk, sk: task.sk, type: TaskRowType.TASK, taskType: task.taskType, status: TaskStatus.FAILED, error: reason });
 }
 
+/** Fail the task (reason on its row) when its machine input would be over MAX_TASK_INPUT_BYTES. */
+async function refuseOversizedInput(task: TaskRow, subKeys: Key[]): Promise<PrepareResult | undefined> {
+  const size = Buffer.byteLength(JSON.stringify({ pk: task.pk, sk: task.sk, subTasks: subKeys }), 'utf8');
+  if (size <= MAX_TASK_INPUT_BYTES) return undefined;
+  await failTask(
+    task,
+    `task has ${subKeys.length} sub-tasks: their keys (${size} bytes) exceed the ${MAX_TASK_INPUT_BYTES} bytes the task machine can carry ` +
+      `(each Lambda payload holds them twice, in $$.Execution.Input and $, under the 256 KiB state limit); split it into several tasks`,
+  );
+  return { started: false, subTasks: subKeys.length, skipped: 'too many sub-tasks' };
+}
+
 /**
  * The tasks stream INSERT (and the `task-start` action): create one SUB_TASK row per input
  * item, then start the task machine with `{ pk, sk, subTasks: [keys] }` under a deterministic
- * name. Safe to repeat: sub-tasks are only (re)written before the machine has been started
- * (`subTasksCreated` flag, set after they are all written), and a second StartExecution with
- * the same name counts as success.
+ * name. Safe to repeat, also concurrently: a sub-task row is only created where none exists
+ * (never rewritten), `subTasksCreated` is set once they all exist, and a second
+ * StartExecution with the same name counts as success.
  */
 export async function prepareAndStartTask(key: Key): Promise<PrepareResult> {
   const task = await getTaskRow<TaskRow>(key);
@@ -59,6 +121,10 @@ export async function prepareAndStartTask(key: Key): Promise<PrepareResult> {
       await failTask(task, describeError(err));
       return { started: false, subTasks: 0, skipped: 'invalid input' };
     }
+    subKeys = items.map((_, index) => ({ pk: task.pk, sk: subTaskSk(task.sk, index) }));
+    // checked before any sub-task row exists, so a refused task leaves none behind
+    const refused = await refuseOversizedInput(task, subKeys);
+    if (refused) return refused;
     const now = new Date().toISOString();
     const rows: SubTaskRow[] = items.map((input, index) => ({
       pk: task.pk,
@@ -72,7 +138,7 @@ export async function prepareAndStartTask(key: Key): Promise<PrepareResult> {
       status: TaskStatus.CREATED,
       createdAt: now,
     }));
-    await batchPutAll(ddb(), tables.tasks(), rows);
+    await mapLimit(rows, SUB_TASK_WRITE_CONCURRENCY, createSubTaskOnce);
     try {
       await ddb().send(
         new UpdateCommand({
@@ -97,18 +163,14 @@ export async function prepareAndStartTask(key: Key): Promise<PrepareResult> {
       if (isConditionalCheckFailed(err)) return { started: false, subTasks: 0, skipped: 'task ended meanwhile' };
       throw err;
     }
-    subKeys = rows.map((r) => ({ pk: r.pk, sk: r.sk }));
   } else {
     const total = Number(task.total ?? 0);
     subKeys = Array.from({ length: total }, (_, i) => ({ pk: task.pk, sk: subTaskSk(task.sk, i) }));
+    const refused = await refuseOversizedInput(task, subKeys);
+    if (refused) return refused;
   }
 
   const input = { pk: task.pk, sk: task.sk, subTasks: subKeys };
-  const size = Buffer.byteLength(JSON.stringify(input), 'utf8');
-  if (size > SFN_MAX_PAYLOAD_BYTES - 1024) {
-    await failTask(task, `task has ${subKeys.length} sub-tasks: their keys (${size} bytes) exceed the 256 KiB execution input limit; split it into several tasks`);
-    return { started: false, subTasks: subKeys.length, skipped: 'too many sub-tasks' };
-  }
   const name = executionName('tasks', task.pk, task.sk);
   const res = await startExecutionOnce(sfn(), requireEnv('TASK_STATE_MACHINE_ARN'), name, input);
   if (res.executionArn) {

@@ -1,21 +1,23 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
 import { sfn } from '../shared/aws/sfn';
 import { optionalEnv, requireEnv, tables } from '../shared/env';
-import { describeError } from '../shared/errors';
+import { describeError, isConditionalCheckFailed } from '../shared/errors';
 import { executionName, isCommandSk } from '../shared/keys';
 import { log } from '../shared/log';
+import { publishAlarm } from '../shared/notify';
 import { startExecutionOnce } from '../shared/sfn-helpers';
-import { ImportRowType, TaskRowType } from '../shared/status';
+import { ImportRowType, ImportStatus, TaskRowType } from '../shared/status';
 import { decodeImage, tableFromStreamArn, type BatchResponse, type DynamoStreamEvent, type DynamoStreamRecord } from '../shared/stream';
 import { isRecord } from '../shared/types';
-import { ConditionRejectedError, publishCommandWith } from '../../client/commands';
+import { ConditionRejectedError, publishCommandWith, VersionExistsError } from '../../client/commands';
 import { prepareAndStartTask } from '../task/prepare';
 
 export type RouteOutcome =
   | { kind: 'command'; executionName: string; started: boolean }
   | { kind: 'task'; started: boolean; skipped?: string }
-  | { kind: 'import-row'; published: boolean; sk?: string }
+  | { kind: 'import-row'; published: boolean; sk?: string; clash?: string }
   | { kind: 'ignored'; reason: string };
 
 type SourceTable = 'commands' | 'tasks' | 'import_tmp';
@@ -83,8 +85,39 @@ async function importRowToCommand(image: Record<string, unknown>): Promise<Route
     return { kind: 'import-row', published: true, sk: published.sk };
   } catch (err) {
     if (err instanceof ConditionRejectedError) return { kind: 'import-row', published: false };
+    if (err instanceof VersionExistsError) return recordVersionClash(image, rowKey, err);
     throw err;
   }
+}
+
+/**
+ * The row names an explicit version that another writer already created. Retrying cannot
+ * change that, and throwing would block the stream shard through its retries and end in the
+ * stream DLQ; so the clash is recorded on the IMPORT_ROW (`status` FAILED + `reason`) and
+ * alarmed. The job's counters are left as they are (the job may have ended already): the
+ * row's status and the alarm are the record. Conditional on the row not being marked yet, so
+ * a redelivered record neither rewrites it nor alarms twice.
+ */
+async function recordVersionClash(image: Record<string, unknown>, rowKey: { pk: string; sk: string }, err: VersionExistsError): Promise<RouteOutcome> {
+  const reason = `version clash: ${err.pk} / ${err.sk} already exists (written by another source); this row's command was not published`;
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tables.importTmp(),
+        Key: rowKey,
+        UpdateExpression: 'SET #status = :failed, reason = :reason, failedAt = :now',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(publishedAt) AND attribute_not_exists(#status)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': ImportStatus.FAILED, ':reason': reason, ':now': new Date().toISOString() },
+      }),
+    );
+  } catch (e) {
+    if (isConditionalCheckFailed(e)) return { kind: 'import-row', published: false, clash: reason };
+    throw e;
+  }
+  log('error', 'imported row clashes with an existing command version', { row: rowKey, command: { pk: err.pk, sk: err.sk } });
+  await publishAlarm({ kind: 'import-row-version-clash', table: 'import_tmp', pk: rowKey.pk, sk: rowKey.sk, jobPk: image.jobPk, jobSk: image.jobSk, line: image.line, error: reason });
+  return { kind: 'import-row', published: false, clash: reason };
 }
 
 export async function routeRecord(record: DynamoStreamRecord): Promise<RouteOutcome> {

@@ -221,7 +221,9 @@ describe('execution-watch (DynamoDB Local)', function () {
       const errors = await queryPk(T.importTmp, errorsPk(child));
       assert.deepEqual(errors.map((e) => e.index), [2, 3, 4]);
       for (const e of errors) assert.match(String(e.reason), /not processed: the import failed \(ExecutionTimedOut: .*TIMED_OUT/);
-      assert.equal((await queryPk(T.importTmp, rowsPk(child))).length, 2);
+      const rowKeys = await queryPk(T.importTmp, rowsPk(child));
+      assert.equal(rowKeys.filter((r) => r.type === 'IMPORT_ROW').length, 2);
+      assert.deepEqual(rowKeys.filter((r) => r.type === 'IMPORT_ROW_VOID').map((r) => r.index), [2, 3, 4], 'unprocessed rows are fenced against a late batch');
 
       const failures = mocks.sfn.commandCalls(SendTaskFailureCommand);
       assert.equal(failures.length, 1);

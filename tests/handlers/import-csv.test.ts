@@ -1,10 +1,13 @@
 import { strict as assert } from 'node:assert';
+import { Readable } from 'node:stream';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { handler as csvStep } from '../../handlers/import-csv-step';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
 import { batchPutAll, UnprocessedItemsError } from '../../handlers/shared/dynamo';
-import { rowsPk, errorsPk } from '../../handlers/import/model';
+import { closeJob, commitBatch, requireJob, rowsPk, errorsPk } from '../../handlers/import/model';
+import { recordUnprocessed } from '../../handlers/import/rows';
 import { ARN, BUCKET, getItem, installMocks, putItem, queryPk, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
 
 type Row = Record<string, unknown>;
@@ -67,7 +70,8 @@ describe('CSV import (DynamoDB Local)', function () {
   async function assertAccounted(j: { pk: string; sk: string }) {
     const row = (await getItem(T.importTmp, j.pk, j.sk))!;
     const errors = await queryPk(T.importTmp, errorsPk(j));
-    const rows = await queryPk(T.importTmp, rowsPk(j));
+    // the rows partition also holds the finalizer's IMPORT_ROW_VOID fences
+    const rows = (await queryPk(T.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
     assert.equal(Number(row.succeededRows) + Number(row.failedRows), Number(row.totalRows), 'succeeded + failed = total');
     assert.equal(Number(row.processedRows), Number(row.totalRows));
     assert.equal(errors.length, Number(row.failedRows), 'one IMPORT_ERROR per failed row');
@@ -109,7 +113,7 @@ describe('CSV import (DynamoDB Local)', function () {
     const event = mocks.published.find((p) => p.action === 'import-status' && p.body.sk === j.sk);
     assert.equal(event?.body.status, 'FAILED');
     assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.kind === 'import-failed'));
-    const imported = await queryPk(T.importTmp, rowsPk(j));
+    const imported = (await queryPk(T.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
     assert.deepEqual(imported.map((r) => r.command), [
       { pk: 'T1', code: 'A', version: 1, attributes: { name: 'Alpha', price: 10.5, active: true } },
       { pk: 'T1', code: 'B', attributes: { name: 'Beta', price: 3, active: false } },
@@ -126,6 +130,52 @@ describe('CSV import (DynamoDB Local)', function () {
     const { errors } = await assertAccounted(j);
     assert.equal(errors.length, 7);
     assert.ok(errors.every((e) => /the import failed \(States.ExceedToleratedFailureThreshold/.test(String(e.reason))));
+  });
+
+  it('STEP_FUNCTION: a child batch still running after the finalizer ended the job writes and counts nothing', async () => {
+    const j = await job(MIXED_CSV);
+    const input = { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key };
+    await step('csv_loader', input);
+    const items = mapItems(MIXED_CSV);
+    await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: items.slice(0, 4) });
+    const ended = await step('finalize_parent_job', { ...input, error: { Error: 'States.Runtime', Cause: 'map run aborted' } });
+    assert.deepEqual([ended.status, ended.totalRows, ended.succeededRows, ended.failedRows], ['FAILED', 9, 2, 7]);
+    // the EXPRESS child holding rows 6..8 (8 is valid) was still running and now gets to write
+    const late = await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: items.slice(6) });
+    assert.deepEqual([late.counted, late.late, late.processed], [false, true, 0]);
+    const { row, errors } = await assertAccounted(j);
+    assert.deepEqual([row.totalRows, row.processedRows, row.succeededRows, row.failedRows], [9, 9, 2, 7], 'nothing counted twice');
+    assert.equal(await getItem(T.importTmp, rowsPk(j), '0000000008').then((r) => r?.type), 'IMPORT_ROW_VOID', 'no IMPORT_ROW (no command) for row 8');
+    for (const e of errors.filter((x) => Number(x.index) >= 4)) assert.match(String(e.reason), /not processed: the import failed \(States.Runtime/, 'the finalizer\'s record stands');
+  });
+
+  it('STEP_FUNCTION: a batch racing the finalizer stops at the first row the finalizer already recorded', async () => {
+    const j = await job(MIXED_CSV);
+    const input = { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key };
+    await step('csv_loader', input);
+    const items = mapItems(MIXED_CSV);
+    await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: items.slice(0, 4) });
+    // the finalizer records rows 4..8 between the batch's job check and its writes
+    await recordUnprocessed(await requireJob(j), items.slice(4).map((it) => ({ index: it.line, raw: it.row })), 'not processed: the import failed (test)');
+    // (its first index differs from the finalizer's chunk, so no marker tells it it is done)
+    const racing = await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: items.slice(5) });
+    assert.deepEqual([racing.counted, racing.late], [false, true]);
+    const rows = (await queryPk(T.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
+    assert.deepEqual(rows.map((r) => r.index), [0, 1], 'row 8 was recorded as not processed: it is not published');
+    const job8 = (await getItem(T.importTmp, j.pk, j.sk))!;
+    assert.deepEqual([job8.processedRows, job8.succeededRows, job8.failedRows], [9, 2, 7]);
+  });
+
+  it('a batch whose rows were written before the finalizer closed the job cannot count them after', async () => {
+    const j = await job(MIXED_CSV);
+    await step('csv_loader', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
+    const stale = await requireJob(j);
+    await closeJob(j);
+    const counts = { firstIndex: 0, lastIndex: 3, processed: 4, succeeded: 2, failed: 2 };
+    assert.equal(await commitBatch(stale, counts), 'closed', 'the finalizer counts these rows from what is written');
+    assert.equal((await getItem(T.importTmp, j.pk, j.sk))?.processedRows, 0);
+    assert.equal(await commitBatch(stale, counts, { finalizer: true }), 'counted');
+    assert.equal(await commitBatch(stale, counts, { finalizer: true }), 'duplicate');
   });
 
   it('STEP_FUNCTION: a header without "pk" fails csv_loader; every row is recorded with that reason', async () => {
@@ -179,6 +229,41 @@ describe('CSV import (DynamoDB Local)', function () {
     // redelivery of the same message does not count anything twice
     await importConsumer({ Records: [{ messageId: 'm2', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }] });
     assert.equal((await getItem(T.importTmp, j.pk, j.sk))?.succeededRows, 250);
+  });
+
+  it('DIRECT: a read error part-way → FAILED, "not fully read" with where it stopped; the partial count is not the total', async () => {
+    const lines = ['pk,code,qty:integer'];
+    for (let i = 0; i < 250; i++) lines.push(`P${i % 7},C${i},${i}`);
+    const csv = lines.join('\n') + '\n';
+    const j = await job(csv, { mode: 'DIRECT' });
+    // the object stream dies after 60 % of the file (e.g. a reset connection)
+    const cut = Math.floor(csv.length * 0.6);
+    mocks.s3.on(GetObjectCommand, { Bucket: BUCKET, Key: j.key }).callsFake(async () => {
+      const body = new Readable({ read() {} });
+      body.push(Buffer.from(csv.slice(0, cut)));
+      setTimeout(() => body.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 20);
+      return { Body: body };
+    });
+    await importConsumer({ Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }] });
+    const row = (await getItem(T.importTmp, j.pk, j.sk))!;
+    assert.equal(row.status, 'FAILED');
+    assert.equal(row.totalRows, null, 'the file\'s total is unknown, not the rows read so far');
+    // rows the parser had buffered when the stream failed are lost with it: what counts is
+    // what the import consumed, at most the complete lines before the cut
+    const rowsRead = Number(row.rowsRead);
+    assert.ok(rowsRead >= 100 && rowsRead <= csv.slice(0, cut).split('\n').length - 2, `rows read: ${rowsRead}`);
+    const readLines = rowsRead + 1; // header included
+    assert.equal(row.unreadRemainder, true);
+    const bytesRead = Buffer.byteLength(lines.slice(0, readLines).join('\n') + '\n');
+    assert.deepEqual(row.readStoppedAt, { line: readLines, byte: bytesRead });
+    assert.match(String(row.error), new RegExp(`the file was not fully read: reading stopped after line ${readLines} \\(byte ${bytesRead}\\) with ${rowsRead} data rows read; the rest of the file was neither counted nor imported.*socket hang up`));
+    assert.equal(Number(row.processedRows), rowsRead, 'every row read is accounted for');
+    assert.equal(Number(row.succeededRows) + Number(row.failedRows), rowsRead);
+    const summary = row.summary as Row;
+    assert.deepEqual([summary.totalRows, summary.unreadRemainder, summary.rowsRead], [null, true, rowsRead]);
+    const event = mocks.published.find((p) => p.action === 'import-status' && p.body.sk === j.sk);
+    assert.deepEqual([event?.body.status, event?.body.totalRows, event?.body.unreadRemainder], ['FAILED', null, true]);
+    assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && /not fully read/.test(String(p.body.error))));
   });
 
   it('DIRECT: empty object → FAILED with a reason; a job without mode gets one by size (STEP_FUNCTION starts the machine once)', async () => {

@@ -3,6 +3,7 @@ import { ZipFile } from 'yazl';
 import { handler as zipStep } from '../../handlers/import-zip-step';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
 import { childJobKey } from '../../handlers/import/zip-steps';
+import { safeEntryPath } from '../../handlers/import/zip';
 import { BUCKET, getItem, installMocks, putItem, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
 
 type Row = Record<string, unknown>;
@@ -68,6 +69,56 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const row = await getItem(T.importTmp, j.pk, j.sk);
     assert.equal(row?.files, 3);
     assert.equal(row?.status, 'PROCESSING');
+  });
+
+  it('entries that normalise to the same path: the first is imported, the others are skipped and recorded; the job FAILS', async () => {
+    const first = 'pk,code,name\nZ,A,first\n';
+    const buf = await buildZip([
+      ['b.csv', first],
+      ['./b.csv', 'pk,code,name\nZ,B,second\n'],
+      ['a/b.csv', good],
+      ['a//b.csv', 'pk,code,name\nZ,C,fourth\n'],
+      ['b.csv', 'pk,code,name\nZ,D,again\n'],
+    ]);
+    const j = await zipJob(buf);
+    const out = await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
+    const prefix = `unzipped/${j.jobId}/`;
+    assert.deepEqual(out.csvKeys, [`${prefix}a/b.csv`, `${prefix}b.csv`]);
+    assert.equal(mocks.s3Store.get(BUCKET, `${prefix}b.csv`)?.toString(), first, 'not overwritten by a later entry');
+    assert.equal(mocks.s3Store.get(BUCKET, `${prefix}a/b.csv`)?.toString(), good);
+    const row = (await getItem(T.importTmp, j.pk, j.sk))!;
+    assert.equal(row.files, 2);
+    assert.equal(row.skippedEntryCount, 3);
+    assert.deepEqual(row.skippedEntries, [
+      { entry: './b.csv', reason: 'same path as the earlier entry "b.csv"' },
+      { entry: 'a//b.csv', reason: 'same path as the earlier entry "a/b.csv"' },
+      { entry: 'b.csv', reason: 'same path as the earlier entry "b.csv"' },
+    ]);
+
+    const csvKeys = out.csvKeys as string[];
+    for (const [i, k] of csvKeys.entries()) {
+      await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: k }, `t${i}`);
+      const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, k);
+      await importConsumer({ Records: [{ messageId: `m${i}`, body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }] });
+    }
+    const end = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, csvKeys });
+    assert.equal(end.status, 'FAILED', 'every imported file completed, but three entries were not imported');
+    assert.match(String(end.error), /3 archive entries were not imported: \.\/b\.csv \(same path as the earlier entry "b\.csv"\)/);
+    const summary = (await getItem(T.importTmp, j.pk, j.sk))?.summary as Row;
+    assert.equal(summary.skippedEntryCount, 3);
+  });
+
+  it('an entry with a ".." segment fails the archive instead of landing on another entry\'s path', async () => {
+    // yazl refuses to write such a name: patch a same-length placeholder in both headers
+    const buf = await buildZip([['b.csv', good], ['a/xx/b.csv', bad]]);
+    const patched = Buffer.from(buf.toString('latin1').split('a/xx/b.csv').join('a/../b.csv'), 'latin1');
+    const j = await zipJob(patched);
+    await assert.rejects(step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key }), /invalid relative path: a\/\.\.\/b\.csv/);
+    assert.equal(mocks.s3Store.get(BUCKET, `unzipped/${j.jobId}/b.csv`)?.toString(), good, 'b.csv was not overwritten');
+    // and without relying on yauzl: such a name has no safe path (it is skipped and recorded)
+    assert.equal(safeEntryPath('a/../b.csv'), undefined);
+    assert.equal(safeEntryPath('a\\..\\b.csv'), undefined);
+    assert.equal(safeEntryPath('/x/./y//z.csv'), 'x/y/z.csv');
   });
 
   it('trigger_single_csv_and_wait → child job with the token → its end sends SendTaskSuccess or SendTaskFailure; finalize_zip_job sums up', async () => {

@@ -4,7 +4,9 @@ import { handler as taskStep, registerTaskExecutor, unregisterTaskExecutor } fro
 import { handler as streamRouter } from '../../handlers/stream-router';
 import { handler as taskConsumer } from '../../handlers/task-action-consumer';
 import { createTask } from '../../client';
-import { ARN, BUCKET, getItem, installMocks, queryPk, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
+import { MAX_TASK_INPUT_BYTES } from '../../handlers/task/prepare';
+import { SFN_MAX_PAYLOAD_BYTES } from '../../handlers/shared/sfn-helpers';
+import { ARN, BUCKET, getItem, installMocks, putItem, queryPk, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
 
 type Row = Record<string, unknown>;
 
@@ -179,5 +181,55 @@ describe('task workflow (DynamoDB Local)', function () {
     const parent = await getItem(T.tasks, task.pk, task.sk);
     assert.equal(parent?.status, 'COMPLETED');
     assert.deepEqual([parent?.succeeded, parent?.failed], [2, 0]);
+  });
+  it('a task-start re-drive that still saw subTasksCreated unset never resets a sub-task the machine already ran', async () => {
+    const pk = uniq('TENANT');
+    const task = await createTask(config(), { pk, taskType: 'square', items: [1, 2] });
+    const image = (await getItem(T.tasks, task.pk, task.sk))!;
+    assert.deepEqual((await streamRouter({ Records: [insertRecord(T.tasks, image, '300')] })).batchItemFailures, []);
+    const [sub0, sub1] = (await queryPk(T.tasks, pk)).filter((r) => r.type === 'SUB_TASK');
+    // the machine has run sub-task 0 (and sub-task 1 is being processed)
+    await putItem(T.tasks, { ...sub0, status: 'COMPLETED', result: 2, finishedAt: new Date().toISOString() });
+    await putItem(T.tasks, { ...sub1, status: 'PROCESSING' });
+    // the concurrent task-start read the parent before the stream invocation set the flag:
+    // replay exactly that view (the parent as it was first inserted)
+    const parent = (await getItem(T.tasks, task.pk, task.sk))!;
+    await putItem(T.tasks, { ...image, succeeded: parent.succeeded, failed: parent.failed });
+    const start = { messageId: 'redrive', body: JSON.stringify({ action: 'task-start', pk: task.pk, sk: task.sk }) };
+    assert.deepEqual((await taskConsumer({ Records: [start] })).batchItemFailures, []);
+    const subs = (await queryPk(T.tasks, pk)).filter((r) => r.type === 'SUB_TASK');
+    assert.deepEqual(subs.map((s) => s.status), ['COMPLETED', 'PROCESSING'], 'existing sub-tasks are left alone');
+    assert.equal(subs[0].result, 2);
+    assert.equal(mocks.started.length, 1, 'the second start finds the execution already there');
+    assert.equal((await getItem(T.tasks, task.pk, task.sk))?.subTasksCreated, true);
+  });
+
+  it('sub-task keys that would not fit twice into a Lambda payload: the task FAILS with the reason, nothing started or created', async () => {
+    // what finalize_task receives at the cap: $$ (with Execution.Input) + $ (the same keys) + a 32 KiB Cause
+    const keysAtCap = { pk: 'p', sk: 's', subTasks: [{ pk: 'p', sk: 'x'.repeat(MAX_TASK_INPUT_BYTES - 60) }] };
+    const payload = {
+      source: 'step-function',
+      context: {
+        Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:cqrs-prod-task:' + 'n'.repeat(80), Input: keysAtCap, Name: 'n'.repeat(80), RoleArn: 'arn:aws:iam::123456789012:role/' + 'r'.repeat(64), StartTime: new Date().toISOString() },
+        State: { Name: 'finalize_task', EnteredTime: new Date().toISOString(), RetryCount: 2 },
+        StateMachine: { Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:cqrs-prod-task', Name: 'cqrs-prod-task' },
+      },
+      input: { ...keysAtCap, error: { Error: 'States.TaskFailed', Cause: 'c'.repeat(32768) } },
+    };
+    assert.ok(Buffer.byteLength(JSON.stringify(payload)) < SFN_MAX_PAYLOAD_BYTES, 'the cap leaves room for both copies and a caught error');
+
+    // 1000 sub-tasks with long keys: ~150 KB of keys, under the old 255 KiB check, over the cap
+    const pk = uniq('TENANT') + '#' + 'p'.repeat(90);
+    const task = await createTask(config(), { pk, taskType: 'square', items: Array.from({ length: 1000 }, (_, i) => i) });
+    const bytes = Buffer.byteLength(JSON.stringify({ pk: task.pk, sk: task.sk, subTasks: Array.from({ length: 1000 }, (_, i) => ({ pk: task.pk, sk: `${task.sk}#SUB#${String(i).padStart(6, '0')}` })) }));
+    assert.ok(bytes > SFN_MAX_PAYLOAD_BYTES / 2 && bytes < SFN_MAX_PAYLOAD_BYTES - 1024, `keys: ${bytes} bytes`);
+    const image = (await getItem(T.tasks, task.pk, task.sk))!;
+    assert.deepEqual((await streamRouter({ Records: [insertRecord(T.tasks, image, '400')] })).batchItemFailures, []);
+    assert.equal(mocks.started.length, 0, 'no execution that would die with States.DataLimitExceeded');
+    const row = await getItem(T.tasks, task.pk, task.sk);
+    assert.equal(row?.status, 'FAILED');
+    assert.match(String(row?.error), /1000 sub-tasks: their keys \(\d+ bytes\) exceed the 102400 bytes .*split it into several tasks/);
+    assert.equal((await queryPk(T.tasks, pk)).filter((r) => r.type === 'SUB_TASK').length, 0, 'no orphan sub-task rows');
+    assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.kind === 'task-failed'));
   });
 });

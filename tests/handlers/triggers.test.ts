@@ -49,7 +49,24 @@ describe('triggers (DynamoDB Local)', function () {
         assert.ok(n.length <= 80, n);
         assert.match(n, /^[A-Za-z0-9_-]+$/);
       }
-      assert.equal(executionName('commands', 'plain', 'key-1'), 'commands-plain-key-1');
+      assert.match(executionName('commands', 'plain', 'key-1'), /^commands-plain-key-1-[0-9a-f]{20}$/, 'readable prefix + hash');
+    });
+
+    it('never collide when "-" inside a part moves between parts', () => {
+      // the readable prefix of each pair is identical; only the hash of the exact parts tells them apart
+      assert.notEqual(executionName('commands', 'T#a-b', 'c@1'), executionName('commands', 'T#a', 'b-c@1'));
+      assert.notEqual(executionName('tasks', 't-1', 'job'), executionName('tasks', 't', '1-job'));
+      assert.notEqual(executionName('tasks', 'a', ''), executionName('tasks', 'a-'));
+    });
+
+    it('the second of two ambiguous command keys still starts its own execution', async () => {
+      const pk = uniq('T');
+      for (const [p, sk] of [[`${pk}#a-b`, 'c@1'], [`${pk}#a`, 'b-c@1']]) {
+        const res = await streamRouter({ Records: [record(T.commands, { pk: p, sk, code: sk.split('@')[0], version: 1 }, '1')] });
+        assert.deepEqual(res.batchItemFailures, []);
+      }
+      assert.deepEqual(mocks.started.map((s) => (s.input as Row).sk), ['c@1', 'b-c@1'], 'both versions run');
+      assert.notEqual(mocks.started[0].name, mocks.started[1].name);
     });
   });
 
@@ -101,6 +118,43 @@ describe('triggers (DynamoDB Local)', function () {
       await putItem(T.importTmp, row2);
       await streamRouter({ Records: [record(T.importTmp, row2, '21')] });
       assert.deepEqual((await queryPk(T.commands, target)).map((c) => c.sk).sort(), ['SKU1@4', 'SKU1@5']);
+    });
+
+    it('import_tmp: a redelivered IMPORT_ROW with an explicit version is done, not a version clash', async () => {
+      const target = uniq('TENANT');
+      const jobPk = uniq('IMPORT');
+      const row = { pk: `IMPORT_ROW#${jobPk}#CSV_JOB#j`, sk: '0000000000', type: 'IMPORT_ROW', jobPk, jobSk: 'CSV_JOB#j', index: 0, line: 2, command: { pk: target, code: 'SKU1', version: 1, attributes: { qty: 1 } } };
+      await putItem(T.importTmp, row);
+      const rec = record(T.importTmp, row, '30');
+      assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, []);
+      // both transaction conditions fail now: version 1 exists and the row is marked published
+      assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, [], 'redelivery does not block the shard');
+      assert.deepEqual((await queryPk(T.commands, target)).map((c) => c.sk), ['SKU1@1']);
+      const stored = (await getItem(T.importTmp, row.pk, row.sk))!;
+      assert.ok(stored.publishedAt);
+      assert.equal(stored.status, undefined, 'not recorded as a clash');
+      assert.equal(mocks.published.filter((p) => p.topic === ARN.alarmTopic).length, 0);
+    });
+
+    it('import_tmp: an explicit version another writer already created is recorded on the row and alarmed, not thrown', async () => {
+      const target = uniq('TENANT');
+      const jobPk = uniq('IMPORT');
+      await putItem(T.commands, { pk: target, sk: 'SKU1@1', code: 'SKU1', version: 1, attributes: { qty: 9 } });
+      const row = { pk: `IMPORT_ROW#${jobPk}#CSV_JOB#j`, sk: '0000000003', type: 'IMPORT_ROW', jobPk, jobSk: 'CSV_JOB#j', index: 3, line: 5, command: { pk: target, code: 'SKU1', version: 1, attributes: { qty: 1 } } };
+      await putItem(T.importTmp, row);
+      const rec = record(T.importTmp, row, '40');
+      assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, []);
+      assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, [], 'redelivered: still no failure');
+      const cmds = await queryPk(T.commands, target);
+      assert.deepEqual(cmds.map((c) => c.attributes), [{ qty: 9 }], 'the existing version is untouched');
+      const stored = (await getItem(T.importTmp, row.pk, row.sk))!;
+      assert.equal(stored.status, 'FAILED');
+      assert.match(String(stored.reason), /version clash: .* \/ SKU1@1 already exists/);
+      assert.equal(stored.publishedAt, undefined);
+      const alarms = mocks.published.filter((p) => p.topic === ARN.alarmTopic);
+      assert.equal(alarms.length, 1, 'one alarm, not one per delivery');
+      assert.equal(alarms[0].body.kind, 'import-row-version-clash');
+      assert.deepEqual([alarms[0].body.jobPk, alarms[0].body.line], [jobPk, 5]);
     });
 
     it('decodes every stream attribute type', () => {
