@@ -3,7 +3,7 @@ import { ddb } from '../shared/aws/dynamodb';
 import { sfn } from '../shared/aws/sfn';
 import { batchGetAll, keyId } from '../shared/dynamo';
 import { tables } from '../shared/env';
-import { isConditionalCheckFailed } from '../shared/errors';
+import { describeError, isConditionalCheckFailed } from '../shared/errors';
 import { commandSk, dataKey, parseCommandSk } from '../shared/keys';
 import { log } from '../shared/log';
 import { sendTaskFailure, sendTaskSuccess } from '../shared/sfn-helpers';
@@ -71,12 +71,27 @@ export async function getDataRow(pk: string, code: string): Promise<DataRow | un
   return res.Item as DataRow | undefined;
 }
 
+/** A version has ended once finish (COMPLETED) or mark_failed (FAILED) recorded its result. */
+function hasEnded(row: { result?: unknown } | undefined): boolean {
+  return row?.result === CommandResult.FAILED || row?.result === CommandResult.COMPLETED;
+}
+
 /**
  * The check_version rule (strongly consistent reads, so a waiter and a resumer always
  * see each other's committed writes):
  *  -1  version <= data.version (conflict)
- *   0  data.version == version - 1, or every version in between ended (FAILED, or COMPLETED)
- *   1  an earlier version has not ended yet (or does not exist yet)
+ *   0  every version from data.version to version - 1 has ended (FAILED or COMPLETED)
+ *   1  one of them has not ended yet (or, above data.version, does not exist yet)
+ *
+ * The version the data row holds must have ended too: only one item of sync_data_all writes
+ * the data row, so that version's registered targets may still be running (and may still
+ * fail). Going on earlier would let those targets see versions out of order.
+ *
+ * Missing rows: above data.version a missing row is a version that has not arrived yet, so
+ * it is waited for. At data.version a missing row does not block: the data row proves the
+ * version was applied, and its row is gone only because set_ttl_command expired it (which
+ * it does only for ended versions <= data.version) or because the data row was written
+ * without a command (seeded). Rows below data.version are never read.
  */
 export async function evaluateVersion(pk: string, code: string, version: number): Promise<VersionCheck> {
   const data = await getDataRow(pk, code);
@@ -84,20 +99,24 @@ export async function evaluateVersion(pk: string, code: string, version: number)
   if (version <= dataVersion) {
     return { result: -1, dataVersion, reason: `version conflict: version ${version} <= data version ${dataVersion}` };
   }
-  if (version === dataVersion + 1) return { result: 0, dataVersion };
   const lowest = Math.max(dataVersion + 1, version - MAX_GAP_CHECKED);
   const between: Key[] = [];
   for (let v = version - 1; v >= lowest; v--) between.push(commandKeyOf(pk, code, v));
-  const rows = await batchGetAll(ddb(), tables.commands(), between, { consistentRead: true, projection: ['result', 'status'] });
+  const applied = dataVersion >= 1 && lowest === dataVersion + 1 ? commandKeyOf(pk, code, dataVersion) : undefined;
+  const keys = applied ? [...between, applied] : between;
+  const rows = keys.length ? await batchGetAll(ddb(), tables.commands(), keys, { consistentRead: true, projection: ['result', 'status'] }) : new Map();
   // the highest unfinished version below this one is the one to wait for
   for (const key of between) {
-    const row = rows.get(keyId(key));
-    if (!row || (row.result !== CommandResult.FAILED && row.result !== CommandResult.COMPLETED)) {
+    if (!hasEnded(rows.get(keyId(key)))) {
       return { result: 1, dataVersion, waitingOn: parseCommandSk(key.sk).version };
     }
   }
   if (lowest > dataVersion + 1) {
     return { result: 1, dataVersion, waitingOn: lowest - 1, reason: `more than ${MAX_GAP_CHECKED} versions between data and this one` };
+  }
+  if (applied) {
+    const row = rows.get(keyId(applied));
+    if (row && !hasEnded(row)) return { result: 1, dataVersion, waitingOn: dataVersion };
   }
   return { result: 0, dataVersion };
 }
@@ -132,12 +151,41 @@ export async function claimAndResume(key: Key, token: string, check: VersionChec
     if (isConditionalCheckFailed(err)) return 'lost';
     throw err;
   }
-  const outcome =
-    check.result === -1
-      ? await sendTaskFailure(sfn(), token, 'VersionConflict', check.reason ?? 'version conflict')
-      : await sendTaskSuccess(sfn(), token, { resumedBy, dataVersion: check.dataVersion });
+  let outcome: ClaimOutcome;
+  try {
+    outcome =
+      check.result === -1
+        ? await sendTaskFailure(sfn(), token, 'VersionConflict', check.reason ?? 'version conflict')
+        : await sendTaskSuccess(sfn(), token, { resumedBy, dataVersion: check.dataVersion });
+  } catch (err) {
+    // The send failed (throttled, network) and the waiter may still wait on this token: put it
+    // back so the next releaser (mark_failed after a failed finish) can send again instead of
+    // finding no token and leaving the waiter until HeartbeatSeconds. A second send to a token
+    // that did get through answers stale, so this cannot resume twice.
+    await restoreToken(key, token, now, resumedBy);
+    throw err;
+  }
   log('info', 'waiting command resumed', { key, resumedBy, outcome, result: check.result });
   return outcome;
+}
+
+/** Undo our claim, only if nothing moved the row on since (no new token, no result, still our claim). */
+async function restoreToken(key: Key, token: string, claimedAt: string, resumedBy: string): Promise<void> {
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tables.commands(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: 'SET taskToken = :t, #status = :s REMOVE resumedAt, resumedBy',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(taskToken) AND attribute_not_exists(#result) AND resumedAt = :at AND resumedBy = :by',
+        ExpressionAttributeNames: { '#status': 'status', '#result': 'result' },
+        ExpressionAttributeValues: { ':t': token, ':s': stepStatus('wait_prev_command', StepPhase.STARTED), ':at': claimedAt, ':by': resumedBy },
+      }),
+    );
+  } catch (err) {
+    // not restorable (moved on) or the write failed: the waiter's heartbeat re-check still covers it
+    if (!isConditionalCheckFailed(err)) log('error', 'could not restore the task token after a failed send', { key, error: describeError(err) });
+  }
 }
 
 /**
@@ -153,7 +201,7 @@ export async function releaseSuccessor(pk: string, code: string, version: number
     for (let attempt = 0; attempt < 3 && !ended; attempt++) {
       const row = await getCommand(key);
       if (!row) return {};
-      if (row.result === CommandResult.FAILED || row.result === CommandResult.COMPLETED) {
+      if (hasEnded(row)) {
         ended = true; // this version already ended: look at the next one
         break;
       }

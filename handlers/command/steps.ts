@@ -55,6 +55,8 @@ const INTERNAL_FIELDS = new Set([
   'failedAt',
   'completedAt',
   'syncStatus',
+  'failedAfterCompletion',
+  'failedAfterCompletionAt',
 ]);
 
 function publicFields(row: CommandRow): Record<string, unknown> {
@@ -173,13 +175,23 @@ async function recheckPrevCommand(input: CommandStateInput): Promise<CommandStat
 /** How many superseded versions below this one get a TTL at most (normally just version - 1). */
 const TTL_SCAN = 10;
 
+/**
+ * TTL only on versions <= data.version. check_version still reads every row above
+ * data.version, where a missing row means "not arrived yet", so expiring a FAILED version
+ * up there (this version may fail before it is applied) would make every later version wait
+ * for it until COMMAND_MAX_WAIT_SECONDS: the entity would be stuck. Those rows get their TTL
+ * from the next version that runs once data has passed them. The rows <= data.version have
+ * all ended (this version passed check_version), and a missing row at data.version counts
+ * as ended (evaluateVersion), so expiring them is safe.
+ */
 async function setTtlCommand(input: CommandStateInput): Promise<CommandStateInput> {
   const ttlSeconds = requirePositiveNumber('COMMAND_TTL_SECONDS');
   const key = requireKey(input, 'set_ttl_command input');
   const { code, version } = parseCommandSk(key.sk);
   const ttl = Math.floor(Date.now() / 1000) + Math.floor(ttlSeconds);
+  const dataVersion = Number((await getDataRow(key.pk, code))?.version ?? 0);
   let updated = 0;
-  for (let v = version - 1; v >= Math.max(1, version - TTL_SCAN); v--) {
+  for (let v = Math.min(version - 1, dataVersion); v >= Math.max(1, version - TTL_SCAN); v--) {
     try {
       await ddb().send(
         new UpdateCommand({
@@ -257,10 +269,15 @@ async function syncData(input: SyncItemInput): Promise<{ target: string; status:
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
     const current = await getDataRow(row.pk, row.code);
-    if (Number(current?.version) !== version) {
+    const currentVersion = Number(current?.version);
+    // A retry of this step finds its own write (same version), or, if its version has since
+    // ended and a later one was written on top, a newer row: the row's own syncStatus.data
+    // says this version was written, so succeed without moving the read model back. (The
+    // command-step role cannot read `history`, so the command row is the evidence.)
+    const alreadyWritten = currentVersion === version || (currentVersion > version && isRecord(row.syncStatus) && row.syncStatus[DATA_TARGET] === 'FINISHED');
+    if (!alreadyWritten) {
       throw new NamedError('VersionConflict', `data ${row.pk} / ${row.code} is at version ${current?.version}, cannot apply version ${version}`);
     }
-    // same version already written (a retry of this step): idempotent success
   }
   await ddb().send(
     new UpdateCommand({
@@ -300,13 +317,39 @@ async function finish(input: CommandStateInput): Promise<CommandStateInput> {
 // ---------------------------------------------------------------- mark_failed
 
 function failureReason(input: CommandStateInput): string {
-  if (typeof input.reason === 'string' && input.reason) return input.reason;
+  // $.error is written by the Catch that led here, so it is the current failure; `reason`
+  // may be a leftover of check_version that travelled unchanged through the wait
   if (isRecord(input.error)) {
     const e = input.error as CaughtError;
     return truncate(`${e.Error ?? 'Error'}: ${e.Cause ?? ''}`, 4000);
   }
+  if (typeof input.reason === 'string' && input.reason) return input.reason;
   if (input.result === -1) return 'version conflict';
   return 'command failed';
+}
+
+/**
+ * A version that already COMPLETED is never turned into a failure, but its execution still
+ * ends in `fail` (e.g. finish recorded COMPLETED, then releasing the successor threw): say
+ * so on the row. Returns false if the row is not COMPLETED (missing).
+ */
+async function recordFailureAfterCompletion(key: Key, reason: string, now: string): Promise<boolean> {
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tables.commands(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: 'SET #status = :s, #statusAt = :now, failedAfterCompletion = :reason, failedAfterCompletionAt = :now',
+        ConditionExpression: '#result = :completed',
+        ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
+        ExpressionAttributeValues: { ':s': stepStatus('mark_failed', StepPhase.FINISHED), ':now': now, ':reason': reason, ':completed': CommandResult.COMPLETED },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
 }
 
 /**
@@ -317,7 +360,7 @@ async function markFailed(input: CommandStateInput, executionArn?: string): Prom
   const key = requireKey(input, 'mark_failed input');
   const reason = failureReason(input);
   const now = new Date().toISOString();
-  let recorded = true;
+  let completed = false;
   try {
     await ddb().send(
       new UpdateCommand({
@@ -332,14 +375,24 @@ async function markFailed(input: CommandStateInput, executionArn?: string): Prom
     );
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
-    recorded = false;
+    completed = await recordFailureAfterCompletion(key, reason, now);
   }
-  await publishAlarm({ kind: 'command-failed', table: 'commands', pk: key.pk, sk: key.sk, state: 'mark_failed', executionArn, error: reason });
-  if (recorded) {
-    const { code, version } = parseCommandSk(key.sk);
-    await releaseSuccessor(key.pk, code, version, `mark_failed:${version}`);
-  }
-  return { ...input, reason };
+  await publishAlarm({
+    kind: 'command-failed',
+    table: 'commands',
+    pk: key.pk,
+    sk: key.sk,
+    state: 'mark_failed',
+    executionArn,
+    error: completed ? `version already COMPLETED (left COMPLETED); the execution still fails: ${reason}` : reason,
+    ...(completed ? { completed: true } : {}),
+  });
+  // Always, also for a COMPLETED row: its finish may have thrown while releasing the
+  // successor. releaseSuccessor is idempotent (a token is claimed before it is sent, so at
+  // most one resume), so releasing again is harmless.
+  const { code, version } = parseCommandSk(key.sk);
+  await releaseSuccessor(key.pk, code, version, `mark_failed:${version}`);
+  return { ...input, reason, ...(completed ? { completed: true } : {}) };
 }
 
 // ---------------------------------------------------------------- dispatcher

@@ -10,7 +10,7 @@ import { buildCommandDefinition } from '../../components/workflows/command-defin
 import { handler as commandStep } from '../../handlers/command-step';
 import { waitHooks } from '../../handlers/command/steps';
 import { executionName } from '../../handlers/shared/keys';
-import { ARN, getItem, installMocks, putItem, setupHandlerEnv, uniq, type Ctx, type Mocks } from './_support/env';
+import { ARN, deleteItem, getItem, installMocks, putItem, queryPk, setupHandlerEnv, uniq, type Ctx, type Mocks } from './_support/env';
 import { LocalSfn } from './_support/local-sfn';
 
 type Row = Record<string, unknown>;
@@ -117,6 +117,9 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
   });
 
   it('version 2 arriving before version 1 waits, then is resumed by version 1', async () => {
+    // A long heartbeat: the callback is under test here (the re-check has its own tests),
+    // and a slow machine must not turn it into a heartbeat re-check.
+    useMachine(20);
     const pk = uniq('TENANT');
     const k2 = await publish(pk, 'ORDER', 2);
     const run2 = start(k2);
@@ -218,5 +221,82 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
     assert.match(String(r?.failedReason), /gave up after waiting \d+s \(COMMAND_MAX_WAIT_SECONDS=2\) for version 2/);
     assert.equal(r?.taskToken, undefined);
     assert.equal(sfn.waitingTokens().length, 0);
+  });
+  it('N+1 waits until N has ended in every sync target, not only until the data row holds N', async () => {
+    useMachine(20);
+    const pk = uniq('TENANT');
+    const events: string[] = [];
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => (openGate = r));
+    searchSync = async (payload) => {
+      const input = payload.input as Row;
+      events.push(`start ${input.sk}`);
+      if (input.sk === 'ORDER@1') await gate;
+      events.push(`end ${input.sk}`);
+      return { target: input.target, status: 'FINISHED' };
+    };
+    const k1 = await publish(pk, 'ORDER', 1);
+    const run1 = start(k1);
+    try {
+      await until('v1 in data while its search sync still runs', async () => (await getItem(T.data, pk, 'ORDER'))?.version === 1 && events.includes('start ORDER@1'));
+      const k2 = await publish(pk, 'ORDER', 2);
+      const run2 = start(k2);
+      await until('v2 to wait (or to reach its own search sync)', async () => (await row(k2))?.taskToken || events.includes('start ORDER@2'));
+      assert.ok(!events.includes('start ORDER@2'), 'v2 must not overtake v1 in the search target');
+      openGate();
+      await Promise.all([run1, run2]);
+      assert.deepEqual(events, ['start ORDER@1', 'end ORDER@1', 'start ORDER@2', 'end ORDER@2']);
+      // v1's release and v2's own re-check after its token write race; exactly one resumes it
+      assert.ok(['finish:1', 'self'].includes(String((await row(k2))?.resumedBy)));
+      assert.equal((await getItem(T.data, pk, 'ORDER'))?.version, 2);
+    } finally {
+      openGate();
+    }
+  });
+
+  it('finish recorded COMPLETED but could not resume N+1: mark_failed resumes it at once and the row says why the execution failed', async () => {
+    useMachine(20); // the heartbeat re-check cannot be what moves v2
+    mocks.restore();
+    let successCalls = 0;
+    mocks = installMocks({
+      onTaskSuccess: (token, output) => {
+        if (successCalls++ === 0) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        sfn.succeed(token, output);
+      },
+      onTaskFailure: (token, error, cause) => sfn.fail(token, error, cause),
+    });
+    const pk = uniq('TENANT');
+    const k2 = await publish(pk, 'ORDER', 2);
+    const run2 = start(k2);
+    await until('v2 to wait', async () => (await row(k2))?.taskToken);
+    const k1 = await publish(pk, 'ORDER', 1);
+    const started = Date.now();
+    assert.match(await failedWith(start(k1)), /CommandFailed/);
+    await run2;
+    assert.ok(Date.now() - started < 15000, 'v2 moved before its 20 s heartbeat');
+    const r1 = await row(k1);
+    assert.equal(r1?.result, 'COMPLETED');
+    assert.match(String(r1?.failedAfterCompletion), /ThrottlingException: Rate exceeded/);
+    assert.equal((await row(k2))?.resumedBy, 'mark_failed:1');
+    assert.equal((await row(k2))?.result, 'COMPLETED');
+    assert.equal((await getItem(T.data, pk, 'ORDER'))?.version, 2);
+    assert.ok(mocks.published.some((p) => p.body.kind === 'command-failed' && p.body.sk === k1.sk && p.body.completed === true));
+  });
+
+  it('failed versions above data.version get no TTL, so their expiry cannot strand later versions', async () => {
+    process.env.COMMAND_MAX_WAIT_SECONDS = '2';
+    const pk = uniq('TENANT');
+    await start(await publish(pk, 'ORDER', 1));
+    // a broken SYNC_TARGETS makes transform_data fail: v2 and v3 fail after set_ttl_command, before any sync
+    process.env.SYNC_TARGETS = 'not json';
+    for (const v of [2, 3]) assert.match(await failedWith(start(await publish(pk, 'ORDER', v))), /CommandFailed/);
+    process.env.SYNC_TARGETS = '["search"]';
+    assert.equal((await getItem(T.data, pk, 'ORDER'))?.version, 1);
+    // the TTL passes: DynamoDB deletes every row that has one
+    for (const r of await queryPk(T.commands, pk)) if (r.ttl !== undefined) await deleteItem(T.commands, pk, String(r.sk));
+    const k4 = await publish(pk, 'ORDER', 4);
+    await start(k4);
+    assert.equal((await row(k4))?.result, 'COMPLETED');
+    assert.equal((await getItem(T.data, pk, 'ORDER'))?.version, 4);
   });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { handler } from '../../handlers/command-step';
 import { waitHooks } from '../../handlers/command/steps';
-import { ARN, getItem, installMocks, putItem, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
+import { ARN, deleteItem, getItem, installMocks, putItem, queryPk, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
 
 type Row = Record<string, unknown>;
 
@@ -83,6 +83,31 @@ describe('command-step handler (DynamoDB Local)', function () {
       assert.match(String(out.reason), /conflict/);
     });
 
+    it('waits for the version the data row holds until its command row has ended (its other sync targets may still run)', async () => {
+      const pk = uniq();
+      // sync_data of version 1 wrote the data row; its registered targets are still running
+      await putItem(T.data, { pk, sk: 'A', version: 1 });
+      const k1 = await command(pk, 'A', 1, { syncStatus: { data: 'FINISHED' } });
+      const k2 = await command(pk, 'A', 2);
+      const out = await call('check_version', k2);
+      assert.equal(out.result, 1);
+      assert.equal(out.waitingOn, 1);
+      await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
+      assert.equal(mocks.successes.length, 0, 'the re-check after the token write keeps waiting too');
+      await call('finish', k1);
+      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2']);
+      assert.equal((await getItem(T.commands, pk, 'A@2'))?.resumedBy, 'finish:1');
+
+      // the same across FAILED versions: data at 5 (still syncing), 6 FAILED → 7 waits for 5
+      await putItem(T.data, { pk, sk: 'B', version: 5 });
+      await command(pk, 'B', 5);
+      await command(pk, 'B', 6, { result: 'FAILED', status: 'FAILED' });
+      const k7 = await command(pk, 'B', 7);
+      assert.deepEqual(await call('check_version', k7).then((o) => [o.result, o.waitingOn]), [1, 5]);
+      await command(pk, 'B', 5, { result: 'FAILED', status: 'FAILED' });
+      assert.equal((await call('check_version', k7)).result, 0, 'a FAILED version at data.version has ended');
+    });
+
     it('fails (recorded + alarm) when the command row does not exist', async () => {
       const pk = uniq();
       await assert.rejects(call('check_version', { pk, sk: 'A@1' }), /not found/);
@@ -131,6 +156,39 @@ describe('command-step handler (DynamoDB Local)', function () {
       assert.equal((await getItem(T.data, pk, 'A'))?.version, 5);
       assert.equal((await getItem(T.commands, pk, 'A@3'))?.status, 'sync_data:FAILED');
       assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.state === 'sync_data'));
+    });
+
+    it('a redelivered sync_data of a version already written and since superseded succeeds without writing', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      let s = await call('set_ttl_command', { ...k1, result: 0 });
+      s = await call('history_copy', s);
+      s = await call('transform_data', s);
+      await call('sync_data', { ...k1, target: 'data' });
+      await putItem(T.data, { pk, sk: 'A', version: 2, commandSk: 'A@2' }); // version 2 written on top meanwhile
+      // the first response was lost and the Lambda invocation is retried
+      assert.deepEqual(await call('sync_data', { ...k1, target: 'data' }), { target: 'data', status: 'FINISHED' });
+      assert.equal((await getItem(T.data, pk, 'A'))?.version, 2, 'the read model does not go back');
+      assert.equal((await getItem(T.commands, pk, 'A@1'))?.status, 'sync_data:FINISHED');
+    });
+
+    it('set_ttl_command leaves versions above data.version alone, so their expiry cannot strand the chain', async () => {
+      const pk = uniq();
+      await putItem(T.data, { pk, sk: 'A', version: 5 });
+      await command(pk, 'A', 5, { result: 'COMPLETED' });
+      await command(pk, 'A', 6, { result: 'FAILED', status: 'FAILED' });
+      const k7 = await command(pk, 'A', 7);
+      assert.equal((await call('check_version', k7)).result, 0);
+      let s = await call('set_ttl_command', { ...k7, result: 0 });
+      assert.equal(s.supersededCount, 1);
+      assert.equal(typeof (await getItem(T.commands, pk, 'A@5'))?.ttl, 'number');
+      assert.equal((await getItem(T.commands, pk, 'A@6'))?.ttl, undefined, 'FAILED 6 is above data.version: later versions still read it');
+      s = await call('history_copy', s);
+      await call('mark_failed', { ...s, error: { Error: 'Boom', Cause: 'version 7 failed before its sync' } });
+      // the TTL passes: DynamoDB deletes every row that has one
+      for (const r of await queryPk(T.commands, pk)) if (r.ttl !== undefined) await deleteItem(T.commands, pk, String(r.sk));
+      const k8 = await command(pk, 'A', 8);
+      assert.equal((await call('check_version', k8)).result, 0, '5 is gone but data proves it applied; 6 and 7 FAILED');
     });
 
     it('set_ttl_command names the missing variable', async () => {
@@ -232,6 +290,52 @@ describe('command-step handler (DynamoDB Local)', function () {
       const r = await getItem(T.commands, pk, 'A@1');
       assert.equal(r?.result, 'COMPLETED');
       assert.ok(mocks.published.some((p) => p.body.kind === 'command-failed'));
+    });
+
+    it('finish recorded COMPLETED but could not resume N+1: mark_failed resumes it and records why the execution fails', async () => {
+      mocks.restore();
+      let calls = 0;
+      mocks = installMocks({
+        onTaskSuccess: () => {
+          if (calls++ === 0) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+        },
+      });
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      const k2 = await command(pk, 'A', 2);
+      await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
+      let s = await call('set_ttl_command', { ...k1, result: 0 });
+      s = await call('history_copy', s);
+      s = await call('transform_data', s);
+      await call('sync_data', { ...k1, target: 'data' });
+      await assert.rejects(call('finish', s), /Rate exceeded/);
+      assert.equal((await getItem(T.commands, pk, 'A@1'))?.result, 'COMPLETED');
+      assert.equal((await getItem(T.commands, pk, 'A@2'))?.taskToken, 'token-2', 'the unsent token is kept for the next releaser');
+
+      const out = await call('mark_failed', { ...s, error: { Error: 'ThrottlingException', Cause: 'Rate exceeded' } });
+      assert.deepEqual(mocks.successes.map((x) => x.taskToken), ['token-2', 'token-2'], 'released now, not after HeartbeatSeconds');
+      assert.equal((await getItem(T.commands, pk, 'A@2'))?.resumedBy, 'mark_failed:1');
+      const r1 = await getItem(T.commands, pk, 'A@1');
+      assert.equal(r1?.result, 'COMPLETED');
+      assert.equal(r1?.status, 'mark_failed:FINISHED');
+      assert.match(String(r1?.failedAfterCompletion), /ThrottlingException: Rate exceeded/);
+      assert.equal(out.completed, true);
+      const alarm = mocks.published.find((p) => p.body.kind === 'command-failed');
+      assert.equal(alarm?.body.completed, true);
+      assert.match(String(alarm?.body.error), /already COMPLETED.*Rate exceeded/);
+    });
+
+    it('mark_failed records the caught error, not a reason check_version left in the state', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 'A', 1);
+      const out = await call('mark_failed', {
+        ...k1,
+        result: 1,
+        reason: 'more than 100 versions between data and this one',
+        error: { Error: 'States.TaskFailed', Cause: 'history table unavailable' },
+      });
+      assert.match(String(out.reason), /history table unavailable/);
+      assert.match(String((await getItem(T.commands, pk, 'A@1'))?.failedReason), /^States.TaskFailed: history table unavailable/);
     });
 
     it('release skips FAILED versions and stops at one still blocked', async () => {
