@@ -1,14 +1,9 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { perContainer } from './per-container';
 
-let client: LambdaClient | undefined;
+// Pure: a bundle that never asks for this client leaves the SDK client out.
+const client = /* @__PURE__ */ perContainer(() => new LambdaClient({}));
 
-/** One Lambda client per container (endpoint overridable by AWS_ENDPOINT_URL_LAMBDA). */
-export function lambda(): LambdaClient {
-  if (!client) client = new LambdaClient({});
-  return client;
-}
-
-export function resetLambdaClient(): void {
-  client?.destroy();
-  client = undefined;
-}
+/** The container's Lambda client. */
+export const lambda = client.get;
+export const resetLambdaClient = client.reset;

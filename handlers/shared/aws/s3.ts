@@ -1,14 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { perContainer } from './per-container';
 
-let client: S3Client | undefined;
+// Pure: a bundle that never asks for this client leaves the SDK client out.
+const client = /* @__PURE__ */ perContainer(() => new S3Client({}));
 
-/** One S3 client per container (endpoint overridable by AWS_ENDPOINT_URL_S3). */
-export function s3(): S3Client {
-  if (!client) client = new S3Client({});
-  return client;
-}
-
-export function resetS3Client(): void {
-  client?.destroy();
-  client = undefined;
-}
+/** The container's S3 client. */
+export const s3 = client.get;
+export const resetS3Client = client.reset;

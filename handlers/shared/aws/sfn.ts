@@ -1,14 +1,9 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { perContainer } from './per-container';
 
-let client: SFNClient | undefined;
+// Pure: a bundle that never asks for this client leaves the SDK client out.
+const client = /* @__PURE__ */ perContainer(() => new SFNClient({}));
 
-/** One Step Functions client per container (endpoint overridable by AWS_ENDPOINT_URL_SFN). */
-export function sfn(): SFNClient {
-  if (!client) client = new SFNClient({});
-  return client;
-}
-
-export function resetSfnClient(): void {
-  client?.destroy();
-  client = undefined;
-}
+/** The container's Step Functions client. */
+export const sfn = client.get;
+export const resetSfnClient = client.reset;

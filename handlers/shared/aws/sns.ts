@@ -1,14 +1,9 @@
 import { SNSClient } from '@aws-sdk/client-sns';
+import { perContainer } from './per-container';
 
-let client: SNSClient | undefined;
+// Pure: a bundle that never asks for this client leaves the SDK client out.
+const client = /* @__PURE__ */ perContainer(() => new SNSClient({}));
 
-/** One SNS client per container (endpoint overridable by AWS_ENDPOINT_URL_SNS). */
-export function sns(): SNSClient {
-  if (!client) client = new SNSClient({});
-  return client;
-}
-
-export function resetSnsClient(): void {
-  client?.destroy();
-  client = undefined;
-}
+/** The container's SNS client. */
+export const sns = client.get;
+export const resetSnsClient = client.reset;
