@@ -15,7 +15,7 @@ import { HandlerFunction } from "./handler-function";
 import { ImportBucket } from "./import-bucket";
 import { ExecutionEventRule } from "./execution-events";
 import { EXECUTION_EVENTS_QUEUE, Messaging, QUEUE_KEYS, type QueueKey } from "./messaging";
-import { arns, physicalName, prefixProblem, type ArnContext } from "./naming";
+import { arns, defaultPrefix, physicalName, prefixProblem, type ArnContext } from "./naming";
 import { CqrsTables, STREAM_TABLES, TABLE_KEYS, type TableKey } from "./tables";
 import { WorkflowMachines } from "./workflow-machines";
 
@@ -117,7 +117,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
 
   constructor(name: string, args: CqrsWorkflowsArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("cqrs-workflows:index:CqrsWorkflows", name, {}, opts);
-    const prefix = args.prefix ?? `cqrs-${pulumi.getStack()}`;
+    const prefix = args.prefix ?? defaultPrefix(pulumi.getStack());
     const problem = prefixProblem(prefix);
     if (problem) throw new Error(`CqrsWorkflows ${name}: prefix "${prefix}" ${problem}`);
     this.prefix = prefix;

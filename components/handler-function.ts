@@ -1,9 +1,8 @@
-import * as crypto from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { thresholdAlarm } from "./alarms";
 import { bundleHandler, type HandlerBundle } from "./bundle";
-import { assertExplicitActions, assumeRolePolicy, policyDocument, type PolicyStatement } from "./iam";
+import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument, type PolicyStatement } from "./iam";
 
 export interface HandlerFunctionArgs {
   /** Handler entry: a name under `handlers/` (`command-step`) or a path relative to the package root. */
@@ -54,7 +53,7 @@ export class HandlerFunction extends pulumi.ComponentResource {
     this.role = new aws.iam.Role(
       `${name}-role`,
       {
-        name: roleName(args.functionName),
+        name: boundedRoleName(args.functionName, "role"),
         assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com"),
         tags: args.tags,
       },
@@ -130,15 +129,4 @@ export class HandlerFunction extends pulumi.ComponentResource {
       bundleSizeBytes: this.bundle.sizeBytes,
     });
   }
-}
-
-/**
- * IAM role names allow 64 characters, as function names do; a long name keeps a
- * hash of the whole so two long function names never share a role name.
- */
-export function roleName(functionName: string): string {
-  const name = `${functionName}-role`;
-  if (name.length <= 64) return name;
-  const hash = crypto.createHash("sha256").update(functionName).digest("hex").slice(0, 8);
-  return `${functionName.slice(0, 50)}-${hash}-role`;
 }

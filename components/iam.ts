@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 
 /** One IAM statement. Actions are explicit: no `*` anywhere in an action name. */
@@ -39,4 +40,15 @@ export function assumeRolePolicy(service: string, conditions?: Record<string, Re
       },
     ],
   });
+}
+
+/**
+ * `<base>-<suffix>` within IAM's 64-character role name limit. A name that would
+ * be longer keeps a hash of the whole, so two long bases never share a role name.
+ */
+export function boundedRoleName(base: string, suffix: string): string {
+  const name = `${base}-${suffix}`;
+  if (name.length <= 64) return name;
+  const hash = crypto.createHash("sha256").update(name).digest("hex").slice(0, 8);
+  return `${base.slice(0, 64 - suffix.length - 10)}-${hash}-${suffix}`;
 }

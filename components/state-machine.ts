@@ -4,7 +4,7 @@ import { thresholdAlarm } from "./alarms";
 import { serializeDefinition } from "./asl/serialize";
 import type { StateMachineDefinition } from "./asl/types";
 import { validateDefinition } from "./asl/validate";
-import { assertExplicitActions, assumeRolePolicy, policyDocument } from "./iam";
+import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument } from "./iam";
 import { arns, type ArnContext } from "./naming";
 import { permissionsFor } from "./state-machine-permissions";
 
@@ -69,7 +69,7 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
     this.role = new aws.iam.Role(
       `${name}-role`,
       {
-        name: `${machineName}-sfn`.slice(0, 64),
+        name: boundedRoleName(machineName, "sfn"),
         assumeRolePolicy: pulumi.output(args.arnContext).apply((c) =>
           assumeRolePolicy("states.amazonaws.com", { StringEquals: { "aws:SourceAccount": c.accountId } }),
         ),

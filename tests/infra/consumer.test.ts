@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CqrsWorkflows } from "../../components";
+import { boundedRoleName } from "../../components/iam";
 import type { SynthResource } from "../../scripts/synth/run-program";
 import { byName, ofType, synthProgram, T } from "../support/synth";
 
@@ -96,5 +97,21 @@ describe("consuming CqrsWorkflows from another Pulumi project", () => {
     const result = await synthProgram("staging", () => new CqrsWorkflows("x", { prefix: "Bad Prefix" }), { config: { "aws:region": "eu-central-1" } });
     assert.match(result.errors[0]?.message ?? "", /prefix "Bad Prefix" must start with a lowercase letter/);
     assert.equal(result.resources.filter((r) => r.custom).length, 0);
+  });
+});
+
+describe("physical names", () => {
+  it("keep IAM role names within 64 characters without letting two long names collide", () => {
+    const a = boundedRoleName(`${"x".repeat(60)}-one`, "role");
+    const b = boundedRoleName(`${"x".repeat(60)}-two`, "role");
+    assert.ok(a.length <= 64 && b.length <= 64, `${a.length}, ${b.length}`);
+    assert.notEqual(a, b);
+    assert.equal(boundedRoleName("cqrs-dev-command", "sfn"), "cqrs-dev-command-sfn");
+  });
+
+  it("derive a valid default prefix from any stack name", async () => {
+    const result = await synthProgram("Feature_42", () => new CqrsWorkflows("x"), { config: { "aws:region": "eu-central-1" } });
+    assert.deepEqual(result.errors.map((e) => e.message), []);
+    assert.ok(ofType(result.resources, T.table).every((t) => String(t.inputs.name).startsWith("cqrs-feature-42-")));
   });
 });
