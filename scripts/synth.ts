@@ -69,7 +69,8 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")).join("\n");
 }
 
-const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+// Same unit as `npm run bench` (1 KB = 1000 bytes), so the two reports agree.
+const kb = (n: number) => `${(n / 1000).toFixed(1)} KB`;
 
 function writeOutputs(outDir: string, resources: SynthResource[]): { bundles: string[][]; machines: string[][] } {
   fs.rmSync(outDir, { recursive: true, force: true });
