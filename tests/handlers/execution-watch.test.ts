@@ -7,7 +7,7 @@ import { handler as csvStep } from '../../handlers/import-csv-step';
 import { errorsPk, rowsPk } from '../../handlers/import/model';
 import { subTaskSk } from '../../handlers/shared/keys';
 import { handleExecutionEvent, machineOf, parseExecutionEvent, UnknownStateMachineError } from '../../handlers/triggers/execution-watch';
-import { ARN, BUCKET, getItem, installMocks, putItem, queryPk, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
+import { ARN, BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
 
 type Row = Record<string, unknown>;
 
@@ -48,32 +48,21 @@ const sqs = (...bodies: Array<[string, unknown]>) => ({
 
 describe('execution-watch (DynamoDB Local)', function () {
   this.timeout(60000);
-  let ctx: Ctx;
-  let mocks: Mocks;
-  let T: Ctx['db']['tables'];
+  const env = useHandlerEnv();
 
-  before(async () => {
-    ctx = await setupHandlerEnv();
-    T = ctx.db.tables;
-  });
-  beforeEach(() => {
-    mocks = installMocks();
-  });
-  afterEach(() => mocks.restore());
-
-  const watchAlarms = () => mocks.published.filter((p) => p.topic === ARN.alarmTopic && p.body.kind === 'execution-ended');
+  const watchAlarms = () => env.mocks.published.filter((p) => p.topic === ARN.alarmTopic && p.body.kind === 'execution-ended');
 
   describe('task machine', () => {
     async function taskWithMixedSubTasks(): Promise<{ pk: string; sk: string; subs: string[] }> {
       const pk = uniq('TENANT');
       const sk = `TASK#${pk.replace(/[^A-Za-z0-9]/g, '')}`;
       const statuses = ['COMPLETED', 'FAILED', 'PROCESSING', 'CREATED', 'CREATED'];
-      await putItem(T.tasks, { pk, sk, type: 'TASK', taskType: 'square', status: 'PROCESSING', subTasksCreated: true, total: statuses.length, succeeded: 1, failed: 1 });
+      await putItem(env.tables.tasks, { pk, sk, type: 'TASK', taskType: 'square', status: 'PROCESSING', subTasksCreated: true, total: statuses.length, succeeded: 1, failed: 1 });
       const subs: string[] = [];
       for (const [index, status] of statuses.entries()) {
         const s = subTaskSk(sk, index);
         subs.push(s);
-        await putItem(T.tasks, {
+        await putItem(env.tables.tasks, {
           pk, sk: s, type: 'SUB_TASK', parentPk: pk, parentSk: sk, index, taskType: 'square', input: index, status,
           ...(status === 'FAILED' ? { error: 'Error: executor said no' } : {}),
         });
@@ -87,11 +76,11 @@ describe('execution-watch (DynamoDB Local)', function () {
       const res = await executionWatchHandler(sqs(['m1', event]));
       assert.deepEqual(res.batchItemFailures, []);
 
-      const parent = (await getItem(T.tasks, t.pk, t.sk))!;
+      const parent = (await getItem(env.tables.tasks, t.pk, t.sk))!;
       assert.equal(parent.status, 'FAILED');
       assert.deepEqual([parent.total, parent.succeeded, parent.failed], [5, 1, 4]);
       assert.match(String(parent.error), /ExecutionTimedOut: execution tasks-run-1 of the task machine ended TIMED_OUT/);
-      const subs = (await queryPk(T.tasks, t.pk)).filter((r) => r.type === 'SUB_TASK');
+      const subs = (await queryPk(env.tables.tasks, t.pk)).filter((r) => r.type === 'SUB_TASK');
       assert.deepEqual(subs.map((s) => s.status), ['COMPLETED', 'FAILED', 'FAILED', 'FAILED', 'FAILED']);
       assert.equal(subs[1].error, 'Error: executor said no', 'a sub-task that had already failed keeps its own reason');
       for (const s of subs.slice(2)) assert.match(String(s.error), /not processed: task machine failed \(ExecutionTimedOut: .*TIMED_OUT/);
@@ -103,34 +92,34 @@ describe('execution-watch (DynamoDB Local)', function () {
         [alarms[0].body.machine, alarms[0].body.executionArn, alarms[0].body.status, alarms[0].body.pk, alarms[0].body.sk, alarms[0].body.rowStatus],
         ['task', executionArn(ARN.task, 'tasks-run-1'), 'TIMED_OUT', t.pk, t.sk, 'FAILED'],
       );
-      assert.ok(mocks.published.some((p) => p.topic === ARN.mainTopic && p.action === 'task-status' && p.body.sk === t.sk && p.body.status === 'FAILED'), 'the usual task-status event');
+      assert.ok(env.mocks.published.some((p) => p.topic === ARN.mainTopic && p.action === 'task-status' && p.body.sk === t.sk && p.body.status === 'FAILED'), 'the usual task-status event');
     });
 
     it('the same event twice → the second does nothing', async () => {
       const t = await taskWithMixedSubTasks();
       const event = statusEvent(ARN.task, 'tasks-run-2', 'TIMED_OUT', { pk: t.pk, sk: t.sk });
       assert.deepEqual((await executionWatchHandler(sqs(['a', event]))).batchItemFailures, []);
-      const after1 = await getItem(T.tasks, t.pk, t.sk);
-      const subs1 = await queryPk(T.tasks, t.pk);
-      const published = mocks.sns.commandCalls(PublishCommand).length;
+      const after1 = await getItem(env.tables.tasks, t.pk, t.sk);
+      const subs1 = await queryPk(env.tables.tasks, t.pk);
+      const published = env.mocks.sns.commandCalls(PublishCommand).length;
 
       const res = await executionWatchHandler(sqs(['b', event]));
       assert.deepEqual(res.batchItemFailures, []);
-      assert.deepEqual(await getItem(T.tasks, t.pk, t.sk), after1, 'parent untouched');
-      assert.deepEqual(await queryPk(T.tasks, t.pk), subs1, 'sub-tasks untouched');
-      assert.equal(mocks.sns.commandCalls(PublishCommand).length, published, 'no second alarm or status event');
+      assert.deepEqual(await getItem(env.tables.tasks, t.pk, t.sk), after1, 'parent untouched');
+      assert.deepEqual(await queryPk(env.tables.tasks, t.pk), subs1, 'sub-tasks untouched');
+      assert.equal(env.mocks.sns.commandCalls(PublishCommand).length, published, 'no second alarm or status event');
       assert.equal(watchAlarms().length, 1);
       assert.deepEqual(await handleExecutionEvent(event), { kind: 'already-terminal', machine: 'task', key: { pk: t.pk, sk: t.sk }, rowStatus: 'FAILED' });
     });
 
     it('input left out of the event (too large) → read with DescribeExecution', async () => {
       const t = await taskWithMixedSubTasks();
-      mocks.sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify({ pk: t.pk, sk: t.sk, subTasks: [] }) });
+      env.mocks.sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify({ pk: t.pk, sk: t.sk, subTasks: [] }) });
       const event = statusEvent(ARN.task, 'tasks-big', 'ABORTED', undefined);
       const out = await handleExecutionEvent(event);
       assert.equal(out.kind, 'failed');
-      assert.deepEqual(mocks.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn), [executionArn(ARN.task, 'tasks-big')]);
-      assert.equal((await getItem(T.tasks, t.pk, t.sk))?.status, 'FAILED');
+      assert.deepEqual(env.mocks.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn), [executionArn(ARN.task, 'tasks-big')]);
+      assert.equal((await getItem(env.tables.tasks, t.pk, t.sk))?.status, 'FAILED');
     });
   });
 
@@ -139,46 +128,46 @@ describe('execution-watch (DynamoDB Local)', function () {
 
     it('ABORTED while version N+1 waits with a token → N FAILED with the reason, N+1 released (SendTaskSuccess)', async () => {
       const pk = uniq();
-      await putItem(T.commands, { pk, sk: 'A@1', code: 'A', version: 1, attributes: { v: 1 }, status: 'sync_data:STARTED' });
-      await putItem(T.commands, { pk, sk: 'A@2', code: 'A', version: 2, attributes: { v: 2 } });
+      await putItem(env.tables.commands, { pk, sk: 'A@1', code: 'A', version: 1, attributes: { v: 1 }, status: 'sync_data:STARTED' });
+      await putItem(env.tables.commands, { pk, sk: 'A@2', code: 'A', version: 2, attributes: { v: 2 } });
       assert.equal((await call('check_version', { pk, sk: 'A@2' })).result, 1);
       await call('wait_prev_command', { pk, sk: 'A@2', result: 1 }, 'token-2');
-      assert.equal(mocks.sfn.commandCalls(SendTaskSuccessCommand).length, 0, 'N+1 waits');
+      assert.equal(env.mocks.sfn.commandCalls(SendTaskSuccessCommand).length, 0, 'N+1 waits');
 
       const event = statusEvent(ARN.command, 'commands-A-1', 'ABORTED', { pk, sk: 'A@1' }, { cause: 'stopped by operator' });
       const res = await executionWatchHandler(sqs(['c1', event]));
       assert.deepEqual(res.batchItemFailures, []);
 
-      const n = (await getItem(T.commands, pk, 'A@1'))!;
+      const n = (await getItem(env.tables.commands, pk, 'A@1'))!;
       assert.equal(n.result, 'FAILED');
       assert.equal(n.status, 'FAILED');
       assert.match(String(n.failedReason), /ExecutionAborted: execution commands-A-1 of the command machine ended ABORTED \(stopped by operator\)/);
-      const sent = mocks.sfn.commandCalls(SendTaskSuccessCommand);
+      const sent = env.mocks.sfn.commandCalls(SendTaskSuccessCommand);
       assert.equal(sent.length, 1);
       assert.equal(sent[0].args[0].input.taskToken, 'token-2');
-      const next = (await getItem(T.commands, pk, 'A@2'))!;
+      const next = (await getItem(env.tables.commands, pk, 'A@2'))!;
       assert.equal(next.taskToken, undefined);
       assert.equal(next.resumedBy, 'mark_failed:1');
 
       const alarms = watchAlarms();
       assert.equal(alarms.length, 1);
       assert.deepEqual([alarms[0].body.machine, alarms[0].body.status, alarms[0].body.executionArn], ['command', 'ABORTED', executionArn(ARN.command, 'commands-A-1')]);
-      assert.ok(mocks.published.some((p) => p.body.kind === 'command-failed' && p.body.executionArn === executionArn(ARN.command, 'commands-A-1')), 'mark_failed\'s own alarm');
+      assert.ok(env.mocks.published.some((p) => p.body.kind === 'command-failed' && p.body.executionArn === executionArn(ARN.command, 'commands-A-1')), 'mark_failed\'s own alarm');
 
       // redelivery: N already FAILED → nothing
-      const before = mocks.sns.commandCalls(PublishCommand).length;
+      const before = env.mocks.sns.commandCalls(PublishCommand).length;
       assert.deepEqual((await executionWatchHandler(sqs(['c2', event]))).batchItemFailures, []);
-      assert.equal(mocks.sns.commandCalls(PublishCommand).length, before);
-      assert.equal(mocks.sfn.commandCalls(SendTaskSuccessCommand).length, 1);
+      assert.equal(env.mocks.sns.commandCalls(PublishCommand).length, before);
+      assert.equal(env.mocks.sfn.commandCalls(SendTaskSuccessCommand).length, 1);
     });
 
     it('FAILED after mark_failed already ran → nothing', async () => {
       const pk = uniq();
-      await putItem(T.commands, { pk, sk: 'A@1', code: 'A', version: 1, status: 'FAILED', result: 'FAILED', failedReason: 'Boom' });
+      await putItem(env.tables.commands, { pk, sk: 'A@1', code: 'A', version: 1, status: 'FAILED', result: 'FAILED', failedReason: 'Boom' });
       const out = await handleExecutionEvent(statusEvent(ARN.command, 'c', 'FAILED', { pk, sk: 'A@1' }, { error: 'CommandFailed', cause: 'Boom' }));
       assert.equal(out.kind, 'already-terminal');
-      assert.equal((await getItem(T.commands, pk, 'A@1'))?.failedReason, 'Boom');
-      assert.equal(mocks.published.length, 0);
+      assert.equal((await getItem(env.tables.commands, pk, 'A@1'))?.failedReason, 'Boom');
+      assert.equal(env.mocks.published.length, 0);
     });
   });
 
@@ -189,9 +178,9 @@ describe('execution-watch (DynamoDB Local)', function () {
       const pk = uniq('IMPORT');
       const jobId = pk.replace(/[^A-Za-z0-9]/g, '');
       const zip = { pk, sk: `ZIP_JOB#${jobId}` };
-      await putItem(T.importTmp, { ...zip, type: 'ZIP_JOB', jobId, bucket: BUCKET, key: `uploads/${jobId}.zip`, status: 'PROCESSING', mode: 'STEP_FUNCTION', createdAt: new Date().toISOString() });
+      await putItem(env.tables.importTmp, { ...zip, type: 'ZIP_JOB', jobId, bucket: BUCKET, key: `uploads/${jobId}.zip`, status: 'PROCESSING', mode: 'STEP_FUNCTION', createdAt: new Date().toISOString() });
       const child = { pk, sk: `CSV_JOB#${jobId}-abc` };
-      await putItem(T.importTmp, {
+      await putItem(env.tables.importTmp, {
         ...child, type: 'CSV_JOB', jobId: `${jobId}-abc`, bucket: BUCKET, key: `unzipped/${jobId}/a.csv`, mode: 'STEP_FUNCTION', status: 'CREATED',
         totalRows: 0, processedRows: 0, succeededRows: 0, failedRows: 0, parentPk: zip.pk, parentSk: zip.sk, taskToken: 'zip-token', createdAt: new Date().toISOString(),
       });
@@ -200,7 +189,7 @@ describe('execution-watch (DynamoDB Local)', function () {
 
     it('import-csv child job TIMED_OUT holding a ZIP token → job FAILED, unreported rows recorded, SendTaskFailure on the token', async () => {
       const { zip, child } = await zipWithChildCsv();
-      mocks.s3Store.put(BUCKET, `unzipped/${zip.sk.slice(8)}/a.csv`, CSV);
+      env.mocks.s3Store.put(BUCKET, `unzipped/${zip.sk.slice(8)}/a.csv`, CSV);
       const input = { pk: child.pk, sk: child.sk, bucket: BUCKET, key: `unzipped/${zip.sk.slice(8)}/a.csv` };
       assert.equal((await csvStep(stepEvent('csv_loader', input)) as Row).totalRows, 5);
       const items = CSV.split('\n').slice(1).map((line, i) => {
@@ -213,54 +202,54 @@ describe('execution-watch (DynamoDB Local)', function () {
       const res = await executionWatchHandler(sqs(['i1', statusEvent(ARN.importCsv, 'import_tmp-child', 'TIMED_OUT', input)]));
       assert.deepEqual(res.batchItemFailures, []);
 
-      const job = (await getItem(T.importTmp, child.pk, child.sk))!;
+      const job = (await getItem(env.tables.importTmp, child.pk, child.sk))!;
       assert.equal(job.status, 'FAILED');
       assert.match(String(job.error), /ExecutionTimedOut: execution import_tmp-child of the import-csv machine ended TIMED_OUT/);
       assert.deepEqual([job.totalRows, job.processedRows, job.succeededRows, job.failedRows], [5, 5, 2, 3]);
       assert.equal(job.taskToken, undefined);
-      const errors = await queryPk(T.importTmp, errorsPk(child));
+      const errors = await queryPk(env.tables.importTmp, errorsPk(child));
       assert.deepEqual(errors.map((e) => e.index), [2, 3, 4]);
       for (const e of errors) assert.match(String(e.reason), /not processed: the import failed \(ExecutionTimedOut: .*TIMED_OUT/);
-      const rowKeys = await queryPk(T.importTmp, rowsPk(child));
+      const rowKeys = await queryPk(env.tables.importTmp, rowsPk(child));
       assert.equal(rowKeys.filter((r) => r.type === 'IMPORT_ROW').length, 2);
       assert.deepEqual(rowKeys.filter((r) => r.type === 'IMPORT_ROW_VOID').map((r) => r.index), [2, 3, 4], 'unprocessed rows are fenced against a late batch');
 
-      const failures = mocks.sfn.commandCalls(SendTaskFailureCommand);
+      const failures = env.mocks.sfn.commandCalls(SendTaskFailureCommand);
       assert.equal(failures.length, 1);
       assert.equal(failures[0].args[0].input.taskToken, 'zip-token');
       assert.equal(failures[0].args[0].input.error, 'ImportJobFailed');
       assert.match(String(failures[0].args[0].input.cause), /"status":"FAILED"/);
-      assert.equal(mocks.sfn.commandCalls(SendTaskSuccessCommand).length, 0);
+      assert.equal(env.mocks.sfn.commandCalls(SendTaskSuccessCommand).length, 0);
       const alarms = watchAlarms();
       assert.equal(alarms.length, 1);
       assert.deepEqual([alarms[0].body.machine, alarms[0].body.status, alarms[0].body.rowStatus], ['import-csv', 'TIMED_OUT', 'FAILED']);
-      assert.equal((await getItem(T.importTmp, zip.pk, zip.sk))?.status, 'PROCESSING', 'the ZIP job ends through its own machine (the token failure)');
+      assert.equal((await getItem(env.tables.importTmp, zip.pk, zip.sk))?.status, 'PROCESSING', 'the ZIP job ends through its own machine (the token failure)');
 
       // redelivered → nothing more
-      const before = mocks.sns.commandCalls(PublishCommand).length;
+      const before = env.mocks.sns.commandCalls(PublishCommand).length;
       await executionWatchHandler(sqs(['i2', statusEvent(ARN.importCsv, 'import_tmp-child', 'TIMED_OUT', input)]));
-      assert.equal(mocks.sfn.commandCalls(SendTaskFailureCommand).length, 1);
-      assert.equal(mocks.sns.commandCalls(PublishCommand).length, before);
+      assert.equal(env.mocks.sfn.commandCalls(SendTaskFailureCommand).length, 1);
+      assert.equal(env.mocks.sns.commandCalls(PublishCommand).length, before);
     });
 
     it('an already-COMPLETED job + a FAILED event → nothing', async () => {
       const pk = uniq('IMPORT');
       const sk = `CSV_JOB#${pk.replace(/[^A-Za-z0-9]/g, '')}`;
       const row = { pk, sk, type: 'CSV_JOB', bucket: BUCKET, key: 'imports/x.csv', status: 'COMPLETED', mode: 'STEP_FUNCTION', totalRows: 3, processedRows: 3, succeededRows: 3, failedRows: 0, summary: { totalRows: 3 } };
-      await putItem(T.importTmp, row);
+      await putItem(env.tables.importTmp, row);
       const res = await executionWatchHandler(sqs(['done', statusEvent(ARN.importCsv, 'csv-done', 'FAILED', { pk, sk, bucket: BUCKET, key: 'imports/x.csv' }, { error: 'States.Runtime', cause: 'late' })]));
       assert.deepEqual(res.batchItemFailures, []);
-      assert.deepEqual(await getItem(T.importTmp, pk, sk), row);
-      assert.equal(mocks.sns.commandCalls(PublishCommand).length, 0);
-      assert.equal(mocks.sfn.calls().length, 0);
-      assert.deepEqual(await queryPk(T.importTmp, errorsPk({ pk, sk })), []);
+      assert.deepEqual(await getItem(env.tables.importTmp, pk, sk), row);
+      assert.equal(env.mocks.sns.commandCalls(PublishCommand).length, 0);
+      assert.equal(env.mocks.sfn.calls().length, 0);
+      assert.deepEqual(await queryPk(env.tables.importTmp, errorsPk({ pk, sk })), []);
     });
 
     it('import-zip ABORTED → ZIP job FAILED with the reason', async () => {
       const { zip } = await zipWithChildCsv();
       const out = await handleExecutionEvent(statusEvent(ARN.importZip, 'zip-run', 'ABORTED', { ...zip, bucket: BUCKET, key: 'uploads/x.zip' }));
       assert.equal(out.kind, 'failed');
-      const row = (await getItem(T.importTmp, zip.pk, zip.sk))!;
+      const row = (await getItem(env.tables.importTmp, zip.pk, zip.sk))!;
       assert.equal(row.status, 'FAILED');
       assert.match(String(row.error), /ExecutionAborted: execution zip-run of the import-zip machine ended ABORTED/);
       assert.equal(watchAlarms().length, 1);
@@ -270,7 +259,7 @@ describe('execution-watch (DynamoDB Local)', function () {
   describe('events it cannot act on', () => {
     it('unknown state machine or malformed event → batch item failure; the other records are still handled', async () => {
       const pk = uniq();
-      await putItem(T.commands, { pk, sk: 'A@1', code: 'A', version: 1 });
+      await putItem(env.tables.commands, { pk, sk: 'A@1', code: 'A', version: 1 });
       const res = await executionWatchHandler(sqs(
         ['unknown', statusEvent('arn:aws:states:us-east-1:123456789012:stateMachine:someone-else', 'x', 'FAILED', { pk, sk: 'A@1' })],
         ['not-json', '{oops'],
@@ -279,7 +268,7 @@ describe('execution-watch (DynamoDB Local)', function () {
         ['ok', statusEvent(ARN.command, 'z', 'TIMED_OUT', { pk, sk: 'A@1' })],
       ));
       assert.deepEqual(res.batchItemFailures.map((f) => f.itemIdentifier), ['unknown', 'not-json', 'no-keys', 'wrong-type']);
-      assert.equal((await getItem(T.commands, pk, 'A@1'))?.result, 'FAILED');
+      assert.equal((await getItem(env.tables.commands, pk, 'A@1'))?.result, 'FAILED');
       assert.equal(watchAlarms().length, 1);
       assert.throws(() => machineOf('arn:aws:states:us-east-1:123456789012:stateMachine:nope'), UnknownStateMachineError);
     });
@@ -287,7 +276,7 @@ describe('execution-watch (DynamoDB Local)', function () {
     it('a status the rule should not forward (SUCCEEDED) is ignored; a missing row still alarms', async () => {
       const pk = uniq();
       assert.equal((await handleExecutionEvent(statusEvent(ARN.task, 's', 'SUCCEEDED', { pk, sk: 'TASK#x' }))).kind, 'ignored');
-      assert.equal(mocks.published.length, 0);
+      assert.equal(env.mocks.published.length, 0);
       const out = await handleExecutionEvent(statusEvent(ARN.task, 'gone', 'TIMED_OUT', { pk, sk: 'TASK#gone' }));
       assert.equal(out.kind, 'row-missing');
       assert.match(String(watchAlarms()[0]?.body.error), /does not exist/);

@@ -8,7 +8,7 @@ import { handler as importConsumer } from '../../handlers/import-action-consumer
 import { batchPutAll, UnprocessedItemsError } from '../../handlers/shared/dynamo';
 import { closeJob, commitBatch, requireJob, rowsPk, errorsPk } from '../../handlers/import/model';
 import { recordUnprocessed } from '../../handlers/import/rows';
-import { ARN, BUCKET, getItem, installMocks, putItem, queryPk, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
+import { ARN, BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
 
 type Row = Record<string, unknown>;
 
@@ -44,34 +44,23 @@ function mapItems(csv: string): Array<{ line: number; row: Record<string, string
 
 describe('CSV import (DynamoDB Local)', function () {
   this.timeout(60000);
-  let ctx: Ctx;
-  let mocks: Mocks;
-  let T: Ctx['db']['tables'];
-
-  before(async () => {
-    ctx = await setupHandlerEnv();
-    T = ctx.db.tables;
-  });
-  beforeEach(() => {
-    mocks = installMocks();
-  });
-  afterEach(() => mocks.restore());
+  const env = useHandlerEnv();
 
   async function job(csv: string, extra: Row = {}): Promise<{ pk: string; sk: string; key: string }> {
     const pk = uniq('IMPORT');
     const key = `uploads/${pk}.csv`;
-    mocks.s3Store.put(BUCKET, key, csv);
+    env.mocks.s3Store.put(BUCKET, key, csv);
     const sk = `CSV_JOB#${pk.replace(/[^A-Za-z0-9]/g, '')}`;
-    await putItem(T.importTmp, { pk, sk, type: 'CSV_JOB', jobId: sk.slice(8), bucket: BUCKET, key, status: 'CREATED', totalRows: 0, processedRows: 0, succeededRows: 0, failedRows: 0, createdAt: new Date().toISOString(), ...extra });
+    await putItem(env.tables.importTmp, { pk, sk, type: 'CSV_JOB', jobId: sk.slice(8), bucket: BUCKET, key, status: 'CREATED', totalRows: 0, processedRows: 0, succeededRows: 0, failedRows: 0, createdAt: new Date().toISOString(), ...extra });
     return { pk, sk, key };
   }
   const step = (state: string, input: unknown, executionInput?: unknown) => csvStep(stepEvent(state, input, { executionInput })) as Promise<Row>;
 
   async function assertAccounted(j: { pk: string; sk: string }) {
-    const row = (await getItem(T.importTmp, j.pk, j.sk))!;
-    const errors = await queryPk(T.importTmp, errorsPk(j));
+    const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
+    const errors = await queryPk(env.tables.importTmp, errorsPk(j));
     // the rows partition also holds the finalizer's IMPORT_ROW_VOID fences
-    const rows = (await queryPk(T.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
+    const rows = (await queryPk(env.tables.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
     assert.equal(Number(row.succeededRows) + Number(row.failedRows), Number(row.totalRows), 'succeeded + failed = total');
     assert.equal(Number(row.processedRows), Number(row.totalRows));
     assert.equal(errors.length, Number(row.failedRows), 'one IMPORT_ERROR per failed row');
@@ -95,11 +84,11 @@ describe('CSV import (DynamoDB Local)', function () {
     assert.equal(again.counted, false, 'a retried batch is not counted twice');
     // the third batch's child execution failed: it is only in the manifest
     const resultKey = `import-results/${j.pk}/abc/FAILED_0.json`;
-    mocks.s3Store.put(BUCKET, resultKey, JSON.stringify([
+    env.mocks.s3Store.put(BUCKET, resultKey, JSON.stringify([
       { ExecutionArn: 'arn:x', Input: JSON.stringify({ BatchInput: { pk: j.pk, sk: j.sk }, Items: batches[2] }), Status: 'FAILED', Error: 'Lambda.TooManyRequestsException', Cause: 'Rate exceeded' },
     ]));
     const manifestKey = `import-results/${j.pk}/abc/manifest.json`;
-    mocks.s3Store.put(BUCKET, manifestKey, JSON.stringify({ DestinationBucket: BUCKET, MapRunArn: 'arn:maprun', ResultFiles: { FAILED: [{ Key: resultKey, Size: 1 }], PENDING: [], SUCCEEDED: [] } }));
+    env.mocks.s3Store.put(BUCKET, manifestKey, JSON.stringify({ DestinationBucket: BUCKET, MapRunArn: 'arn:maprun', ResultFiles: { FAILED: [{ Key: resultKey, Size: 1 }], PENDING: [], SUCCEEDED: [] } }));
     const out = await step('finalize_parent_job', { MapRunArn: 'arn:maprun', ResultWriterDetails: { Bucket: BUCKET, Key: manifestKey } }, input);
     assert.equal(out.status, 'FAILED');
     assert.deepEqual([out.totalRows, out.succeededRows, out.failedRows], [9, 2, 7]);
@@ -110,10 +99,10 @@ describe('CSV import (DynamoDB Local)', function () {
     for (const [i, re] of Object.entries(EXPECTED_REASONS)) assert.match(String(byIndex.get(Number(i))?.reason), re, `row ${i}`);
     assert.match(String(byIndex.get(8)?.reason), /batch failed: Lambda.TooManyRequestsException: Rate exceeded/);
     assert.equal(byIndex.get(2)?.line, 4, 'line number = record index + 2 (header is line 1)');
-    const event = mocks.published.find((p) => p.action === 'import-status' && p.body.sk === j.sk);
+    const event = env.mocks.published.find((p) => p.action === 'import-status' && p.body.sk === j.sk);
     assert.equal(event?.body.status, 'FAILED');
-    assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.kind === 'import-failed'));
-    const imported = (await queryPk(T.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
+    assert.ok(env.mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.kind === 'import-failed'));
+    const imported = (await queryPk(env.tables.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
     assert.deepEqual(imported.map((r) => r.command), [
       { pk: 'T1', code: 'A', version: 1, attributes: { name: 'Alpha', price: 10.5, active: true } },
       { pk: 'T1', code: 'B', attributes: { name: 'Beta', price: 3, active: false } },
@@ -145,7 +134,7 @@ describe('CSV import (DynamoDB Local)', function () {
     assert.deepEqual([late.counted, late.late, late.processed], [false, true, 0]);
     const { row, errors } = await assertAccounted(j);
     assert.deepEqual([row.totalRows, row.processedRows, row.succeededRows, row.failedRows], [9, 9, 2, 7], 'nothing counted twice');
-    assert.equal(await getItem(T.importTmp, rowsPk(j), '0000000008').then((r) => r?.type), 'IMPORT_ROW_VOID', 'no IMPORT_ROW (no command) for row 8');
+    assert.equal(await getItem(env.tables.importTmp, rowsPk(j), '0000000008').then((r) => r?.type), 'IMPORT_ROW_VOID', 'no IMPORT_ROW (no command) for row 8');
     for (const e of errors.filter((x) => Number(x.index) >= 4)) assert.match(String(e.reason), /not processed: the import failed \(States.Runtime/, 'the finalizer\'s record stands');
   });
 
@@ -160,9 +149,9 @@ describe('CSV import (DynamoDB Local)', function () {
     // (its first index differs from the finalizer's chunk, so no marker tells it it is done)
     const racing = await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: items.slice(5) });
     assert.deepEqual([racing.counted, racing.late], [false, true]);
-    const rows = (await queryPk(T.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
+    const rows = (await queryPk(env.tables.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
     assert.deepEqual(rows.map((r) => r.index), [0, 1], 'row 8 was recorded as not processed: it is not published');
-    const job8 = (await getItem(T.importTmp, j.pk, j.sk))!;
+    const job8 = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
     assert.deepEqual([job8.processedRows, job8.succeededRows, job8.failedRows], [9, 2, 7]);
   });
 
@@ -173,7 +162,7 @@ describe('CSV import (DynamoDB Local)', function () {
     await closeJob(j);
     const counts = { firstIndex: 0, lastIndex: 3, processed: 4, succeeded: 2, failed: 2 };
     assert.equal(await commitBatch(stale, counts), 'closed', 'the finalizer counts these rows from what is written');
-    assert.equal((await getItem(T.importTmp, j.pk, j.sk))?.processedRows, 0);
+    assert.equal((await getItem(env.tables.importTmp, j.pk, j.sk))?.processedRows, 0);
     assert.equal(await commitBatch(stale, counts, { finalizer: true }), 'counted');
     assert.equal(await commitBatch(stale, counts, { finalizer: true }), 'duplicate');
   });
@@ -207,7 +196,7 @@ describe('CSV import (DynamoDB Local)', function () {
     const j = await job(MIXED_CSV, { mode: 'DIRECT' });
     const res = await importConsumer({ Records: [{ messageId: 'm1', body: JSON.stringify({ Type: 'Notification', Message: JSON.stringify({ pk: j.pk, sk: j.sk }), MessageAttributes: { action: { Type: 'String', Value: 'import-csv' } } }) }] });
     assert.deepEqual(res.batchItemFailures, []);
-    assert.equal(mocks.started.length, 0, 'DIRECT does not start a state machine');
+    assert.equal(env.mocks.started.length, 0, 'DIRECT does not start a state machine');
     const { row, errors } = await assertAccounted(j);
     assert.equal(row.mode, 'DIRECT');
     assert.equal(row.status, 'FAILED');
@@ -225,10 +214,10 @@ describe('CSV import (DynamoDB Local)', function () {
     const { row, rows } = await assertAccounted(j);
     assert.equal(row.status, 'COMPLETED');
     assert.equal(rows.length, 250);
-    assert.equal((await queryPk(T.importTmp, `IMPORT_BATCH#${j.pk}#${j.sk}`)).length, 3, '3 chunks of ≤ 100 rows, each counted once');
+    assert.equal((await queryPk(env.tables.importTmp, `IMPORT_BATCH#${j.pk}#${j.sk}`)).length, 3, '3 chunks of ≤ 100 rows, each counted once');
     // redelivery of the same message does not count anything twice
     await importConsumer({ Records: [{ messageId: 'm2', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }] });
-    assert.equal((await getItem(T.importTmp, j.pk, j.sk))?.succeededRows, 250);
+    assert.equal((await getItem(env.tables.importTmp, j.pk, j.sk))?.succeededRows, 250);
   });
 
   it('DIRECT: a read error part-way → FAILED, "not fully read" with where it stopped; the partial count is not the total', async () => {
@@ -238,14 +227,14 @@ describe('CSV import (DynamoDB Local)', function () {
     const j = await job(csv, { mode: 'DIRECT' });
     // the object stream dies after 60 % of the file (e.g. a reset connection)
     const cut = Math.floor(csv.length * 0.6);
-    mocks.s3.on(GetObjectCommand, { Bucket: BUCKET, Key: j.key }).callsFake(async () => {
+    env.mocks.s3.on(GetObjectCommand, { Bucket: BUCKET, Key: j.key }).callsFake(async () => {
       const body = new Readable({ read() {} });
       body.push(Buffer.from(csv.slice(0, cut)));
       setTimeout(() => body.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 20);
       return { Body: body };
     });
     await importConsumer({ Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }] });
-    const row = (await getItem(T.importTmp, j.pk, j.sk))!;
+    const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
     assert.equal(row.status, 'FAILED');
     assert.equal(row.totalRows, null, 'the file\'s total is unknown, not the rows read so far');
     // rows the parser had buffered when the stream failed are lost with it: what counts is
@@ -261,15 +250,15 @@ describe('CSV import (DynamoDB Local)', function () {
     assert.equal(Number(row.succeededRows) + Number(row.failedRows), rowsRead);
     const summary = row.summary as Row;
     assert.deepEqual([summary.totalRows, summary.unreadRemainder, summary.rowsRead], [null, true, rowsRead]);
-    const event = mocks.published.find((p) => p.action === 'import-status' && p.body.sk === j.sk);
+    const event = env.mocks.published.find((p) => p.action === 'import-status' && p.body.sk === j.sk);
     assert.deepEqual([event?.body.status, event?.body.totalRows, event?.body.unreadRemainder], ['FAILED', null, true]);
-    assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && /not fully read/.test(String(p.body.error))));
+    assert.ok(env.mocks.published.some((p) => p.topic === ARN.alarmTopic && /not fully read/.test(String(p.body.error))));
   });
 
   it('DIRECT: empty object → FAILED with a reason; a job without mode gets one by size (STEP_FUNCTION starts the machine once)', async () => {
     const empty = await job('', { mode: 'DIRECT' });
     await importConsumer({ Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: empty.pk, sk: empty.sk }) }] });
-    const row = await getItem(T.importTmp, empty.pk, empty.sk);
+    const row = await getItem(env.tables.importTmp, empty.pk, empty.sk);
     assert.equal(row?.status, 'FAILED');
     assert.match(String(row?.error), /EmptyFile/);
 
@@ -279,10 +268,10 @@ describe('CSV import (DynamoDB Local)', function () {
       const msg = { messageId: 'm2', body: JSON.stringify({ action: 'import-csv', pk: big.pk, sk: big.sk }) };
       await importConsumer({ Records: [msg] });
       await importConsumer({ Records: [msg] });
-      assert.equal(mocks.started.length, 1);
-      assert.equal(mocks.started[0].stateMachineArn, ARN.importCsv);
-      assert.deepEqual(mocks.started[0].input, { pk: big.pk, sk: big.sk, bucket: BUCKET, key: big.key });
-      assert.equal((await getItem(T.importTmp, big.pk, big.sk))?.mode, 'STEP_FUNCTION');
+      assert.equal(env.mocks.started.length, 1);
+      assert.equal(env.mocks.started[0].stateMachineArn, ARN.importCsv);
+      assert.deepEqual(env.mocks.started[0].input, { pk: big.pk, sk: big.sk, bucket: BUCKET, key: big.key });
+      assert.equal((await getItem(env.tables.importTmp, big.pk, big.sk))?.mode, 'STEP_FUNCTION');
     } finally {
       process.env.DIRECT_IMPORT_MAX_BYTES = '1048576';
     }
@@ -299,13 +288,13 @@ describe('CSV import (DynamoDB Local)', function () {
       ],
     });
     assert.deepEqual(res.batchItemFailures.map((f) => f.itemIdentifier), ['missing', 'garbage', 'wrong-action']);
-    assert.equal((await getItem(T.importTmp, good.pk, good.sk))?.status, 'COMPLETED');
+    assert.equal((await getItem(env.tables.importTmp, good.pk, good.sk))?.status, 'COMPLETED');
   });
 
   it('BatchWriteItem: chunks of 25, UnprocessedItems retried with backoff, never dropped', async () => {
-    const table = T.importTmp;
+    const table = env.tables.importTmp;
     const pk = uniq('BW');
-    const real = ctx.doc;
+    const real = env.ctx.doc;
     let calls = 0;
     const sizes: number[] = [];
     // a proxy in front of the real DynamoDB Local that throttles half of each first attempt

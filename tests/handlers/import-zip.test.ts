@@ -4,7 +4,7 @@ import { handler as zipStep } from '../../handlers/import-zip-step';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
 import { childJobKey } from '../../handlers/import/zip-steps';
 import { safeEntryPath } from '../../handlers/import/zip';
-import { BUCKET, getItem, installMocks, putItem, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
+import { BUCKET, getItem, putItem, stepEvent, uniq, useHandlerEnv } from './_support/env';
 
 type Row = Record<string, unknown>;
 
@@ -22,17 +22,7 @@ function buildZip(files: Array<[string, string | Buffer]>, compress = true): Pro
 
 describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
   this.timeout(60000);
-  let ctx: Ctx;
-  let mocks: Mocks;
-  let T: Ctx['db']['tables'];
-  before(async () => {
-    ctx = await setupHandlerEnv();
-    T = ctx.db.tables;
-  });
-  beforeEach(() => {
-    mocks = installMocks();
-  });
-  afterEach(() => mocks.restore());
+  const env = useHandlerEnv();
 
   const step = (state: string, input: unknown, taskToken?: string) => zipStep(stepEvent(state, input, { taskToken })) as Promise<Row>;
 
@@ -40,9 +30,9 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const pk = uniq('IMPORT');
     const jobId = pk.replace(/[^A-Za-z0-9]/g, '');
     const key = `uploads/${jobId}.zip`;
-    mocks.s3Store.put(BUCKET, key, buf);
+    env.mocks.s3Store.put(BUCKET, key, buf);
     const sk = `ZIP_JOB#${jobId}`;
-    await putItem(T.importTmp, { pk, sk, type: 'ZIP_JOB', jobId, bucket: BUCKET, key, status: 'CREATED', mode: 'STEP_FUNCTION', createdAt: new Date().toISOString() });
+    await putItem(env.tables.importTmp, { pk, sk, type: 'ZIP_JOB', jobId, bucket: BUCKET, key, status: 'CREATED', mode: 'STEP_FUNCTION', createdAt: new Date().toISOString() });
     return { pk, sk, key, jobId };
   }
 
@@ -63,10 +53,10 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const prefix = `unzipped/${j.jobId}/`;
     assert.deepEqual(out.csvKeys, [`${prefix}b.csv`, `${prefix}c/big.CSV`, `${prefix}nested/a.csv`]);
     assert.equal(out.bucket, BUCKET);
-    assert.equal(mocks.s3Store.get(BUCKET, `${prefix}nested/a.csv`)?.toString(), good);
-    assert.equal(mocks.s3Store.get(BUCKET, `${prefix}c/big.CSV`)?.toString(), big);
-    assert.ok(mocks.s3Store.ranges.length > 0 && mocks.s3Store.ranges.length <= 8, `few ranged GETs (${mocks.s3Store.ranges.length})`);
-    const row = await getItem(T.importTmp, j.pk, j.sk);
+    assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}nested/a.csv`)?.toString(), good);
+    assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}c/big.CSV`)?.toString(), big);
+    assert.ok(env.mocks.s3Store.ranges.length > 0 && env.mocks.s3Store.ranges.length <= 8, `few ranged GETs (${env.mocks.s3Store.ranges.length})`);
+    const row = await getItem(env.tables.importTmp, j.pk, j.sk);
     assert.equal(row?.files, 3);
     assert.equal(row?.status, 'PROCESSING');
   });
@@ -84,9 +74,9 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const out = await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
     const prefix = `unzipped/${j.jobId}/`;
     assert.deepEqual(out.csvKeys, [`${prefix}a/b.csv`, `${prefix}b.csv`]);
-    assert.equal(mocks.s3Store.get(BUCKET, `${prefix}b.csv`)?.toString(), first, 'not overwritten by a later entry');
-    assert.equal(mocks.s3Store.get(BUCKET, `${prefix}a/b.csv`)?.toString(), good);
-    const row = (await getItem(T.importTmp, j.pk, j.sk))!;
+    assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}b.csv`)?.toString(), first, 'not overwritten by a later entry');
+    assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}a/b.csv`)?.toString(), good);
+    const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
     assert.equal(row.files, 2);
     assert.equal(row.skippedEntryCount, 3);
     assert.deepEqual(row.skippedEntries, [
@@ -104,7 +94,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const end = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, csvKeys });
     assert.equal(end.status, 'FAILED', 'every imported file completed, but three entries were not imported');
     assert.match(String(end.error), /3 archive entries were not imported: \.\/b\.csv \(same path as the earlier entry "b\.csv"\)/);
-    const summary = (await getItem(T.importTmp, j.pk, j.sk))?.summary as Row;
+    const summary = (await getItem(env.tables.importTmp, j.pk, j.sk))?.summary as Row;
     assert.equal(summary.skippedEntryCount, 3);
   });
 
@@ -114,7 +104,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const patched = Buffer.from(buf.toString('latin1').split('a/xx/b.csv').join('a/../b.csv'), 'latin1');
     const j = await zipJob(patched);
     await assert.rejects(step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key }), /invalid relative path: a\/\.\.\/b\.csv/);
-    assert.equal(mocks.s3Store.get(BUCKET, `unzipped/${j.jobId}/b.csv`)?.toString(), good, 'b.csv was not overwritten');
+    assert.equal(env.mocks.s3Store.get(BUCKET, `unzipped/${j.jobId}/b.csv`)?.toString(), good, 'b.csv was not overwritten');
     // and without relying on yauzl: such a name has no safe path (it is skipped and recorded)
     assert.equal(safeEntryPath('a/../b.csv'), undefined);
     assert.equal(safeEntryPath('a\\..\\b.csv'), undefined);
@@ -129,35 +119,35 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     // file 1: DIRECT child (small), completes → SendTaskSuccess
     await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[0] }, 'tok-1');
     const child1 = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[0]);
-    const c1 = await getItem(T.importTmp, child1.pk, child1.sk);
+    const c1 = await getItem(env.tables.importTmp, child1.pk, child1.sk);
     assert.equal(c1?.taskToken, 'tok-1');
     assert.equal(c1?.mode, 'DIRECT');
     assert.equal(c1?.parentSk, j.sk);
-    const start1 = mocks.published.find((p) => p.action === 'import-csv' && p.body.sk === child1.sk);
+    const start1 = env.mocks.published.find((p) => p.action === 'import-csv' && p.body.sk === child1.sk);
     assert.ok(start1, 'child started through the main topic');
     await importConsumer({ Records: [{ messageId: 'c1', body: JSON.stringify({ ...start1!.body }) }] });
-    assert.equal(mocks.successes.length, 1);
-    assert.equal(mocks.successes[0].taskToken, 'tok-1');
-    assert.deepEqual((mocks.successes[0].output as Row).status, 'COMPLETED');
-    assert.equal((await getItem(T.importTmp, child1.pk, child1.sk))?.taskToken, undefined);
+    assert.equal(env.mocks.successes.length, 1);
+    assert.equal(env.mocks.successes[0].taskToken, 'tok-1');
+    assert.deepEqual((env.mocks.successes[0].output as Row).status, 'COMPLETED');
+    assert.equal((await getItem(env.tables.importTmp, child1.pk, child1.sk))?.taskToken, undefined);
 
     // file 2: has an invalid row → FAILED → SendTaskFailure
     await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[1] }, 'tok-2');
     const child2 = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[1]);
     await importConsumer({ Records: [{ messageId: 'c2', body: JSON.stringify({ action: 'import-csv', pk: child2.pk, sk: child2.sk }) }] });
-    assert.equal(mocks.failures.length, 1);
-    assert.equal(mocks.failures[0].taskToken, 'tok-2');
-    assert.equal(mocks.failures[0].error, 'ImportJobFailed');
-    assert.match(String(mocks.failures[0].cause), /"failedRows":1/);
+    assert.equal(env.mocks.failures.length, 1);
+    assert.equal(env.mocks.failures[0].taskToken, 'tok-2');
+    assert.equal(env.mocks.failures[0].error, 'ImportJobFailed');
+    assert.match(String(env.mocks.failures[0].cause), /"failedRows":1/);
 
     // a retried trigger for an already-ended child delivers the outcome to the new token at once
     await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[1] }, 'tok-2-retry');
-    assert.deepEqual(mocks.failures.map((f) => f.taskToken), ['tok-2', 'tok-2-retry']);
+    assert.deepEqual(env.mocks.failures.map((f) => f.taskToken), ['tok-2', 'tok-2-retry']);
 
     const out = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, bucket: BUCKET, csvKeys, error: { Error: 'ImportJobFailed', Cause: 'child failed' } });
     assert.equal(out.status, 'FAILED');
     assert.deepEqual([out.totalRows, out.succeededRows, out.failedRows], [4, 3, 1]);
-    const zip = await getItem(T.importTmp, j.pk, j.sk);
+    const zip = await getItem(env.tables.importTmp, j.pk, j.sk);
     assert.equal(zip?.status, 'FAILED');
     const files = (zip?.summary as Row).files as Row[];
     assert.deepEqual(files.map((f) => f.status), ['COMPLETED', 'FAILED']);
@@ -191,7 +181,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const j = await zipJob(await buildZip([['a.csv', good]]));
     const msg = { messageId: 'z', body: JSON.stringify({ action: 'import-zip', pk: j.pk, sk: j.sk }) };
     await importConsumer({ Records: [msg, msg] });
-    assert.equal(mocks.started.length, 1);
-    assert.deepEqual(mocks.started[0].input, { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
+    assert.equal(env.mocks.started.length, 1);
+    assert.deepEqual(env.mocks.started[0].input, { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
   });
 });

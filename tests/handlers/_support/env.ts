@@ -243,3 +243,40 @@ export function stepEvent(state: string, input: unknown, extra: { taskToken?: st
     ...(extra.taskToken ? { taskToken: extra.taskToken } : {}),
   };
 }
+
+export interface HandlerEnv {
+  readonly ctx: Ctx;
+  readonly mocks: Mocks;
+  readonly tables: Ctx['db']['tables'];
+}
+
+/**
+ * The usual hooks of a handler suite: DynamoDB Local and the environment once, fresh
+ * SDK mocks around every test. Call it inside `describe`; read the fields in tests.
+ */
+export function useHandlerEnv(): HandlerEnv {
+  let ctx: Ctx | undefined;
+  let mocks: Mocks | undefined;
+  before(async () => {
+    ctx = await setupHandlerEnv();
+  });
+  beforeEach(() => {
+    mocks = installMocks();
+  });
+  afterEach(() => mocks?.restore());
+  const ready = <V>(value: V | undefined, what: string): V => {
+    if (value === undefined) throw new Error(`useHandlerEnv: ${what} is only set inside tests and hooks`);
+    return value;
+  };
+  return {
+    get ctx() {
+      return ready(ctx, 'ctx');
+    },
+    get mocks() {
+      return ready(mocks, 'mocks');
+    },
+    get tables() {
+      return ready(ctx, 'ctx').db.tables;
+    },
+  };
+}
