@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
-import { CqrsWorkflows } from "./components/cqrs-workflows";
-import { CONFIG_NAMESPACE, loadStackSettings, type StackSettings } from "./components/stack-config";
+import * as pulumi from '@pulumi/pulumi';
+import { CqrsWorkflows } from './components/cqrs-workflows';
+import { CONFIG_NAMESPACE, loadStackSettings, type StackSettings } from './components/stack-config';
 
 /** Reads and validates this stack's settings; throws before any resource exists. */
 export function readStackSettings(): StackSettings {
@@ -16,12 +16,12 @@ export function readStackSettings(): StackSettings {
 /** The program: stack config → the CqrsWorkflows component → stack outputs. */
 export function runProgram(): Record<string, pulumi.Output<unknown>> {
   const s = readStackSettings();
-  const workflows = new CqrsWorkflows("cqrs", {
+  const workflows = new CqrsWorkflows('cqrs', {
     prefix: s.prefix,
     deletionProtection: s.deletionProtection,
     protectData: s.protectData,
     logRetentionDays: s.logRetentionDays,
-    stateMachineLogLevel: s.stateMachineLogLevel as "ALL" | "ERROR" | "FATAL",
+    stateMachineLogLevel: s.stateMachineLogLevel as 'ALL' | 'ERROR' | 'FATAL',
     includeExecutionData: s.includeExecutionData,
     alarmEmails: s.alarmEmails,
     maxReceiveCount: s.maxReceiveCount,
@@ -43,7 +43,7 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
       directMaxBytes: s.directImportMaxBytes,
       resultRetentionDays: s.importResultRetentionDays,
     },
-    tags: { project: "cqrs-workflows", stack: s.stack },
+    tags: { project: 'cqrs-workflows', stack: s.stack },
   });
   return {
     tableNames: workflows.tableNames,

@@ -28,7 +28,10 @@ export interface PublishedCommand {
 
 /** Two writers tried to create the same explicit version: the loser gets this. */
 export class VersionExistsError extends Error {
-  constructor(readonly pk: string, readonly sk: string) {
+  constructor(
+    readonly pk: string,
+    readonly sk: string,
+  ) {
     super(`command ${pk} / ${sk} already exists`);
     this.name = 'VersionExistsError';
   }
@@ -60,7 +63,19 @@ export interface PublishOptions {
   maxAttempts?: number;
 }
 
-const RESERVED = new Set(['pk', 'sk', 'code', 'version', 'attributes', 'attributesRef', 'status', 'result', 'taskToken', 'ttl', 'waitingSince']);
+const RESERVED = new Set([
+  'pk',
+  'sk',
+  'code',
+  'version',
+  'attributes',
+  'attributesRef',
+  'status',
+  'result',
+  'taskToken',
+  'ttl',
+  'waitingSince',
+]);
 
 /** Highest version known for pk/code: every command row of that code and the data row (consistent reads). */
 export async function latestVersion(deps: PublishDeps, pk: string, code: string): Promise<number> {
@@ -81,7 +96,14 @@ export async function latestVersion(deps: PublishDeps, pk: string, code: string)
     }
   }
   if (deps.dataTable) {
-    const data = await deps.dynamodb.send(new GetCommand({ TableName: deps.dataTable, Key: { pk, sk: code }, ConsistentRead: true, ProjectionExpression: 'version' }));
+    const data = await deps.dynamodb.send(
+      new GetCommand({
+        TableName: deps.dataTable,
+        Key: { pk, sk: code },
+        ConsistentRead: true,
+        ProjectionExpression: 'version',
+      }),
+    );
     max = Math.max(max, Number(data.Item?.version ?? 0));
   }
   return max;
@@ -93,16 +115,27 @@ export async function latestVersion(deps: PublishDeps, pk: string, code: string)
  * explicit version the loser gets VersionExistsError; without one, the version is computed
  * (highest known + 1) and recomputed if another writer took it.
  */
-export async function publishCommandWith(deps: PublishDeps, input: PublishCommandInput, options: PublishOptions = {}): Promise<PublishedCommand> {
+export async function publishCommandWith(
+  deps: PublishDeps,
+  input: PublishCommandInput,
+  options: PublishOptions = {},
+): Promise<PublishedCommand> {
   if (!input.pk) throw new Error('publishCommand: pk is required');
   if (!input.code) throw new Error('publishCommand: code is required');
   if (input.version !== undefined) commandSk(input.code, input.version); // validates
-  for (const f of Object.keys(input.fields ?? {})) if (RESERVED.has(f)) throw new Error(`publishCommand: field "${f}" is reserved`);
+  for (const f of Object.keys(input.fields ?? {}))
+    if (RESERVED.has(f)) throw new Error(`publishCommand: field "${f}" is reserved`);
 
   let attributesRef = input.attributesRef;
   let attributes = input.attributes;
   if (attributes !== undefined && !attributesRef) {
-    const off = await offloadIfLarge(deps.s3, deps.payloadBucket, attributes, ['commands', input.pk, input.code, randomUUID()], deps.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES);
+    const off = await offloadIfLarge(
+      deps.s3,
+      deps.payloadBucket,
+      attributes,
+      ['commands', input.pk, input.code, randomUUID()],
+      deps.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES,
+    );
     if (off.ref) {
       attributesRef = off.ref;
       attributes = undefined;
@@ -126,11 +159,20 @@ export async function publishCommandWith(deps: PublishDeps, input: PublishComman
       if (options.alsoWrite) {
         await deps.dynamodb.send(
           new TransactWriteCommand({
-            TransactItems: [{ Put: { TableName: deps.commandsTable, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } }, options.alsoWrite],
+            TransactItems: [
+              { Put: { TableName: deps.commandsTable, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+              options.alsoWrite,
+            ],
           }),
         );
       } else {
-        await deps.dynamodb.send(new PutCommand({ TableName: deps.commandsTable, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+        await deps.dynamodb.send(
+          new PutCommand({
+            TableName: deps.commandsTable,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
       }
       return { pk: input.pk, sk, code: input.code, version };
     } catch (err) {
@@ -143,7 +185,10 @@ export async function publishCommandWith(deps: PublishDeps, input: PublishComman
       const versionTaken = options.alsoWrite ? isTransactionConditionFailure(err, 0) : isConditionalCheckFailed(err);
       if (!versionTaken) throw err;
       if (input.version !== undefined) throw new VersionExistsError(input.pk, sk);
-      if (attempt >= maxAttempts) throw new Error(`publishCommand: could not claim a new version of ${input.pk} / ${input.code} after ${attempt} attempts (concurrent writers)`);
+      if (attempt >= maxAttempts)
+        throw new Error(
+          `publishCommand: could not claim a new version of ${input.pk} / ${input.code} after ${attempt} attempts (concurrent writers)`,
+        );
     }
   }
 }

@@ -5,7 +5,13 @@ import { isConditionalCheckFailed } from '../handlers/shared/errors';
 import { queryAll } from '../handlers/shared/dynamo';
 import { publishAction } from '../handlers/shared/notify';
 import { BUCKET_PREFIXES } from '../handlers/shared/bucket-layout';
-import { Action, DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportMode, ImportRowType, ImportStatus } from '../handlers/shared/status';
+import {
+  Action,
+  DEFAULT_DIRECT_IMPORT_MAX_BYTES,
+  ImportMode,
+  ImportRowType,
+  ImportStatus,
+} from '../handlers/shared/status';
 import { documentClient, need, type CqrsClientConfig } from './config';
 
 export { DEFAULT_DIRECT_IMPORT_MAX_BYTES };
@@ -33,16 +39,24 @@ export interface StartedImport {
   size: number;
 }
 
-async function startJob(config: CqrsClientConfig, input: StartImportInput, type: typeof ImportRowType.CSV_JOB | typeof ImportRowType.ZIP_JOB): Promise<StartedImport> {
+async function startJob(
+  config: CqrsClientConfig,
+  input: StartImportInput,
+  type: typeof ImportRowType.CSV_JOB | typeof ImportRowType.ZIP_JOB,
+): Promise<StartedImport> {
   if (!input.key) throw new Error('start import: key is required');
   // The import functions may read only the upload prefix of the import bucket:
   // refuse here what would fail later with AccessDenied inside a workflow.
   if (!input.key.startsWith(BUCKET_PREFIXES.uploads)) {
-    throw new Error(`start import: key must be under ${BUCKET_PREFIXES.uploads} in the import bucket, got ${input.key}`);
+    throw new Error(
+      `start import: key must be under ${BUCKET_PREFIXES.uploads} in the import bucket, got ${input.key}`,
+    );
   }
   const bucket = input.bucket ?? need(config.importBucket, 'importBucket');
   if (config.importBucket && bucket !== config.importBucket) {
-    throw new Error(`start import: the import functions can read only the import bucket ${config.importBucket}, not ${bucket}`);
+    throw new Error(
+      `start import: the import functions can read only the import bucket ${config.importBucket}, not ${bucket}`,
+    );
   }
   const s3 = need(config.clients.s3, 'clients.s3');
   const sns = need(config.clients.sns, 'clients.sns');
@@ -50,9 +64,13 @@ async function startJob(config: CqrsClientConfig, input: StartImportInput, type:
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: input.key }));
   const size = Number(head.ContentLength ?? 0);
   const threshold = config.directImportMaxBytes ?? DEFAULT_DIRECT_IMPORT_MAX_BYTES;
-  const mode = type === ImportRowType.ZIP_JOB ? ImportMode.STEP_FUNCTION : input.mode ?? (size <= threshold ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION);
+  const mode =
+    type === ImportRowType.ZIP_JOB
+      ? ImportMode.STEP_FUNCTION
+      : (input.mode ?? (size <= threshold ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION));
   const jobId = input.jobId ?? randomUUID();
-  if (!/^[A-Za-z0-9_.:-]+$/.test(jobId)) throw new Error('start import: jobId may only contain letters, digits and _ . : -');
+  if (!/^[A-Za-z0-9_.:-]+$/.test(jobId))
+    throw new Error('start import: jobId may only contain letters, digits and _ . : -');
   const pk = input.pk ?? 'IMPORT';
   const sk = `${type}#${jobId}`;
   const table = need(config.tables.importTmp, 'tables.importTmp');
@@ -85,7 +103,12 @@ async function startJob(config: CqrsClientConfig, input: StartImportInput, type:
     if (!isConditionalCheckFailed(err)) throw err;
     // same jobId again (a retry after a failed publish): republish if it is the same, not-yet-started job
     const existing = (await doc.send(new GetCommand({ TableName: table, Key: { pk, sk }, ConsistentRead: true }))).Item;
-    if (!existing || existing.bucket !== bucket || existing.key !== input.key || existing.status !== ImportStatus.CREATED) {
+    if (
+      !existing ||
+      existing.bucket !== bucket ||
+      existing.key !== input.key ||
+      existing.status !== ImportStatus.CREATED
+    ) {
       throw new Error(`start import: job ${pk} / ${sk} already exists for another file or has already started`);
     }
     await publishAction(sns, topic, type === ImportRowType.ZIP_JOB ? Action.IMPORT_ZIP : Action.IMPORT_CSV, { pk, sk });
@@ -106,7 +129,10 @@ export async function startCsvImport(config: CqrsClientConfig, input: StartImpor
 }
 
 /** Create a ZIP import job and start it (`import-zip` on the main topic → import-zip machine). */
-export async function startZipImport(config: CqrsClientConfig, input: Omit<StartImportInput, 'mode'>): Promise<StartedImport> {
+export async function startZipImport(
+  config: CqrsClientConfig,
+  input: Omit<StartImportInput, 'mode'>,
+): Promise<StartedImport> {
   return startJob(config, input, ImportRowType.ZIP_JOB);
 }
 
@@ -118,11 +144,19 @@ export interface ImportErrorItem {
 }
 
 /** Every invalid/unprocessed row of a job, in file order, with its line number and reason. */
-export async function listImportErrors(config: CqrsClientConfig, job: { pk: string; sk: string }): Promise<ImportErrorItem[]> {
+export async function listImportErrors(
+  config: CqrsClientConfig,
+  job: { pk: string; sk: string },
+): Promise<ImportErrorItem[]> {
   const items = await queryAll(documentClient(config), {
     TableName: need(config.tables.importTmp, 'tables.importTmp'),
     KeyConditionExpression: 'pk = :pk',
     ExpressionAttributeValues: { ':pk': `${ImportRowType.IMPORT_ERROR}#${job.pk}#${job.sk}` },
   });
-  return items.map((i) => ({ index: Number(i.index), line: Number(i.line), reason: String(i.reason), ...(i.raw !== undefined ? { raw: String(i.raw) } : {}) }));
+  return items.map((i) => ({
+    index: Number(i.index),
+    line: Number(i.line),
+    reason: String(i.reason),
+    ...(i.raw !== undefined ? { raw: String(i.raw) } : {}),
+  }));
 }

@@ -5,7 +5,14 @@
 import type { TokenOutcome } from '../handlers/shared/sfn-helpers';
 import { publishCommand, type PublishCommandInput, type PublishedCommand } from './commands';
 import type { CqrsClientConfig } from './config';
-import { listImportErrors, startCsvImport, startZipImport, type ImportErrorItem, type StartImportInput, type StartedImport } from './imports';
+import {
+  listImportErrors,
+  startCsvImport,
+  startZipImport,
+  type ImportErrorItem,
+  type StartImportInput,
+  type StartedImport,
+} from './imports';
 import { createTask, type CreatedTask, type CreateTaskInput } from './tasks';
 import { failExecution, resumeExecution } from './tokens';
 

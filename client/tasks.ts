@@ -31,7 +31,13 @@ export async function createTask(config: CqrsClientConfig, input: CreateTaskInpu
   if (!input.taskType) throw new Error('createTask: taskType is required');
   if (!Array.isArray(input.items)) throw new Error('createTask: items must be an array');
   const sk = input.sk ?? `TASK#${input.taskType}#${randomUUID()}`;
-  const off = await offloadIfLarge(config.clients.s3, config.importBucket, input.items, ['tasks', input.pk, sk, 'input'], config.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES);
+  const off = await offloadIfLarge(
+    config.clients.s3,
+    config.importBucket,
+    input.items,
+    ['tasks', input.pk, sk, 'input'],
+    config.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES,
+  );
   await documentClient(config).send(
     new PutCommand({
       TableName: need(config.tables.tasks, 'tables.tasks'),

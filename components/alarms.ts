@@ -1,5 +1,5 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
 
 export interface ThresholdAlarmArgs {
   /** Physical alarm name. */
@@ -13,7 +13,7 @@ export interface ThresholdAlarmArgs {
   /** Alarm when the statistic is above this. Default: 0 (any occurrence). */
   threshold?: number;
   /** Default: Sum. Queue depth uses Maximum. */
-  statistic?: "Sum" | "Maximum";
+  statistic?: 'Sum' | 'Maximum';
   /** Seconds. Default: 60. */
   period?: number;
 }
@@ -35,12 +35,12 @@ export function thresholdAlarm(
       namespace: args.namespace,
       metricName: args.metricName,
       dimensions: args.dimensions,
-      statistic: args.statistic ?? "Sum",
+      statistic: args.statistic ?? 'Sum',
       period: args.period ?? 60,
       evaluationPeriods: 1,
       threshold: args.threshold ?? 0,
-      comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "notBreaching",
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
       alarmActions: [args.alarmTopicArn],
       okActions: [args.alarmTopicArn],
     },

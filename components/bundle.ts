@@ -1,8 +1,8 @@
-import * as crypto from "node:crypto";
-import * as path from "node:path";
-import { buildSync } from "esbuild";
-import { handlerBundleOptions } from "../handlers/bundle-options";
-import { packageRoot } from "./package-root";
+import * as crypto from 'node:crypto';
+import * as path from 'node:path';
+import { buildSync } from 'esbuild';
+import { handlerBundleOptions } from '../handlers/bundle-options';
+import { packageRoot } from './package-root';
 
 /**
  * The one esbuild configuration for handler bundles (handlers/bundle-options.ts);
@@ -26,7 +26,7 @@ export interface HandlerBundle {
 export function handlerEntryPath(entry: string): string {
   if (path.isAbsolute(entry)) return entry;
   const root = packageRoot();
-  return entry.includes("/") ? path.join(root, entry) : path.join(root, "handlers", `${entry}.ts`);
+  return entry.includes('/') ? path.join(root, entry) : path.join(root, 'handlers', `${entry}.ts`);
 }
 
 const cache = new Map<string, HandlerBundle>();
@@ -45,16 +45,16 @@ export function bundleHandler(entry: string, options: { cache?: boolean } = {}):
   const result = buildSync({
     ...HANDLER_BUILD_OPTIONS,
     // Warnings would be printed into every `pulumi preview`; errors still throw.
-    logLevel: "silent",
+    logLevel: 'silent',
     absWorkingDir: root,
     entryPoints: [entryPath],
-    outfile: path.join(root, ".bundle", "index.js"),
+    outfile: path.join(root, '.bundle', 'index.js'),
     write: false,
   });
-  const js = result.outputFiles.find((f) => f.path.endsWith(".js"));
-  const map = result.outputFiles.find((f) => f.path.endsWith(".js.map"));
+  const js = result.outputFiles.find((f) => f.path.endsWith('.js'));
+  const map = result.outputFiles.find((f) => f.path.endsWith('.js.map'));
   if (!js || !map) throw new Error(`esbuild produced no bundle for ${entryPath}`);
-  const files: Record<string, string> = { "index.js": js.text, "index.js.map": map.text };
+  const files: Record<string, string> = { 'index.js': js.text, 'index.js.map': map.text };
   const bundle: HandlerBundle = {
     entry: path.relative(root, entryPath),
     code: js.text,
@@ -67,9 +67,9 @@ export function bundleHandler(entry: string, options: { cache?: boolean } = {}):
 }
 
 export function archiveSha256(files: Record<string, string>): string {
-  const hash = crypto.createHash("sha256");
+  const hash = crypto.createHash('sha256');
   for (const name of Object.keys(files).sort()) {
-    hash.update(name).update("\0").update(files[name]).update("\0");
+    hash.update(name).update('\0').update(files[name]).update('\0');
   }
-  return hash.digest("hex");
+  return hash.digest('hex');
 }

@@ -1,6 +1,6 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import { queueSource, queueConsumeStatements, streamReadStatements, streamSource } from "./event-sources";
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { queueSource, queueConsumeStatements, streamReadStatements, streamSource } from './event-sources';
 import {
   FUNCTION_KEYS,
   FUNCTION_TIMEOUTS,
@@ -9,15 +9,15 @@ import {
   functionSpecs,
   type FunctionKey,
   type MachineKey,
-} from "./function-catalog";
-import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from "../handlers/shared/status";
-import { HandlerFunction } from "./handler-function";
-import { ImportBucket } from "./import-bucket";
-import { ExecutionEventRule } from "./execution-events";
-import { EXECUTION_EVENTS_QUEUE, Messaging, QUEUE_KEYS, type QueueKey } from "./messaging";
-import { arns, defaultPrefix, physicalName, prefixProblem, type ArnContext } from "./naming";
-import { CqrsTables, STREAM_TABLES, TABLE_KEYS, type TableKey } from "./tables";
-import { WorkflowMachines } from "./workflow-machines";
+} from './function-catalog';
+import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../handlers/shared/status';
+import { HandlerFunction } from './handler-function';
+import { ImportBucket } from './import-bucket';
+import { ExecutionEventRule } from './execution-events';
+import { EXECUTION_EVENTS_QUEUE, Messaging, QUEUE_KEYS, type QueueKey } from './messaging';
+import { arns, defaultPrefix, physicalName, prefixProblem, type ArnContext } from './naming';
+import { CqrsTables, STREAM_TABLES, TABLE_KEYS, type TableKey } from './tables';
+import { WorkflowMachines } from './workflow-machines';
 
 /** A Lambda a consumer registers as an extra sync target of the command workflow. */
 export interface SyncTarget {
@@ -37,7 +37,7 @@ export interface CqrsWorkflowsArgs {
   /** Retention of every log group, in days. Default: 14. */
   logRetentionDays?: pulumi.Input<number>;
   /** Step Functions log level. Default: `ALL`. */
-  stateMachineLogLevel?: pulumi.Input<"ALL" | "ERROR" | "FATAL">;
+  stateMachineLogLevel?: pulumi.Input<'ALL' | 'ERROR' | 'FATAL'>;
   /** Execution data in state machine logs. Default: true. */
   includeExecutionData?: pulumi.Input<boolean>;
   /** E-mail subscriptions of the alarm topic. Default: none. */
@@ -116,7 +116,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
   readonly stateMachineNames: pulumi.Output<Record<MachineKey, string>>;
 
   constructor(name: string, args: CqrsWorkflowsArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    super("cqrs-workflows:index:CqrsWorkflows", name, {}, opts);
+    super('cqrs-workflows:index:CqrsWorkflows', name, {}, opts);
     const prefix = args.prefix ?? defaultPrefix(pulumi.getStack());
     const problem = prefixProblem(prefix);
     if (problem) throw new Error(`CqrsWorkflows ${name}: prefix "${prefix}" ${problem}`);
@@ -140,15 +140,18 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
     );
     const bucketName = args.import?.bucketName
       ? pulumi.output(args.import.bucketName)
-      : arnContext.apply((c) => physicalName(prefix, `import-${c.accountId}`, "s3Bucket"));
+      : arnContext.apply((c) => physicalName(prefix, `import-${c.accountId}`, 's3Bucket'));
     const bucket = new ImportBucket(
       `${name}-import`,
       { bucketName, resultRetentionDays: args.import?.resultRetentionDays, protect: args.protectData, tags: args.tags },
       child,
     );
     const consumerTimeouts = {
-      ...(Object.fromEntries(QUEUE_KEYS.map((q) => [q, FUNCTION_TIMEOUTS[QUEUE_CONSUMERS[q]]])) as Record<QueueKey, number>),
-      [EXECUTION_EVENTS_QUEUE]: FUNCTION_TIMEOUTS["execution-watch"],
+      ...(Object.fromEntries(QUEUE_KEYS.map((q) => [q, FUNCTION_TIMEOUTS[QUEUE_CONSUMERS[q]]])) as Record<
+        QueueKey,
+        number
+      >),
+      [EXECUTION_EVENTS_QUEUE]: FUNCTION_TIMEOUTS['execution-watch'],
     };
     const messaging = new Messaging(
       `${name}-messaging`,
@@ -162,8 +165,8 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       child,
     );
 
-    const functionName = (key: FunctionKey) => physicalName(prefix, key, "lambdaFunction");
-    const machineName = (key: MachineKey) => physicalName(prefix, key, "stateMachine");
+    const functionName = (key: FunctionKey) => physicalName(prefix, key, 'lambdaFunction');
+    const machineName = (key: MachineKey) => physicalName(prefix, key, 'stateMachine');
     const functionArns = Object.fromEntries(
       FUNCTION_KEYS.map((k) => [k, arnContext.apply((c) => arns.lambda(c, functionName(k)))]),
     ) as Record<FunctionKey, pulumi.Output<string>>;
@@ -174,7 +177,10 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
     const syncTargets = args.command?.syncTargets ?? [];
     const specs = functionSpecs({
       tableNames: tables.names,
-      tableArns: Object.fromEntries(TABLE_KEYS.map((k) => [k, tables.tables[k].arn])) as Record<TableKey, pulumi.Output<string>>,
+      tableArns: Object.fromEntries(TABLE_KEYS.map((k) => [k, tables.tables[k].arn])) as Record<
+        TableKey,
+        pulumi.Output<string>
+      >,
       bucketName: bucket.name,
       bucketArn: bucket.arn,
       mainTopicArn: messaging.mainTopic.arn,
@@ -190,12 +196,12 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
 
     const streamTableArns = STREAM_TABLES.map((k) => tables.tables[k].arn);
     const extraStatements: Partial<Record<FunctionKey, ReturnType<typeof streamReadStatements>>> = {
-      "stream-router": streamReadStatements(streamTableArns, messaging.streamDlq.arn),
+      'stream-router': streamReadStatements(streamTableArns, messaging.streamDlq.arn),
     };
     for (const q of QUEUE_KEYS) {
       extraStatements[QUEUE_CONSUMERS[q]] = queueConsumeStatements(messaging.queues[q].queue.arn);
     }
-    extraStatements["execution-watch"] = queueConsumeStatements(messaging.executionEvents.queue.arn);
+    extraStatements['execution-watch'] = queueConsumeStatements(messaging.executionEvents.queue.arn);
 
     const functions = {} as Record<FunctionKey, HandlerFunction>;
     for (const key of FUNCTION_KEYS) {
@@ -224,8 +230,8 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
     };
     for (const key of STREAM_TABLES) {
       streamSource(
-        `${name}-${key.replace(/_/g, "-")}-stream`,
-        functions["stream-router"],
+        `${name}-${key.replace(/_/g, '-')}-stream`,
+        functions['stream-router'],
         {
           streamArn: tables.tables[key].streamArn,
           onFailureDestinationArn: messaging.streamDlq.arn,
@@ -238,7 +244,12 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
     for (const q of QUEUE_KEYS) {
       queueSource(`${name}-${q}-queue`, functions[QUEUE_CONSUMERS[q]], messaging.queues[q].queue.arn, this);
     }
-    queueSource(`${name}-${EXECUTION_EVENTS_QUEUE}-queue`, functions["execution-watch"], messaging.executionEvents.queue.arn, this);
+    queueSource(
+      `${name}-${EXECUTION_EVENTS_QUEUE}-queue`,
+      functions['execution-watch'],
+      messaging.executionEvents.queue.arn,
+      this,
+    );
 
     this.machines = new WorkflowMachines(
       `${name}-machines`,
@@ -277,15 +288,23 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
     this.messaging = messaging;
     this.functions = functions;
     this.tableNames = pulumi.output(tables.names);
-    this.tableArns = pulumi.all(Object.fromEntries(TABLE_KEYS.map((k) => [k, tables.tables[k].arn]))) as pulumi.Output<Record<TableKey, string>>;
+    this.tableArns = pulumi.all(Object.fromEntries(TABLE_KEYS.map((k) => [k, tables.tables[k].arn]))) as pulumi.Output<
+      Record<TableKey, string>
+    >;
     this.tableStreamArns = pulumi.all(Object.fromEntries(STREAM_TABLES.map((k) => [k, tables.tables[k].streamArn])));
     this.bucketName = bucket.name;
     this.bucketArn = bucket.arn;
     this.mainTopicArn = messaging.mainTopic.arn;
     this.alarmTopicArn = messaging.alarmTopic.arn;
-    this.queueUrls = pulumi.all(Object.fromEntries(QUEUE_KEYS.map((q) => [q, messaging.queues[q].queue.url]))) as pulumi.Output<Record<QueueKey, string>>;
-    this.queueArns = pulumi.all(Object.fromEntries(QUEUE_KEYS.map((q) => [q, messaging.queues[q].queue.arn]))) as pulumi.Output<Record<QueueKey, string>>;
-    this.functionNames = pulumi.all(Object.fromEntries(FUNCTION_KEYS.map((k) => [k, functions[k].functionName]))) as pulumi.Output<Record<FunctionKey, string>>;
+    this.queueUrls = pulumi.all(
+      Object.fromEntries(QUEUE_KEYS.map((q) => [q, messaging.queues[q].queue.url])),
+    ) as pulumi.Output<Record<QueueKey, string>>;
+    this.queueArns = pulumi.all(
+      Object.fromEntries(QUEUE_KEYS.map((q) => [q, messaging.queues[q].queue.arn])),
+    ) as pulumi.Output<Record<QueueKey, string>>;
+    this.functionNames = pulumi.all(
+      Object.fromEntries(FUNCTION_KEYS.map((k) => [k, functions[k].functionName])),
+    ) as pulumi.Output<Record<FunctionKey, string>>;
     this.stateMachineArns = this.machines.arns;
     this.stateMachineNames = this.machines.names;
 

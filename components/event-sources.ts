@@ -1,7 +1,7 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import type { HandlerFunction } from "./handler-function";
-import type { PolicyStatement } from "./iam";
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { HandlerFunction } from './handler-function';
+import type { PolicyStatement } from './iam';
 
 export interface StreamSourceArgs {
   streamArn: pulumi.Input<string>;
@@ -20,7 +20,7 @@ export interface StreamSourceArgs {
 
 /** An event filter pattern: INSERT only, optionally narrowed by string attributes of the new image. */
 export function insertFilterPattern(newImage?: Record<string, string[]>): string {
-  const pattern: Record<string, unknown> = { eventName: ["INSERT"] };
+  const pattern: Record<string, unknown> = { eventName: ['INSERT'] };
   if (newImage && Object.keys(newImage).length > 0) {
     pattern.dynamodb = { NewImage: Object.fromEntries(Object.entries(newImage).map(([k, v]) => [k, { S: v }])) };
   }
@@ -32,18 +32,23 @@ export function insertFilterPattern(newImage?: Record<string, string[]>): string
  * number of times, splits failing batches to isolate the poison record and sends
  * what still fails to a DLQ instead of blocking the shard.
  */
-export function streamSource(name: string, fn: HandlerFunction, args: StreamSourceArgs, parent: pulumi.Resource): aws.lambda.EventSourceMapping {
+export function streamSource(
+  name: string,
+  fn: HandlerFunction,
+  args: StreamSourceArgs,
+  parent: pulumi.Resource,
+): aws.lambda.EventSourceMapping {
   return new aws.lambda.EventSourceMapping(
     name,
     {
       functionName: fn.function.name,
       eventSourceArn: args.streamArn,
-      startingPosition: "TRIM_HORIZON",
+      startingPosition: 'TRIM_HORIZON',
       batchSize: args.batchSize ?? 10,
       maximumRetryAttempts: args.maximumRetryAttempts ?? 3,
       bisectBatchOnFunctionError: true,
       maximumRecordAgeInSeconds: 86400,
-      functionResponseTypes: ["ReportBatchItemFailures"],
+      functionResponseTypes: ['ReportBatchItemFailures'],
       filterCriteria: { filters: [{ pattern: insertFilterPattern(args.newImageFilter) }] },
       destinationConfig: { onFailure: { destinationArn: args.onFailureDestinationArn } },
     },
@@ -52,28 +57,37 @@ export function streamSource(name: string, fn: HandlerFunction, args: StreamSour
 }
 
 /** An SQS → Lambda mapping whose consumer reports partial batch failures. */
-export function queueSource(name: string, fn: HandlerFunction, queueArn: pulumi.Input<string>, parent: pulumi.Resource, batchSize = 10): aws.lambda.EventSourceMapping {
+export function queueSource(
+  name: string,
+  fn: HandlerFunction,
+  queueArn: pulumi.Input<string>,
+  parent: pulumi.Resource,
+  batchSize = 10,
+): aws.lambda.EventSourceMapping {
   return new aws.lambda.EventSourceMapping(
     name,
     {
       functionName: fn.function.name,
       eventSourceArn: queueArn,
       batchSize,
-      functionResponseTypes: ["ReportBatchItemFailures"],
+      functionResponseTypes: ['ReportBatchItemFailures'],
     },
     { parent, dependsOn: [fn.rolePolicy] },
   );
 }
 
 /** What a function needs to read a table's stream and hand failures to the DLQ. */
-export function streamReadStatements(tableArns: pulumi.Input<string>[], dlqArn: pulumi.Input<string>): PolicyStatement[] {
+export function streamReadStatements(
+  tableArns: pulumi.Input<string>[],
+  dlqArn: pulumi.Input<string>,
+): PolicyStatement[] {
   return [
     {
-      Sid: "ReadStreams",
-      Action: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+      Sid: 'ReadStreams',
+      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
       Resource: tableArns.map((arn) => pulumi.interpolate`${arn}/stream/*`),
     },
-    { Sid: "StreamFailuresToDlq", Action: ["sqs:SendMessage"], Resource: [dlqArn] },
+    { Sid: 'StreamFailuresToDlq', Action: ['sqs:SendMessage'], Resource: [dlqArn] },
   ];
 }
 
@@ -81,8 +95,8 @@ export function streamReadStatements(tableArns: pulumi.Input<string>[], dlqArn: 
 export function queueConsumeStatements(queueArn: pulumi.Input<string>): PolicyStatement[] {
   return [
     {
-      Sid: "ConsumeQueue",
-      Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+      Sid: 'ConsumeQueue',
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
       Resource: [queueArn],
     },
   ];

@@ -1,9 +1,9 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import { physicalName } from "./naming";
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { physicalName } from './naming';
 
 /** The execution statuses whose business rows may have been left in progress. */
-export const ENDED_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
+export const ENDED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 
 export interface ExecutionEventRuleArgs {
   prefix: string;
@@ -26,37 +26,40 @@ export class ExecutionEventRule extends pulumi.ComponentResource {
   readonly rule: aws.cloudwatch.EventRule;
 
   constructor(name: string, args: ExecutionEventRuleArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cqrs-workflows:index:ExecutionEventRule", name, {}, opts);
+    super('cqrs-workflows:index:ExecutionEventRule', name, {}, opts);
     const child = { parent: this };
     this.rule = new aws.cloudwatch.EventRule(
       `${name}-rule`,
       {
-        name: physicalName(args.prefix, "execution-ended"),
-        description: "Workflow executions that failed, timed out or were aborted",
+        name: physicalName(args.prefix, 'execution-ended'),
+        description: 'Workflow executions that failed, timed out or were aborted',
         eventPattern: pulumi.jsonStringify({
-          source: ["aws.states"],
-          "detail-type": ["Step Functions Execution Status Change"],
+          source: ['aws.states'],
+          'detail-type': ['Step Functions Execution Status Change'],
           detail: { status: [...ENDED_STATUSES], stateMachineArn: args.stateMachineArns },
         }),
         tags: args.tags,
       },
       child,
     );
-    for (const [suffix, queue] of [["queue", args.queue], ["dlq", args.dlq]] as const) {
+    for (const [suffix, queue] of [
+      ['queue', args.queue],
+      ['dlq', args.dlq],
+    ] as const) {
       new aws.sqs.QueuePolicy(
         `${name}-${suffix}-policy`,
         {
           queueUrl: queue.url,
           policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
+            Version: '2012-10-17',
             Statement: [
               {
-                Sid: "ExecutionEventRuleOnly",
-                Effect: "Allow",
-                Principal: { Service: "events.amazonaws.com" },
-                Action: ["sqs:SendMessage"],
+                Sid: 'ExecutionEventRuleOnly',
+                Effect: 'Allow',
+                Principal: { Service: 'events.amazonaws.com' },
+                Action: ['sqs:SendMessage'],
                 Resource: queue.arn,
-                Condition: { ArnEquals: { "aws:SourceArn": this.rule.arn } },
+                Condition: { ArnEquals: { 'aws:SourceArn': this.rule.arn } },
               },
             ],
           }),

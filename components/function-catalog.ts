@@ -1,43 +1,43 @@
-import * as pulumi from "@pulumi/pulumi";
-import type { PolicyStatement } from "./iam";
-import { IMPORT_PREFIXES } from "./import-bucket";
-import type { QueueKey } from "./messaging";
-import type { TableKey } from "./tables";
+import * as pulumi from '@pulumi/pulumi';
+import type { PolicyStatement } from './iam';
+import { IMPORT_PREFIXES } from './import-bucket';
+import type { QueueKey } from './messaging';
+import type { TableKey } from './tables';
 
 /** The handler Lambdas (docs/architecture.md): logical name = entry under handlers/. */
 export const FUNCTION_KEYS = [
-  "command-step",
-  "task-step",
-  "import-csv-step",
-  "import-zip-step",
-  "stream-router",
-  "task-action-consumer",
-  "import-action-consumer",
-  "notification-consumer",
-  "execution-watch",
+  'command-step',
+  'task-step',
+  'import-csv-step',
+  'import-zip-step',
+  'stream-router',
+  'task-action-consumer',
+  'import-action-consumer',
+  'notification-consumer',
+  'execution-watch',
 ] as const;
 export type FunctionKey = (typeof FUNCTION_KEYS)[number];
 
-export const MACHINE_KEYS = ["command", "task", "import-csv", "import-zip"] as const;
+export const MACHINE_KEYS = ['command', 'task', 'import-csv', 'import-zip'] as const;
 export type MachineKey = (typeof MACHINE_KEYS)[number];
 
 /** Timeouts in seconds; queue visibility timeouts are derived from the consumers' (6×). */
 export const FUNCTION_TIMEOUTS: Record<FunctionKey, number> = {
-  "command-step": 60,
-  "task-step": 300,
-  "import-csv-step": 300,
-  "import-zip-step": 900,
-  "stream-router": 60,
-  "task-action-consumer": 300,
-  "import-action-consumer": 900,
-  "notification-consumer": 30,
-  "execution-watch": 60,
+  'command-step': 60,
+  'task-step': 300,
+  'import-csv-step': 300,
+  'import-zip-step': 900,
+  'stream-router': 60,
+  'task-action-consumer': 300,
+  'import-action-consumer': 900,
+  'notification-consumer': 30,
+  'execution-watch': 60,
 };
 
 export const QUEUE_CONSUMERS: Record<QueueKey, FunctionKey> = {
-  "task-action": "task-action-consumer",
-  "import-action": "import-action-consumer",
-  notification: "notification-consumer",
+  'task-action': 'task-action-consumer',
+  'import-action': 'import-action-consumer',
+  notification: 'notification-consumer',
 };
 
 /** Everything the grants and environments are written against. */
@@ -66,18 +66,19 @@ const str = (v: pulumi.Input<number>) => pulumi.output(v).apply(String);
 
 /** `arn:…:stateMachine:<name>` → `arn:…:execution:<name>:*`, every execution of that machine. */
 export function executionsOf(stateMachineArn: string): string {
-  return `${stateMachineArn.replace(":stateMachine:", ":execution:")}:*`;
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:*`;
 }
 
 function table(c: CatalogContext, key: TableKey, sid: string, actions: string[]): PolicyStatement {
   return { Sid: sid, Action: actions, Resource: [c.tableArns[key]] };
 }
-function publish(c: CatalogContext, which: "main" | "alarm" | "both"): PolicyStatement[] {
-  const topics = which === "both" ? [c.mainTopicArn, c.alarmTopicArn] : [which === "main" ? c.mainTopicArn : c.alarmTopicArn];
-  const out: PolicyStatement[] = [{ Sid: "Publish", Action: ["sns:Publish"], Resource: topics }];
-  if (which !== "main") {
+function publish(c: CatalogContext, which: 'main' | 'alarm' | 'both'): PolicyStatement[] {
+  const topics =
+    which === 'both' ? [c.mainTopicArn, c.alarmTopicArn] : [which === 'main' ? c.mainTopicArn : c.alarmTopicArn];
+  const out: PolicyStatement[] = [{ Sid: 'Publish', Action: ['sns:Publish'], Resource: topics }];
+  if (which !== 'main') {
     // The alarm topic is under a customer-managed key; publishers encrypt with it.
-    out.push({ Sid: "AlarmTopicKey", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: [c.alarmKeyArn] });
+    out.push({ Sid: 'AlarmTopicKey', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: [c.alarmKeyArn] });
   }
   return out;
 }
@@ -86,19 +87,19 @@ function objects(c: CatalogContext, sid: string, actions: string[], prefix: stri
 }
 function taskTokens(c: CatalogContext, machine: MachineKey): PolicyStatement {
   return {
-    Sid: `TaskTokens${machine.replace(/-/g, "")}`,
-    Action: ["states:SendTaskSuccess", "states:SendTaskFailure"],
+    Sid: `TaskTokens${machine.replace(/-/g, '')}`,
+    Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
     Resource: [c.machineArns[machine]],
   };
 }
 function start(c: CatalogContext, machines: MachineKey[]): PolicyStatement {
-  return { Sid: "StartExecutions", Action: ["states:StartExecution"], Resource: machines.map((m) => c.machineArns[m]) };
+  return { Sid: 'StartExecutions', Action: ['states:StartExecution'], Resource: machines.map((m) => c.machineArns[m]) };
 }
 function invoke(sid: string, arns: pulumi.Input<string>[]): PolicyStatement[] {
-  return arns.length === 0 ? [] : [{ Sid: sid, Action: ["lambda:InvokeFunction"], Resource: arns }];
+  return arns.length === 0 ? [] : [{ Sid: sid, Action: ['lambda:InvokeFunction'], Resource: arns }];
 }
 
-const ROW_RW = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"];
+const ROW_RW = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'];
 
 /**
  * Environment and exact grants of every handler (what its code calls, on which
@@ -118,13 +119,17 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
   const P = IMPORT_PREFIXES;
   // What import-csv-step does is also done in one Lambda by the import-action consumer (DIRECT mode).
   const csvImport: PolicyStatement[] = [
-    table(c, "import_tmp", "ImportTmp", [...ROW_RW, "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"]),
-    { Sid: "ReadImports", Action: ["s3:GetObject"], Resource: [P.uploads, P.unzipped, P.results].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`) },
-    objects(c, "WritePayloads", ["s3:PutObject"], P.payloads),
-    taskTokens(c, "import-zip"),
+    table(c, 'import_tmp', 'ImportTmp', [...ROW_RW, 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem']),
+    {
+      Sid: 'ReadImports',
+      Action: ['s3:GetObject'],
+      Resource: [P.uploads, P.unzipped, P.results].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
+    },
+    objects(c, 'WritePayloads', ['s3:PutObject'], P.payloads),
+    taskTokens(c, 'import-zip'),
   ];
   return {
-    "command-step": {
+    'command-step': {
       environment: {
         COMMANDS_TABLE: c.tableNames.commands,
         DATA_TABLE: c.tableNames.data,
@@ -135,27 +140,37 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         COMMAND_MAX_WAIT_SECONDS: str(c.commandMaxWaitSeconds),
       },
       statements: [
-        table(c, "commands", "Commands", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Query"]),
-        table(c, "data", "Data", ["dynamodb:GetItem", "dynamodb:PutItem"]),
-        table(c, "history", "History", ["dynamodb:PutItem"]),
-        taskTokens(c, "command"),
-        ...publish(c, "alarm"),
+        table(c, 'commands', 'Commands', [
+          'dynamodb:GetItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+        ]),
+        table(c, 'data', 'Data', ['dynamodb:GetItem', 'dynamodb:PutItem']),
+        table(c, 'history', 'History', ['dynamodb:PutItem']),
+        taskTokens(c, 'command'),
+        ...publish(c, 'alarm'),
       ],
     },
-    "task-step": {
-      environment: { TASKS_TABLE: c.tableNames.tasks, IMPORT_BUCKET: c.bucketName, TASK_EXECUTORS: executors, ...topics },
+    'task-step': {
+      environment: {
+        TASKS_TABLE: c.tableNames.tasks,
+        IMPORT_BUCKET: c.bucketName,
+        TASK_EXECUTORS: executors,
+        ...topics,
+      },
       statements: [
-        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
-        ...invoke("Executors", executorArns),
-        objects(c, "WritePayloads", ["s3:PutObject"], P.payloads),
-        ...publish(c, "both"),
+        table(c, 'tasks', 'Tasks', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
+        ...invoke('Executors', executorArns),
+        objects(c, 'WritePayloads', ['s3:PutObject'], P.payloads),
+        ...publish(c, 'both'),
       ],
     },
-    "import-csv-step": {
+    'import-csv-step': {
       environment: { IMPORT_TMP_TABLE: c.tableNames.import_tmp, IMPORT_BUCKET: c.bucketName, ...topics },
-      statements: [...csvImport, ...publish(c, "both")],
+      statements: [...csvImport, ...publish(c, 'both')],
     },
-    "import-zip-step": {
+    'import-zip-step': {
       environment: {
         IMPORT_TMP_TABLE: c.tableNames.import_tmp,
         IMPORT_BUCKET: c.bucketName,
@@ -163,14 +178,18 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         ...topics,
       },
       statements: [
-        table(c, "import_tmp", "ImportTmp", ROW_RW),
-        { Sid: "ReadZips", Action: ["s3:GetObject"], Resource: [P.uploads, P.unzipped].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`) },
-        objects(c, "WriteCsvs", ["s3:PutObject", "s3:AbortMultipartUpload"], P.unzipped),
-        taskTokens(c, "import-zip"),
-        ...publish(c, "both"),
+        table(c, 'import_tmp', 'ImportTmp', ROW_RW),
+        {
+          Sid: 'ReadZips',
+          Action: ['s3:GetObject'],
+          Resource: [P.uploads, P.unzipped].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
+        },
+        objects(c, 'WriteCsvs', ['s3:PutObject', 's3:AbortMultipartUpload'], P.unzipped),
+        taskTokens(c, 'import-zip'),
+        ...publish(c, 'both'),
       ],
     },
-    "stream-router": {
+    'stream-router': {
       environment: {
         ...tables,
         IMPORT_BUCKET: c.bucketName,
@@ -179,16 +198,16 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         ...topics,
       },
       statements: [
-        table(c, "commands", "Commands", ["dynamodb:Query", "dynamodb:PutItem"]),
-        table(c, "data", "Data", ["dynamodb:GetItem"]),
-        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem"]),
-        table(c, "import_tmp", "ImportTmp", ["dynamodb:UpdateItem"]),
-        start(c, ["command", "task"]),
-        objects(c, "Payloads", ["s3:GetObject", "s3:PutObject"], P.payloads),
-        ...publish(c, "both"),
+        table(c, 'commands', 'Commands', ['dynamodb:Query', 'dynamodb:PutItem']),
+        table(c, 'data', 'Data', ['dynamodb:GetItem']),
+        table(c, 'tasks', 'Tasks', ['dynamodb:GetItem', 'dynamodb:UpdateItem']),
+        table(c, 'import_tmp', 'ImportTmp', ['dynamodb:UpdateItem']),
+        start(c, ['command', 'task']),
+        objects(c, 'Payloads', ['s3:GetObject', 's3:PutObject'], P.payloads),
+        ...publish(c, 'both'),
       ],
     },
-    "task-action-consumer": {
+    'task-action-consumer': {
       environment: {
         TASKS_TABLE: c.tableNames.tasks,
         IMPORT_BUCKET: c.bucketName,
@@ -197,28 +216,28 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         ...topics,
       },
       statements: [
-        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
-        start(c, ["task"]),
-        ...invoke("Executors", executorArns),
-        objects(c, "Payloads", ["s3:GetObject", "s3:PutObject"], P.payloads),
-        ...publish(c, "both"),
+        table(c, 'tasks', 'Tasks', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
+        start(c, ['task']),
+        ...invoke('Executors', executorArns),
+        objects(c, 'Payloads', ['s3:GetObject', 's3:PutObject'], P.payloads),
+        ...publish(c, 'both'),
       ],
     },
-    "import-action-consumer": {
+    'import-action-consumer': {
       environment: {
         IMPORT_TMP_TABLE: c.tableNames.import_tmp,
         IMPORT_BUCKET: c.bucketName,
-        IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns["import-csv"],
-        IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns["import-zip"],
+        IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns['import-csv'],
+        IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns['import-zip'],
         DIRECT_IMPORT_MAX_BYTES: str(c.directImportMaxBytes),
         ...topics,
       },
-      statements: [...csvImport, start(c, ["import-csv", "import-zip"]), ...publish(c, "both")],
+      statements: [...csvImport, start(c, ['import-csv', 'import-zip']), ...publish(c, 'both')],
     },
     // Logs each status event as a structured line; it calls no AWS API.
-    "notification-consumer": { environment: {}, statements: [] },
+    'notification-consumer': { environment: {}, statements: [] },
     // Closes what an execution that ended without its own failure path left open.
-    "execution-watch": {
+    'execution-watch': {
       environment: {
         COMMANDS_TABLE: c.tableNames.commands,
         DATA_TABLE: c.tableNames.data,
@@ -226,25 +245,29 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         IMPORT_TMP_TABLE: c.tableNames.import_tmp,
         COMMAND_STATE_MACHINE_ARN: c.machineArns.command,
         TASK_STATE_MACHINE_ARN: c.machineArns.task,
-        IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns["import-csv"],
-        IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns["import-zip"],
+        IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns['import-csv'],
+        IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns['import-zip'],
         ...topics,
       },
       statements: [
-        table(c, "commands", "Commands", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"]),
-        table(c, "data", "Data", ["dynamodb:GetItem"]),
-        table(c, "tasks", "Tasks", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]),
-        table(c, "import_tmp", "ImportTmp", [...ROW_RW, "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]),
-        { ...taskTokens(c, "command"), Sid: "TaskTokens", Resource: [c.machineArns.command, c.machineArns["import-zip"]] },
+        table(c, 'commands', 'Commands', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem']),
+        table(c, 'data', 'Data', ['dynamodb:GetItem']),
+        table(c, 'tasks', 'Tasks', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
+        table(c, 'import_tmp', 'ImportTmp', [...ROW_RW, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem']),
+        {
+          ...taskTokens(c, 'command'),
+          Sid: 'TaskTokens',
+          Resource: [c.machineArns.command, c.machineArns['import-zip']],
+        },
         // The shared CSV finalizer can read a Distributed Map result manifest.
-        objects(c, "ReadResults", ["s3:GetObject"], P.results),
+        objects(c, 'ReadResults', ['s3:GetObject'], P.results),
         {
           // EventBridge leaves out inputs over its size limit; the execution still has it.
-          Sid: "ReadExecutionInput",
-          Action: ["states:DescribeExecution"],
+          Sid: 'ReadExecutionInput',
+          Action: ['states:DescribeExecution'],
           Resource: MACHINE_KEYS.map((m) => pulumi.output(c.machineArns[m]).apply(executionsOf)),
         },
-        ...publish(c, "both"),
+        ...publish(c, 'both'),
       ],
     },
   };

@@ -1,8 +1,8 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import { thresholdAlarm } from "./alarms";
-import { bundleHandler, type HandlerBundle } from "./bundle";
-import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument, type PolicyStatement } from "./iam";
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { thresholdAlarm } from './alarms';
+import { bundleHandler, type HandlerBundle } from './bundle';
+import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument, type PolicyStatement } from './iam';
 
 export interface HandlerFunctionArgs {
   /** Handler entry: a name under `handlers/` (`command-step`) or a path relative to the package root. */
@@ -40,7 +40,7 @@ export class HandlerFunction extends pulumi.ComponentResource {
   readonly arn: pulumi.Output<string>;
 
   constructor(name: string, args: HandlerFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cqrs-workflows:index:HandlerFunction", name, {}, opts);
+    super('cqrs-workflows:index:HandlerFunction', name, {}, opts);
     const child = { parent: this };
     assertExplicitActions(`HandlerFunction ${name}`, args.statements);
     this.bundle = bundleHandler(args.entry);
@@ -53,20 +53,20 @@ export class HandlerFunction extends pulumi.ComponentResource {
     this.role = new aws.iam.Role(
       `${name}-role`,
       {
-        name: boundedRoleName(args.functionName, "role"),
-        assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com"),
+        name: boundedRoleName(args.functionName, 'role'),
+        assumeRolePolicy: assumeRolePolicy('lambda.amazonaws.com'),
         tags: args.tags,
       },
       child,
     );
     const own: PolicyStatement[] = [
       {
-        Sid: "OwnLogs",
-        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Sid: 'OwnLogs',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: [pulumi.interpolate`${this.logGroup.arn}:*`],
       },
       // X-Ray has no resource-level permissions; the actions stay explicit.
-      { Sid: "Tracing", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: ["*"] },
+      { Sid: 'Tracing', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: ['*'] },
     ];
     this.rolePolicy = new aws.iam.RolePolicy(
       `${name}-policy`,
@@ -78,12 +78,12 @@ export class HandlerFunction extends pulumi.ComponentResource {
       {
         name: args.functionName,
         role: this.role.arn,
-        runtime: "nodejs22.x",
-        architectures: ["arm64"],
-        handler: "index.handler",
+        runtime: 'nodejs22.x',
+        architectures: ['arm64'],
+        handler: 'index.handler',
         code: new pulumi.asset.AssetArchive({
-          "index.js": new pulumi.asset.StringAsset(this.bundle.code),
-          "index.js.map": new pulumi.asset.StringAsset(this.bundle.sourceMap),
+          'index.js': new pulumi.asset.StringAsset(this.bundle.code),
+          'index.js.map': new pulumi.asset.StringAsset(this.bundle.sourceMap),
         }),
         timeout: args.timeoutSeconds ?? 30,
         memorySize: args.memorySize ?? 256,
@@ -91,15 +91,15 @@ export class HandlerFunction extends pulumi.ComponentResource {
         environment: {
           variables: pulumi
             .output(args.environment ?? {})
-            .apply((vars) => ({ ...vars, NODE_OPTIONS: "--enable-source-maps" })),
+            .apply((vars) => ({ ...vars, NODE_OPTIONS: '--enable-source-maps' })),
         },
         loggingConfig: {
-          logFormat: "JSON",
+          logFormat: 'JSON',
           logGroup: this.logGroup.name,
-          applicationLogLevel: "INFO",
-          systemLogLevel: "WARN",
+          applicationLogLevel: 'INFO',
+          systemLogLevel: 'WARN',
         },
-        tracingConfig: { mode: "Active" },
+        tracingConfig: { mode: 'Active' },
         tags: args.tags,
       },
       { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
@@ -110,8 +110,8 @@ export class HandlerFunction extends pulumi.ComponentResource {
         {
           alarmName: `${args.functionName}-errors`,
           description: `Lambda ${args.functionName} reported errors.`,
-          namespace: "AWS/Lambda",
-          metricName: "Errors",
+          namespace: 'AWS/Lambda',
+          metricName: 'Errors',
           dimensions: { FunctionName: this.function.name },
           alarmTopicArn: args.alarmTopicArn,
         },

@@ -1,6 +1,6 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import { BUCKET_PREFIXES } from "../handlers/shared/bucket-layout";
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { BUCKET_PREFIXES } from '../handlers/shared/bucket-layout';
 
 /** Key prefixes inside the import bucket, shared with the handlers (one definition). */
 export const IMPORT_PREFIXES = BUCKET_PREFIXES;
@@ -24,7 +24,7 @@ export class ImportBucket extends pulumi.ComponentResource {
   readonly arn: pulumi.Output<string>;
 
   constructor(name: string, args: ImportBucketArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cqrs-workflows:index:ImportBucket", name, {}, opts);
+    super('cqrs-workflows:index:ImportBucket', name, {}, opts);
     const protect = args.protect ?? false;
     const bucket = new aws.s3.Bucket(
       `${name}-bucket`,
@@ -39,8 +39,8 @@ export class ImportBucket extends pulumi.ComponentResource {
         rules: [
           {
             applyServerSideEncryptionByDefault: args.kmsKeyArn
-              ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }
-              : { sseAlgorithm: "AES256" },
+              ? { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.kmsKeyArn }
+              : { sseAlgorithm: 'AES256' },
             bucketKeyEnabled: args.kmsKeyArn ? true : undefined,
           },
         ],
@@ -60,7 +60,7 @@ export class ImportBucket extends pulumi.ComponentResource {
     );
     new aws.s3.BucketOwnershipControls(
       `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } },
       child,
     );
     const days = args.resultRetentionDays ?? 30;
@@ -69,12 +69,22 @@ export class ImportBucket extends pulumi.ComponentResource {
       {
         bucket: bucket.id,
         rules: [
-          { id: "expire-import-results", status: "Enabled", filter: { prefix: IMPORT_PREFIXES.results }, expiration: { days } },
-          { id: "expire-unzipped", status: "Enabled", filter: { prefix: IMPORT_PREFIXES.unzipped }, expiration: { days } },
           {
-            id: "abort-incomplete-uploads",
-            status: "Enabled",
-            filter: { prefix: "" },
+            id: 'expire-import-results',
+            status: 'Enabled',
+            filter: { prefix: IMPORT_PREFIXES.results },
+            expiration: { days },
+          },
+          {
+            id: 'expire-unzipped',
+            status: 'Enabled',
+            filter: { prefix: IMPORT_PREFIXES.unzipped },
+            expiration: { days },
+          },
+          {
+            id: 'abort-incomplete-uploads',
+            status: 'Enabled',
+            filter: { prefix: '' },
             abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
           },
         ],
@@ -88,15 +98,15 @@ export class ImportBucket extends pulumi.ComponentResource {
       {
         bucket: bucket.id,
         policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
+          Version: '2012-10-17',
           Statement: [
             {
-              Sid: "DenyInsecureTransport",
-              Effect: "Deny",
-              Principal: "*",
-              Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"],
+              Sid: 'DenyInsecureTransport',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'],
               Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-              Condition: { Bool: { "aws:SecureTransport": "false" } },
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
             },
           ],
         }),

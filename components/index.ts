@@ -3,19 +3,19 @@
  * serverless backend. `CqrsWorkflows` wires everything; the parts are exported for
  * projects that assemble their own.
  */
-export { CqrsWorkflows, type CqrsWorkflowsArgs, type SyncTarget } from "./cqrs-workflows";
-export { CqrsTables, TABLE_KEYS, STREAM_TABLES, type CqrsTablesArgs, type TableKey } from "./tables";
-export { ImportBucket, IMPORT_PREFIXES, type ImportBucketArgs } from "./import-bucket";
-export { Messaging, QUEUE_ROUTES, QUEUE_KEYS, type MessagingArgs, type QueueKey } from "./messaging";
-export { HandlerFunction, type HandlerFunctionArgs } from "./handler-function";
-export { streamSource, queueSource, streamReadStatements, queueConsumeStatements } from "./event-sources";
-export { WorkflowStateMachine, type WorkflowStateMachineArgs } from "./state-machine";
-export { ExecutionEventRule, ENDED_STATUSES, type ExecutionEventRuleArgs } from "./execution-events";
-export { WorkflowMachines, type WorkflowMachinesArgs } from "./workflow-machines";
-export { bundleHandler, HANDLER_BUILD_OPTIONS, type HandlerBundle } from "./bundle";
-export { FUNCTION_KEYS, MACHINE_KEYS, type FunctionKey, type MachineKey } from "./function-catalog";
-export { physicalName, defaultPrefix, arns, type ArnContext } from "./naming";
-export type { PolicyStatement } from "./iam";
-export { CONFIG_SCHEMA, loadStackSettings, ConfigError, type StackSettings } from "./stack-config";
-export * as asl from "./asl";
-export * from "./workflows";
+export { CqrsWorkflows, type CqrsWorkflowsArgs, type SyncTarget } from './cqrs-workflows';
+export { CqrsTables, TABLE_KEYS, STREAM_TABLES, type CqrsTablesArgs, type TableKey } from './tables';
+export { ImportBucket, IMPORT_PREFIXES, type ImportBucketArgs } from './import-bucket';
+export { Messaging, QUEUE_ROUTES, QUEUE_KEYS, type MessagingArgs, type QueueKey } from './messaging';
+export { HandlerFunction, type HandlerFunctionArgs } from './handler-function';
+export { streamSource, queueSource, streamReadStatements, queueConsumeStatements } from './event-sources';
+export { WorkflowStateMachine, type WorkflowStateMachineArgs } from './state-machine';
+export { ExecutionEventRule, ENDED_STATUSES, type ExecutionEventRuleArgs } from './execution-events';
+export { WorkflowMachines, type WorkflowMachinesArgs } from './workflow-machines';
+export { bundleHandler, HANDLER_BUILD_OPTIONS, type HandlerBundle } from './bundle';
+export { FUNCTION_KEYS, MACHINE_KEYS, type FunctionKey, type MachineKey } from './function-catalog';
+export { physicalName, defaultPrefix, arns, type ArnContext } from './naming';
+export type { PolicyStatement } from './iam';
+export { CONFIG_SCHEMA, loadStackSettings, ConfigError, type StackSettings } from './stack-config';
+export * as asl from './asl';
+export * from './workflows';

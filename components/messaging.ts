@@ -1,16 +1,16 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import { Action } from "../handlers/shared/status";
-import { thresholdAlarm } from "./alarms";
-import { physicalName } from "./naming";
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { Action } from '../handlers/shared/status';
+import { thresholdAlarm } from './alarms';
+import { physicalName } from './naming';
 
 /**
  * Which `action` message attribute values the main topic routes to each queue;
  * the handlers publish with the same constants.
  */
 export const QUEUE_ROUTES = {
-  "task-action": [Action.TASK_START, Action.TASK_EXECUTE],
-  "import-action": [Action.IMPORT_CSV, Action.IMPORT_ZIP],
+  'task-action': [Action.TASK_START, Action.TASK_EXECUTE],
+  'import-action': [Action.IMPORT_CSV, Action.IMPORT_ZIP],
   notification: [Action.TASK_STATUS, Action.IMPORT_STATUS],
 } as const;
 export type QueueKey = keyof typeof QUEUE_ROUTES;
@@ -20,7 +20,7 @@ export const QUEUE_KEYS = Object.keys(QUEUE_ROUTES) as QueueKey[];
 const DLQ_RETENTION_SECONDS = 1_209_600;
 
 /** The queue EventBridge fills with ended executions (not routed through the main topic). */
-export const EXECUTION_EVENTS_QUEUE = "execution-events";
+export const EXECUTION_EVENTS_QUEUE = 'execution-events';
 
 export interface MessagingArgs {
   prefix: string;
@@ -52,10 +52,16 @@ export class Messaging extends pulumi.ComponentResource {
   readonly executionEvents: QueuePair;
   /** On-failure destination of the DynamoDB stream event source mappings. */
   readonly streamDlq: aws.sqs.Queue;
-  readonly names: { mainTopic: string; alarmTopic: string; queues: Record<QueueKey, string>; executionEvents: string; streamDlq: string };
+  readonly names: {
+    mainTopic: string;
+    alarmTopic: string;
+    queues: Record<QueueKey, string>;
+    executionEvents: string;
+    streamDlq: string;
+  };
 
   constructor(name: string, args: MessagingArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cqrs-workflows:index:Messaging", name, {}, opts);
+    super('cqrs-workflows:index:Messaging', name, {}, opts);
     const child = { parent: this };
     const identity = aws.getCallerIdentityOutput({}, child);
     const partition = aws.getPartitionOutput({}, child);
@@ -67,28 +73,45 @@ export class Messaging extends pulumi.ComponentResource {
         enableKeyRotation: true,
         deletionWindowInDays: 30,
         policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
+          Version: '2012-10-17',
           Statement: [
             {
-              Sid: "AccountAdministersKey",
-              Effect: "Allow",
+              Sid: 'AccountAdministersKey',
+              Effect: 'Allow',
               Principal: { AWS: pulumi.interpolate`arn:${partition.partition}:iam::${identity.accountId}:root` },
               Action: [
-                "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus",
-                "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:ListResourceTags", "kms:TagResource",
-                "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:EnableKey",
-                "kms:DisableKey", "kms:UpdateKeyDescription", "kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant",
-                "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+                'kms:DescribeKey',
+                'kms:GetKeyPolicy',
+                'kms:PutKeyPolicy',
+                'kms:GetKeyRotationStatus',
+                'kms:EnableKeyRotation',
+                'kms:DisableKeyRotation',
+                'kms:ListResourceTags',
+                'kms:TagResource',
+                'kms:UntagResource',
+                'kms:ScheduleKeyDeletion',
+                'kms:CancelKeyDeletion',
+                'kms:EnableKey',
+                'kms:DisableKey',
+                'kms:UpdateKeyDescription',
+                'kms:CreateGrant',
+                'kms:ListGrants',
+                'kms:RevokeGrant',
+                'kms:Encrypt',
+                'kms:Decrypt',
+                'kms:GenerateDataKey',
+                'kms:ReEncryptFrom',
+                'kms:ReEncryptTo',
               ],
-              Resource: "*",
+              Resource: '*',
             },
             {
-              Sid: "CloudWatchPublishesAlarms",
-              Effect: "Allow",
-              Principal: { Service: "cloudwatch.amazonaws.com" },
-              Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-              Resource: "*",
-              Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
+              Sid: 'CloudWatchPublishesAlarms',
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+              Resource: '*',
+              Condition: { StringEquals: { 'aws:SourceAccount': identity.accountId } },
             },
           ],
         }),
@@ -97,19 +120,19 @@ export class Messaging extends pulumi.ComponentResource {
       child,
     );
 
-    const topicName = (n: string) => physicalName(args.prefix, n, "snsTopic");
-    const queueName = (n: string) => physicalName(args.prefix, n, "sqsQueue");
+    const topicName = (n: string) => physicalName(args.prefix, n, 'snsTopic');
+    const queueName = (n: string) => physicalName(args.prefix, n, 'sqsQueue');
     this.names = {
-      mainTopic: topicName("main"),
-      alarmTopic: topicName("alarm"),
+      mainTopic: topicName('main'),
+      alarmTopic: topicName('alarm'),
       queues: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queueName(k)])) as Record<QueueKey, string>,
       executionEvents: queueName(EXECUTION_EVENTS_QUEUE),
-      streamDlq: queueName("stream-dlq"),
+      streamDlq: queueName('stream-dlq'),
     };
 
     this.mainTopic = new aws.sns.Topic(
       `${name}-main`,
-      { name: this.names.mainTopic, kmsMasterKeyId: "alias/aws/sns", tags: args.tags },
+      { name: this.names.mainTopic, kmsMasterKeyId: 'alias/aws/sns', tags: args.tags },
       child,
     );
     this.alarmTopic = new aws.sns.Topic(
@@ -118,7 +141,11 @@ export class Messaging extends pulumi.ComponentResource {
       child,
     );
     (args.alarmEmails ?? []).forEach((email, i) => {
-      new aws.sns.TopicSubscription(`${name}-alarm-email-${i}`, { topic: this.alarmTopic.arn, protocol: "email", endpoint: email }, child);
+      new aws.sns.TopicSubscription(
+        `${name}-alarm-email-${i}`,
+        { topic: this.alarmTopic.arn, protocol: 'email', endpoint: email },
+        child,
+      );
     });
 
     const maxReceiveCount = args.maxReceiveCount ?? 5;
@@ -145,15 +172,15 @@ export class Messaging extends pulumi.ComponentResource {
         {
           queueUrl: queue.url,
           policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
+            Version: '2012-10-17',
             Statement: [
               {
-                Sid: "MainTopicOnly",
-                Effect: "Allow",
-                Principal: { Service: "sns.amazonaws.com" },
-                Action: ["sqs:SendMessage"],
+                Sid: 'MainTopicOnly',
+                Effect: 'Allow',
+                Principal: { Service: 'sns.amazonaws.com' },
+                Action: ['sqs:SendMessage'],
                 Resource: queue.arn,
-                Condition: { ArnEquals: { "aws:SourceArn": this.mainTopic.arn } },
+                Condition: { ArnEquals: { 'aws:SourceArn': this.mainTopic.arn } },
               },
             ],
           }),
@@ -164,10 +191,10 @@ export class Messaging extends pulumi.ComponentResource {
         `${name}-${key}-subscription`,
         {
           topic: this.mainTopic.arn,
-          protocol: "sqs",
+          protocol: 'sqs',
           endpoint: queue.arn,
           rawMessageDelivery: true,
-          filterPolicyScope: "MessageAttributes",
+          filterPolicyScope: 'MessageAttributes',
           filterPolicy: JSON.stringify({ action: [...QUEUE_ROUTES[key]] }),
         },
         child,
@@ -181,7 +208,7 @@ export class Messaging extends pulumi.ComponentResource {
     const dlqs = [
       ...QUEUE_KEYS.map((k) => [`${k}-dlq`, queues[k].dlq] as const),
       [`${EXECUTION_EVENTS_QUEUE}-dlq`, this.executionEvents.dlq] as const,
-      ["stream-dlq", this.streamDlq] as const,
+      ['stream-dlq', this.streamDlq] as const,
     ];
     for (const [key, dlq] of dlqs) {
       thresholdAlarm(
@@ -189,11 +216,11 @@ export class Messaging extends pulumi.ComponentResource {
         {
           alarmName: physicalName(args.prefix, `${key}-depth`),
           description: `Messages are waiting in ${key}: they failed every delivery and need attention.`,
-          namespace: "AWS/SQS",
-          metricName: "ApproximateNumberOfMessagesVisible",
+          namespace: 'AWS/SQS',
+          metricName: 'ApproximateNumberOfMessagesVisible',
           dimensions: { QueueName: dlq.name },
           alarmTopicArn: this.alarmTopic.arn,
-          statistic: "Maximum",
+          statistic: 'Maximum',
           period: 300,
         },
         child,
@@ -217,7 +244,7 @@ export class Messaging extends pulumi.ComponentResource {
         name: queueName,
         sqsManagedSseEnabled: true,
         messageRetentionSeconds: DLQ_RETENTION_SECONDS,
-        tags: pulumi.output(args.tags ?? {}).apply((t) => ({ ...t, role: "dlq" })),
+        tags: pulumi.output(args.tags ?? {}).apply((t) => ({ ...t, role: 'dlq' })),
       },
       { parent: this },
     );

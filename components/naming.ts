@@ -23,8 +23,8 @@ export function prefixProblem(prefix: string): string | undefined {
   if (!PREFIX_PATTERN.test(prefix)) {
     return "must start with a lowercase letter, end with a letter or digit, and contain only lowercase letters, digits and '-'";
   }
-  if (prefix.includes("--")) return "must not contain '--'";
-  if (prefix.length > 32) return "must be at most 32 characters";
+  if (prefix.includes('--')) return "must not contain '--'";
+  if (prefix.length > 32) return 'must be at most 32 characters';
   return undefined;
 }
 
@@ -32,10 +32,10 @@ export function prefixProblem(prefix: string): string | undefined {
 export function defaultPrefix(stack: string): string {
   const cleaned = stack
     .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, "-")
-    .replace(/-+/g, "-")
-    .replace(/^-|-$/g, "");
-  return `cqrs-${cleaned || "stack"}`.slice(0, 32).replace(/-$/, "");
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
+  return `cqrs-${cleaned || 'stack'}`.slice(0, 32).replace(/-$/, '');
 }
 
 /**
@@ -45,7 +45,7 @@ export function defaultPrefix(stack: string): string {
 export function physicalName(prefix: string, name: string, kind?: NamedKind): string {
   const problem = prefixProblem(prefix);
   if (problem) throw new Error(`name prefix "${prefix}" ${problem}`);
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name) || name.includes("--")) {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name) || name.includes('--')) {
     throw new Error(`resource name "${name}" must be letters, digits, '_' or single '-'`);
   }
   const full = `${prefix}-${name}`;

@@ -1,5 +1,5 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /**
  * The folder of this package's package.json, whether the components run from
@@ -8,10 +8,10 @@ import * as path from "node:path";
 export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
-    const candidate = path.join(dir, "package.json");
+    const candidate = path.join(dir, 'package.json');
     if (fs.existsSync(candidate)) {
-      const pkg = JSON.parse(fs.readFileSync(candidate, "utf8")) as { name?: string };
-      if (pkg.name === "cqrs-workflows") return dir;
+      const pkg = JSON.parse(fs.readFileSync(candidate, 'utf8')) as { name?: string };
+      if (pkg.name === 'cqrs-workflows') return dir;
     }
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error(`cannot find the cqrs-workflows package root above ${__dirname}`);

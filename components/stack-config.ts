@@ -2,10 +2,10 @@
  * The stack configuration: one schema that the program validates against, that
  * `Pulumi.yaml` declares and that README documents (tests keep the three equal).
  */
-import { DEFAULT_DIRECT_IMPORT_MAX_BYTES } from "../handlers/shared/status";
-import { defaultPrefix, prefixProblem } from "./naming";
+import { DEFAULT_DIRECT_IMPORT_MAX_BYTES } from '../handlers/shared/status';
+import { defaultPrefix, prefixProblem } from './naming';
 
-export const CONFIG_NAMESPACE = "cqrs-workflows";
+export const CONFIG_NAMESPACE = 'cqrs-workflows';
 
 /** The retention periods CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [
@@ -16,25 +16,25 @@ interface BaseSpec {
   description: string;
 }
 interface IntegerSpec extends BaseSpec {
-  type: "integer";
+  type: 'integer';
   default: number;
   min: number;
   max: number;
   oneOf?: readonly number[];
 }
 interface BooleanSpec extends BaseSpec {
-  type: "boolean";
+  type: 'boolean';
   default: boolean;
 }
 interface StringSpec extends BaseSpec {
-  type: "string";
+  type: 'string';
   default: string;
   oneOf?: readonly string[];
   /** Returns a reason when the value is not acceptable. */
   check?: (value: string) => string | undefined;
 }
 interface StringListSpec extends BaseSpec {
-  type: "array";
+  type: 'array';
   default: readonly string[];
   itemCheck?: (value: string) => string | undefined;
 }
@@ -44,167 +44,171 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export const CONFIG_SCHEMA = {
   namePrefix: {
-    type: "string",
-    default: "",
-    description: "Prefix of every physical name (`<prefix>-<name>`). Empty means `cqrs-<stack>`.",
-    check: (v: string) => (v === "" ? undefined : prefixProblem(v)),
+    type: 'string',
+    default: '',
+    description: 'Prefix of every physical name (`<prefix>-<name>`). Empty means `cqrs-<stack>`.',
+    check: (v: string) => (v === '' ? undefined : prefixProblem(v)),
   },
   deletionProtection: {
-    type: "boolean",
+    type: 'boolean',
     default: false,
-    description: "DynamoDB deletion protection on every table.",
+    description: 'DynamoDB deletion protection on every table.',
   },
   protectData: {
-    type: "boolean",
+    type: 'boolean',
     default: false,
-    description: "Pulumi `protect` on tables and the import bucket, so `pulumi destroy` refuses to delete data.",
+    description: 'Pulumi `protect` on tables and the import bucket, so `pulumi destroy` refuses to delete data.',
   },
   logRetentionDays: {
-    type: "integer",
+    type: 'integer',
     default: 14,
     min: 1,
     max: 3653,
     oneOf: LOG_RETENTION_DAYS,
-    description: "Retention of every Lambda and state machine log group, in days.",
+    description: 'Retention of every Lambda and state machine log group, in days.',
   },
   stateMachineLogLevel: {
-    type: "string",
-    default: "ALL",
-    oneOf: ["ALL", "ERROR", "FATAL"],
-    description: "Step Functions logging level (logging stays on; the policy pack requires it).",
+    type: 'string',
+    default: 'ALL',
+    oneOf: ['ALL', 'ERROR', 'FATAL'],
+    description: 'Step Functions logging level (logging stays on; the policy pack requires it).',
   },
   includeExecutionData: {
-    type: "boolean",
+    type: 'boolean',
     default: true,
-    description: "Include execution input/output in state machine logs.",
+    description: 'Include execution input/output in state machine logs.',
   },
   alarmEmails: {
-    type: "array",
+    type: 'array',
     default: [],
-    description: "E-mail addresses subscribed to the alarm topic.",
-    itemCheck: (v: string) => (EMAIL.test(v) ? undefined : "is not an e-mail address"),
+    description: 'E-mail addresses subscribed to the alarm topic.',
+    itemCheck: (v: string) => (EMAIL.test(v) ? undefined : 'is not an e-mail address'),
   },
   maxReceiveCount: {
-    type: "integer",
+    type: 'integer',
     default: 5,
     min: 1,
     max: 1000,
-    description: "Deliveries of an SQS message before it moves to its dead-letter queue.",
+    description: 'Deliveries of an SQS message before it moves to its dead-letter queue.',
   },
   lambdaMemoryMb: {
-    type: "integer",
+    type: 'integer',
     default: 256,
     min: 128,
     max: 10240,
-    description: "Memory of every handler Lambda, in MB.",
+    description: 'Memory of every handler Lambda, in MB.',
   },
   streamMaxRetryAttempts: {
-    type: "integer",
+    type: 'integer',
     default: 3,
     min: 0,
     max: 10,
-    description: "Retries of a failing DynamoDB stream batch before it goes to the stream dead-letter queue.",
+    description: 'Retries of a failing DynamoDB stream batch before it goes to the stream dead-letter queue.',
   },
   commandWaitTimeoutSeconds: {
-    type: "integer",
+    type: 'integer',
     default: 3600,
     min: 60,
     max: 86400,
-    description: "`TimeoutSeconds` of `wait_prev_command`: the longest one wait for the previous version.",
+    description: '`TimeoutSeconds` of `wait_prev_command`: the longest one wait for the previous version.',
   },
   commandWaitHeartbeatSeconds: {
-    type: "integer",
+    type: 'integer',
     default: 300,
     min: 10,
     max: 86399,
-    description: "`HeartbeatSeconds` of `wait_prev_command`: how often a waiting version re-checks its predecessor. Must be below the timeout.",
+    description:
+      '`HeartbeatSeconds` of `wait_prev_command`: how often a waiting version re-checks its predecessor. Must be below the timeout.',
   },
   commandMaxWaitSeconds: {
-    type: "integer",
+    type: 'integer',
     default: 86400,
     min: 60,
     max: 31536000,
-    description: "Total time a version may wait for its predecessor (across re-checks) before it fails with a reason.",
+    description: 'Total time a version may wait for its predecessor (across re-checks) before it fails with a reason.',
   },
   commandTtlDays: {
-    type: "integer",
+    type: 'integer',
     default: 90,
     min: 1,
     max: 3650,
-    description: "Days a superseded command version is kept before DynamoDB TTL removes it.",
+    description: 'Days a superseded command version is kept before DynamoDB TTL removes it.',
   },
   syncMaxConcurrency: {
-    type: "integer",
+    type: 'integer',
     default: 10,
     min: 1,
     max: 40,
-    description: "`MaxConcurrency` of `sync_data_all` (sync targets run at once).",
+    description: '`MaxConcurrency` of `sync_data_all` (sync targets run at once).',
   },
   taskMaxConcurrency: {
-    type: "integer",
+    type: 'integer',
     default: 2,
     min: 1,
     max: 40,
     description: "`MaxConcurrency` of the task machine's `map_state`.",
   },
   taskTimeoutSeconds: {
-    type: "integer",
+    type: 'integer',
     default: 900,
     min: 60,
     max: 31536000,
-    description: "Overall `TimeoutSeconds` of the task machine.",
+    description: 'Overall `TimeoutSeconds` of the task machine.',
   },
   importMaxItemsPerBatch: {
-    type: "integer",
+    type: 'integer',
     default: 10,
     min: 1,
     max: 1000,
     description: "`ItemBatcher.MaxItemsPerBatch` of the CSV import's Distributed Map.",
   },
   importMaxConcurrency: {
-    type: "integer",
+    type: 'integer',
     default: 50,
     min: 1,
     max: 1000,
     description: "`MaxConcurrency` of the CSV import's Distributed Map (child executions at once).",
   },
   importToleratedFailurePercentage: {
-    type: "integer",
+    type: 'integer',
     default: 5,
     min: 0,
     max: 100,
-    description: "`ToleratedFailurePercentage` of the CSV import's Distributed Map (failed child batches, not invalid rows).",
+    description:
+      "`ToleratedFailurePercentage` of the CSV import's Distributed Map (failed child batches, not invalid rows).",
   },
   zipChildTimeoutSeconds: {
-    type: "integer",
+    type: 'integer',
     default: 3600,
     min: 60,
     max: 86400,
-    description: "`TimeoutSeconds` of `trigger_single_csv_and_wait`: the longest one CSV of a ZIP may take.",
+    description: '`TimeoutSeconds` of `trigger_single_csv_and_wait`: the longest one CSV of a ZIP may take.',
   },
   directImportMaxBytes: {
-    type: "integer",
+    type: 'integer',
     default: DEFAULT_DIRECT_IMPORT_MAX_BYTES,
     min: 0,
     max: 52428800,
-    description: "CSV files up to this size are imported in `DIRECT` mode (one Lambda); larger ones by the import-csv machine.",
+    description:
+      'CSV files up to this size are imported in `DIRECT` mode (one Lambda); larger ones by the import-csv machine.',
   },
   importResultRetentionDays: {
-    type: "integer",
+    type: 'integer',
     default: 30,
     min: 1,
     max: 3650,
-    description: "Days the import bucket keeps Distributed Map result files (`import-results/`) and offloaded payloads.",
+    description:
+      'Days the import bucket keeps Distributed Map result files (`import-results/`) and offloaded payloads.',
   },
 } as const satisfies Record<string, ConfigSpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
 
-type ValueOf<S> = S extends { type: "integer" }
+type ValueOf<S> = S extends { type: 'integer' }
   ? number
-  : S extends { type: "boolean" }
+  : S extends { type: 'boolean' }
     ? boolean
-    : S extends { type: "array" }
+    : S extends { type: 'array' }
       ? string[]
       : string;
 
@@ -217,10 +221,8 @@ export type StackSettings = { -readonly [K in ConfigKey]: ValueOf<(typeof CONFIG
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(
-      `invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-    );
-    this.name = "ConfigError";
+    super(`invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
   }
 }
 
@@ -228,37 +230,37 @@ function parseValue(key: string, spec: ConfigSpec, raw: string): { value?: unkno
   const fullKey = `${CONFIG_NAMESPACE}:${key}`;
   const show = JSON.stringify(raw);
   switch (spec.type) {
-    case "integer": {
+    case 'integer': {
       const n = Number(raw);
-      if (raw.trim() === "" || !Number.isInteger(n)) {
+      if (raw.trim() === '' || !Number.isInteger(n)) {
         return { problem: `${fullKey} = ${show}: must be a whole number from ${spec.min} to ${spec.max}` };
       }
       if (spec.oneOf && !spec.oneOf.includes(n)) {
-        return { problem: `${fullKey} = ${show}: must be one of ${spec.oneOf.join(", ")}` };
+        return { problem: `${fullKey} = ${show}: must be one of ${spec.oneOf.join(', ')}` };
       }
       if (n < spec.min || n > spec.max) {
         return { problem: `${fullKey} = ${show}: must be from ${spec.min} to ${spec.max}` };
       }
       return { value: n };
     }
-    case "boolean":
-      if (raw === "true" || raw === "false") return { value: raw === "true" };
+    case 'boolean':
+      if (raw === 'true' || raw === 'false') return { value: raw === 'true' };
       return { problem: `${fullKey} = ${show}: must be true or false` };
-    case "string": {
+    case 'string': {
       if (spec.oneOf && !spec.oneOf.includes(raw)) {
-        return { problem: `${fullKey} = ${show}: must be one of ${spec.oneOf.join(", ")}` };
+        return { problem: `${fullKey} = ${show}: must be one of ${spec.oneOf.join(', ')}` };
       }
       const reason = spec.check?.(raw);
       return reason ? { problem: `${fullKey} = ${show}: ${reason}` } : { value: raw };
     }
-    case "array": {
+    case 'array': {
       let parsed: unknown;
       try {
         parsed = JSON.parse(raw);
       } catch {
         return { problem: `${fullKey} = ${show}: must be a list of strings` };
       }
-      if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== "string")) {
+      if (!Array.isArray(parsed) || parsed.some((v) => typeof v !== 'string')) {
         return { problem: `${fullKey} = ${show}: must be a list of strings` };
       }
       for (const item of parsed as string[]) {
@@ -296,7 +298,9 @@ export function loadStackSettings(
   }
   for (const key of knownKeys) {
     if (!(key in CONFIG_SCHEMA)) {
-      problems.push(`${CONFIG_NAMESPACE}:${key} is not a known setting (known: ${Object.keys(CONFIG_SCHEMA).join(", ")})`);
+      problems.push(
+        `${CONFIG_NAMESPACE}:${key} is not a known setting (known: ${Object.keys(CONFIG_SCHEMA).join(', ')})`,
+      );
     }
   }
   if (problems.length === 0) {
@@ -317,8 +321,8 @@ export function loadStackSettings(
   if (problems.length > 0) throw new ConfigError(problems);
   const namePrefix = values.namePrefix as string;
   return {
-    ...(values as Omit<StackSettings, "prefix" | "stack">),
-    prefix: namePrefix === "" ? defaultPrefix(stack) : namePrefix,
+    ...(values as Omit<StackSettings, 'prefix' | 'stack'>),
+    prefix: namePrefix === '' ? defaultPrefix(stack) : namePrefix,
     stack,
   } as StackSettings;
 }

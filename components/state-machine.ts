@@ -1,17 +1,17 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import { thresholdAlarm } from "./alarms";
-import { serializeDefinition } from "./asl/serialize";
-import type { StateMachineDefinition } from "./asl/types";
-import { validateDefinition } from "./asl/validate";
-import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument } from "./iam";
-import { arns, type ArnContext } from "./naming";
-import { permissionsFor } from "./state-machine-permissions";
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { thresholdAlarm } from './alarms';
+import { serializeDefinition } from './asl/serialize';
+import type { StateMachineDefinition } from './asl/types';
+import { validateDefinition } from './asl/validate';
+import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument } from './iam';
+import { arns, type ArnContext } from './naming';
+import { permissionsFor } from './state-machine-permissions';
 
 export interface WorkflowStateMachineArgs {
   /** Explicit physical name; the ARN is built from it so the definition is known at preview. */
   stateMachineName: string;
-  type: "STANDARD" | "EXPRESS";
+  type: 'STANDARD' | 'EXPRESS';
   /**
    * The definition. Every value in it must come from names, config and invokes,
    * never from resource outputs, or CrossGuard cannot judge it during preview.
@@ -24,7 +24,7 @@ export interface WorkflowStateMachineArgs {
   /** Default: 14. */
   logRetentionDays?: pulumi.Input<number>;
   /** Default: ALL. */
-  logLevel?: pulumi.Input<"ALL" | "ERROR" | "FATAL">;
+  logLevel?: pulumi.Input<'ALL' | 'ERROR' | 'FATAL'>;
   /** Default: true. */
   includeExecutionData?: pulumi.Input<boolean>;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -45,7 +45,7 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
   readonly definition: pulumi.Output<string>;
 
   constructor(name: string, args: WorkflowStateMachineArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cqrs-workflows:index:WorkflowStateMachine", name, {}, opts);
+    super('cqrs-workflows:index:WorkflowStateMachine', name, {}, opts);
     const child = { parent: this };
     const machineName = args.stateMachineName;
     this.name = machineName;
@@ -69,10 +69,12 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
     this.role = new aws.iam.Role(
       `${name}-role`,
       {
-        name: boundedRoleName(machineName, "sfn"),
-        assumeRolePolicy: pulumi.output(args.arnContext).apply((c) =>
-          assumeRolePolicy("states.amazonaws.com", { StringEquals: { "aws:SourceAccount": c.accountId } }),
-        ),
+        name: boundedRoleName(machineName, 'sfn'),
+        assumeRolePolicy: pulumi
+          .output(args.arnContext)
+          .apply((c) =>
+            assumeRolePolicy('states.amazonaws.com', { StringEquals: { 'aws:SourceAccount': c.accountId } }),
+          ),
         tags: args.tags,
       },
       child,
@@ -102,7 +104,7 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
         roleArn: this.role.arn,
         definition: this.definition,
         loggingConfiguration: {
-          level: args.logLevel ?? "ALL",
+          level: args.logLevel ?? 'ALL',
           includeExecutionData: args.includeExecutionData ?? true,
           logDestination: pulumi.interpolate`${this.logGroup.arn}:*`,
         },
@@ -114,9 +116,9 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
     );
 
     const metrics = [
-      ["ExecutionsFailed", "failed"],
-      ["ExecutionsTimedOut", "timed-out"],
-      ["ExecutionThrottled", "throttled"],
+      ['ExecutionsFailed', 'failed'],
+      ['ExecutionsTimedOut', 'timed-out'],
+      ['ExecutionThrottled', 'throttled'],
     ] as const;
     for (const [metricName, suffix] of metrics) {
       thresholdAlarm(
@@ -124,7 +126,7 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
         {
           alarmName: `${machineName}-${suffix}`,
           description: `State machine ${machineName}: ${metricName}.`,
-          namespace: "AWS/States",
+          namespace: 'AWS/States',
           metricName,
           dimensions: { StateMachineArn: this.arn },
           alarmTopicArn: args.alarmTopicArn,
@@ -132,6 +134,11 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
         child,
       );
     }
-    this.registerOutputs({ arn: this.arn, name: machineName, roleArn: this.role.arn, logGroupName: this.logGroup.name });
+    this.registerOutputs({
+      arn: this.arn,
+      name: machineName,
+      roleArn: this.role.arn,
+      logGroupName: this.logGroup.name,
+    });
   }
 }

@@ -1,11 +1,11 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
-import { physicalName } from "./naming";
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { physicalName } from './naming';
 
 /** The five tables of the seed. Streams start workflows on `commands`, `tasks` and `import_tmp`. */
-export const TABLE_KEYS = ["commands", "data", "history", "tasks", "import_tmp"] as const;
+export const TABLE_KEYS = ['commands', 'data', 'history', 'tasks', 'import_tmp'] as const;
 export type TableKey = (typeof TABLE_KEYS)[number];
-export const STREAM_TABLES: readonly TableKey[] = ["commands", "tasks", "import_tmp"];
+export const STREAM_TABLES: readonly TableKey[] = ['commands', 'tasks', 'import_tmp'];
 
 export interface CqrsTablesArgs {
   /** Name prefix; tables are `<prefix>-<key>`. */
@@ -33,26 +33,26 @@ export class CqrsTables extends pulumi.ComponentResource {
   readonly names: Record<TableKey, string>;
 
   constructor(name: string, args: CqrsTablesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cqrs-workflows:index:CqrsTables", name, {}, opts);
+    super('cqrs-workflows:index:CqrsTables', name, {}, opts);
     const names = {} as Record<TableKey, string>;
     const tables = {} as Record<TableKey, aws.dynamodb.Table>;
     for (const key of TABLE_KEYS) {
-      names[key] = physicalName(args.prefix, key, "dynamodbTable");
+      names[key] = physicalName(args.prefix, key, 'dynamodbTable');
       const streamed = STREAM_TABLES.includes(key);
       tables[key] = new aws.dynamodb.Table(
-        `${name}-${key.replace(/_/g, "-")}`,
+        `${name}-${key.replace(/_/g, '-')}`,
         {
           name: names[key],
-          billingMode: "PAY_PER_REQUEST",
-          hashKey: "pk",
-          rangeKey: "sk",
+          billingMode: 'PAY_PER_REQUEST',
+          hashKey: 'pk',
+          rangeKey: 'sk',
           attributes: [
-            { name: "pk", type: "S" },
-            { name: "sk", type: "S" },
+            { name: 'pk', type: 'S' },
+            { name: 'sk', type: 'S' },
           ],
           streamEnabled: streamed,
-          streamViewType: streamed ? "NEW_IMAGE" : undefined,
-          ttl: { attributeName: "ttl", enabled: true },
+          streamViewType: streamed ? 'NEW_IMAGE' : undefined,
+          ttl: { attributeName: 'ttl', enabled: true },
           pointInTimeRecovery: { enabled: true },
           serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
           deletionProtectionEnabled: args.deletionProtection ?? false,

@@ -1,15 +1,15 @@
-import * as pulumi from "@pulumi/pulumi";
-import type { StateMachineDefinition } from "./asl/types";
-import type { FunctionKey, MachineKey } from "./function-catalog";
-import { IMPORT_PREFIXES } from "./import-bucket";
-import type { ArnContext } from "./naming";
-import { WorkflowStateMachine } from "./state-machine";
+import * as pulumi from '@pulumi/pulumi';
+import type { StateMachineDefinition } from './asl/types';
+import type { FunctionKey, MachineKey } from './function-catalog';
+import { IMPORT_PREFIXES } from './import-bucket';
+import type { ArnContext } from './naming';
+import { WorkflowStateMachine } from './state-machine';
 import {
   buildCommandDefinition,
   buildImportCsvDefinition,
   buildImportZipDefinition,
   buildTaskDefinition,
-} from "./workflows";
+} from './workflows';
 
 export interface WorkflowMachinesArgs {
   prefix: string;
@@ -21,7 +21,7 @@ export interface WorkflowMachinesArgs {
   bucketName: pulumi.Input<string>;
   alarmTopicArn: pulumi.Input<string>;
   logRetentionDays?: pulumi.Input<number>;
-  logLevel?: pulumi.Input<"ALL" | "ERROR" | "FATAL">;
+  logLevel?: pulumi.Input<'ALL' | 'ERROR' | 'FATAL'>;
   includeExecutionData?: pulumi.Input<boolean>;
   command: {
     waitTimeoutSeconds?: pulumi.Input<number>;
@@ -46,12 +46,12 @@ export class WorkflowMachines extends pulumi.ComponentResource {
   readonly names: pulumi.Output<Record<MachineKey, string>>;
 
   constructor(name: string, args: WorkflowMachinesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("cqrs-workflows:index:WorkflowMachines", name, {}, opts);
+    super('cqrs-workflows:index:WorkflowMachines', name, {}, opts);
     const fn = args.functionArns;
     const definitions: Record<MachineKey, pulumi.Output<StateMachineDefinition>> = {
       command: pulumi
         .all([
-          fn["command-step"],
+          fn['command-step'],
           pulumi.all(args.command.syncTargets.map((t) => pulumi.output(t.functionArn))),
           args.command.waitTimeoutSeconds ?? 3600,
           args.command.waitHeartbeatSeconds ?? 300,
@@ -67,13 +67,13 @@ export class WorkflowMachines extends pulumi.ComponentResource {
           }),
         ),
       task: pulumi
-        .all([fn["task-step"], args.task?.maxConcurrency ?? 2, args.task?.timeoutSeconds ?? 900])
+        .all([fn['task-step'], args.task?.maxConcurrency ?? 2, args.task?.timeoutSeconds ?? 900])
         .apply(([taskStepArn, maxConcurrency, timeoutSeconds]) =>
           buildTaskDefinition({ taskStepArn, maxConcurrency, timeoutSeconds }),
         ),
-      "import-csv": pulumi
+      'import-csv': pulumi
         .all([
-          fn["import-csv-step"],
+          fn['import-csv-step'],
           args.bucketName,
           args.import?.maxItemsPerBatch ?? 10,
           args.import?.maxConcurrency ?? 50,
@@ -89,9 +89,11 @@ export class WorkflowMachines extends pulumi.ComponentResource {
             toleratedFailurePercentage,
           }),
         ),
-      "import-zip": pulumi
-        .all([fn["import-zip-step"], args.import?.zipChildTimeoutSeconds ?? 3600])
-        .apply(([importZipStepArn, childTimeoutSeconds]) => buildImportZipDefinition({ importZipStepArn, childTimeoutSeconds })),
+      'import-zip': pulumi
+        .all([fn['import-zip-step'], args.import?.zipChildTimeoutSeconds ?? 3600])
+        .apply(([importZipStepArn, childTimeoutSeconds]) =>
+          buildImportZipDefinition({ importZipStepArn, childTimeoutSeconds }),
+        ),
     };
 
     const machines = {} as Record<MachineKey, WorkflowStateMachine>;
@@ -100,7 +102,7 @@ export class WorkflowMachines extends pulumi.ComponentResource {
         `${name}-${key}`,
         {
           stateMachineName: args.names[key],
-          type: "STANDARD",
+          type: 'STANDARD',
           definition: definitions[key],
           arnContext: args.arnContext,
           bucketName: args.bucketName,

@@ -1,4 +1,4 @@
-import { PolicyPack } from "@pulumi/policy";
-import { allPolicies } from "./rules";
+import { PolicyPack } from '@pulumi/policy';
+import { allPolicies } from './rules';
 
-new PolicyPack("cqrs-workflows", { policies: allPolicies });
+new PolicyPack('cqrs-workflows', { policies: allPolicies });

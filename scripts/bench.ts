@@ -25,7 +25,12 @@ function importTimeMs(file: string): number {
   const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));`;
   const res = spawnSync(process.execPath, ['-e', script], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'bench',
+      AWS_SECRET_ACCESS_KEY: 'bench',
+    },
   });
   if (res.status !== 0) throw new Error(`import of ${file} failed: ${res.stderr}`);
   return Number(res.stdout);
@@ -51,10 +56,19 @@ async function main(): Promise<void> {
     rows.push({ name, min, gz, ms, okSize: min <= TARGET_BYTES, okTime: ms <= TARGET_MS });
   }
   const header = ['handler', 'minified', 'gzip', `import ms (median of ${Math.max(5, RUNS)})`, 'targets'];
-  const table = rows.map((r) => [r.name, kb(r.min), kb(r.gz), r.ms.toFixed(1), `${r.okSize ? 'size ok' : 'size OVER'} / ${r.okTime ? 'time ok' : 'time OVER'}`]);
+  const table = rows.map((r) => [
+    r.name,
+    kb(r.min),
+    kb(r.gz),
+    r.ms.toFixed(1),
+    `${r.okSize ? 'size ok' : 'size OVER'} / ${r.okTime ? 'time ok' : 'time OVER'}`,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
-  console.log(`node ${process.version}; targets: ≤ ${kb(TARGET_BYTES)} minified, ≤ ${TARGET_MS} ms import; bundles in ${outRoot}`);
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
+  console.log(
+    `node ${process.version}; targets: ≤ ${kb(TARGET_BYTES)} minified, ≤ ${TARGET_MS} ms import; bundles in ${outRoot}`,
+  );
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const t of table) console.log(line(t));

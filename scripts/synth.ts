@@ -6,14 +6,14 @@
  *
  *   npm run synth -- --stack prod [--preview] [--unknown-outputs] [--out DIR] [--policy-config FILE]
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { gzipSync } from "node:zlib";
-import { runProgram } from "../program";
-import { runPolicies, type PolicyViolation } from "../policies/run-offline";
-import { synthesize, type SynthResource } from "./synth/run-program";
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { runProgram } from '../program';
+import { runPolicies, type PolicyViolation } from '../policies/run-offline';
+import { synthesize, type SynthResource } from './synth/run-program';
 
-const ROOT = path.join(__dirname, "..");
+const ROOT = path.join(__dirname, '..');
 
 interface Args {
   stack: string;
@@ -25,27 +25,30 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { stack: "dev", preview: false, unknownOutputs: false, outDir: "", policyConfig: "" };
+  const args: Args = { stack: 'dev', preview: false, unknownOutputs: false, outDir: '', policyConfig: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "--stack" || a === "-s") args.stack = argv[++i] ?? "";
-    else if (a.startsWith("--stack=")) args.stack = a.slice("--stack=".length);
-    else if (a === "--preview") args.preview = true;
-    else if (a === "--unknown-outputs") args.unknownOutputs = args.preview = true;
-    else if (a === "--out") args.outDir = argv[++i] ?? "";
-    else if (a === "--policy-config") args.policyConfig = argv[++i] ?? "";
-    else if (a === "--help" || a === "-h") {
-      console.log("usage: npm run synth -- --stack <name> [--preview] [--unknown-outputs] [--out DIR] [--policy-config FILE]");
+    if (a === '--stack' || a === '-s') args.stack = argv[++i] ?? '';
+    else if (a.startsWith('--stack=')) args.stack = a.slice('--stack='.length);
+    else if (a === '--preview') args.preview = true;
+    else if (a === '--unknown-outputs') args.unknownOutputs = args.preview = true;
+    else if (a === '--out') args.outDir = argv[++i] ?? '';
+    else if (a === '--policy-config') args.policyConfig = argv[++i] ?? '';
+    else if (a === '--help' || a === '-h') {
+      console.log(
+        'usage: npm run synth -- --stack <name> [--preview] [--unknown-outputs] [--out DIR] [--policy-config FILE]',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   if (!/^[A-Za-z0-9_.-]+$/.test(args.stack)) throw new Error(`--stack needs a stack name, got "${args.stack}"`);
   if (!fs.existsSync(path.join(ROOT, `Pulumi.${args.stack}.yaml`))) {
-    throw new Error(`no Pulumi.${args.stack}.yaml; stacks here: ${listStacks().join(", ")}`);
+    throw new Error(`no Pulumi.${args.stack}.yaml; stacks here: ${listStacks().join(', ')}`);
   }
-  args.outDir ||= path.join(ROOT, "out", args.stack);
-  if (args.policyConfig && !fs.existsSync(args.policyConfig)) throw new Error(`--policy-config ${args.policyConfig} does not exist`);
-  args.policyConfig ||= path.join(ROOT, "policies", `config.${args.stack}.json`);
+  args.outDir ||= path.join(ROOT, 'out', args.stack);
+  if (args.policyConfig && !fs.existsSync(args.policyConfig))
+    throw new Error(`--policy-config ${args.policyConfig} does not exist`);
+  args.policyConfig ||= path.join(ROOT, 'policies', `config.${args.stack}.json`);
   return args;
 }
 
@@ -60,13 +63,15 @@ function listStacks(): string[] {
 export function archiveFiles(code: unknown): Record<string, string> {
   const assets = (code as { assets?: Record<string, { text?: unknown }> } | undefined)?.assets ?? {};
   const out: Record<string, string> = {};
-  for (const [name, asset] of Object.entries(assets)) if (typeof asset?.text === "string") out[name] = asset.text;
+  for (const [name, asset] of Object.entries(assets)) if (typeof asset?.text === 'string') out[name] = asset.text;
   return out;
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ")).join("\n");
+  return rows
+    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '))
+    .join('\n');
 }
 
 // Same unit as `npm run bench` (1 KB = 1000 bytes), so the two reports agree.
@@ -78,47 +83,58 @@ function writeOutputs(outDir: string, resources: SynthResource[]): { bundles: st
   const bundles: string[][] = [];
   const machines: string[][] = [];
   const slim = resources.map((r) => {
-    if (r.type !== "aws:lambda/function:Function") return r;
+    if (r.type !== 'aws:lambda/function:Function') return r;
     const files = archiveFiles(r.inputs.code);
     const name = String(r.inputs.name);
-    const dir = path.join(outDir, "bundles", name);
+    const dir = path.join(outDir, 'bundles', name);
     fs.mkdirSync(dir, { recursive: true });
     for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
-    const js = files["index.js"] ?? "";
+    const js = files['index.js'] ?? '';
     bundles.push([name, kb(Buffer.byteLength(js)), kb(gzipSync(js).length)]);
     // The bundle itself lives in bundles/; resources.json keeps it readable.
-    return { ...r, inputs: { ...r.inputs, code: { bundle: `bundles/${name}/index.js`, bytes: Buffer.byteLength(js) } } };
+    return {
+      ...r,
+      inputs: { ...r.inputs, code: { bundle: `bundles/${name}/index.js`, bytes: Buffer.byteLength(js) } },
+    };
   });
-  for (const r of resources.filter((x) => x.type === "aws:sfn/stateMachine:StateMachine")) {
+  for (const r of resources.filter((x) => x.type === 'aws:sfn/stateMachine:StateMachine')) {
     const name = String(r.inputs.name);
     const def = r.inputs.definition;
-    if (typeof def !== "string") {
-      machines.push([name, "definition UNKNOWN at preview"]);
+    if (typeof def !== 'string') {
+      machines.push([name, 'definition UNKNOWN at preview']);
       continue;
     }
     fs.writeFileSync(path.join(outDir, `${name}.asl.json`), `${JSON.stringify(JSON.parse(def), null, 2)}\n`);
-    machines.push([name, `${String(r.inputs.type)}, ${Object.keys((JSON.parse(def) as { States: object }).States).length} top-level states`]);
+    machines.push([
+      name,
+      `${String(r.inputs.type)}, ${Object.keys((JSON.parse(def) as { States: object }).States).length} top-level states`,
+    ]);
   }
-  fs.writeFileSync(path.join(outDir, "resources.json"), `${JSON.stringify(slim, null, 2)}\n`);
+  fs.writeFileSync(path.join(outDir, 'resources.json'), `${JSON.stringify(slim, null, 2)}\n`);
   return { bundles, machines };
 }
 
 function printViolations(violations: PolicyViolation[]): void {
   if (violations.length === 0) {
-    console.log("\nPolicy pack: no violations.");
+    console.log('\nPolicy pack: no violations.');
     return;
   }
   console.log(`\nPolicy pack: ${violations.length} violation(s)`);
   for (const v of violations) {
-    console.log(`  [${v.enforcementLevel}] ${v.policy} — ${v.resource.type} ${v.resource.name}\n      ${v.message.replace(/\n/g, "\n      ")}`);
+    console.log(
+      `  [${v.enforcementLevel}] ${v.policy} — ${v.resource.type} ${v.resource.name}\n      ${v.message.replace(/\n/g, '\n      ')}`,
+    );
   }
 }
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const mode = args.unknownOutputs ? "preview, every output unknown" : args.preview ? "preview" : "update";
+  const mode = args.unknownOutputs ? 'preview, every output unknown' : args.preview ? 'preview' : 'update';
   console.log(`Synthesizing stack "${args.stack}" offline (${mode}) …`);
-  const result = await synthesize(ROOT, args.stack, runProgram, { preview: args.preview, unknownOutputs: args.unknownOutputs });
+  const result = await synthesize(ROOT, args.stack, runProgram, {
+    preview: args.preview,
+    unknownOutputs: args.unknownOutputs,
+  });
   if (result.errors.length > 0) {
     for (const e of result.errors) console.error(`error: ${e.message}`);
     return 1;
@@ -129,24 +145,24 @@ async function main(): Promise<number> {
   const counts = new Map<string, number>();
   for (const r of result.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
   const rows = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => [t, String(n)]);
-  console.log(`\n${table([["resource type", "count"], ...rows, ["total", String(result.resources.length)]])}`);
-  console.log(`\n${table([["Lambda bundle", "minified", "gzip"], ...bundles.sort()])}`);
-  console.log(`\n${table([["state machine", ""], ...machines.sort()])}`);
-  console.log(`\nWrote ${path.relative(process.cwd(), args.outDir) || "."}/ (resources.json, *.asl.json, bundles/)`);
+  console.log(`\n${table([['resource type', 'count'], ...rows, ['total', String(result.resources.length)]])}`);
+  console.log(`\n${table([['Lambda bundle', 'minified', 'gzip'], ...bundles.sort()])}`);
+  console.log(`\n${table([['state machine', ''], ...machines.sort()])}`);
+  console.log(`\nWrote ${path.relative(process.cwd(), args.outDir) || '.'}/ (resources.json, *.asl.json, bundles/)`);
 
   const violations = await runPolicies(
     result.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })),
     { config: packConfig },
   );
   printViolations(violations);
-  return violations.some((v) => v.enforcementLevel === "mandatory") ? 2 : 0;
+  return violations.some((v) => v.enforcementLevel === 'mandatory') ? 2 : 0;
 }
 
 /** The policy config file CI passes with --policy-pack-config (optional for stacks without one). */
 function policyConfig(file: string): Record<string, Record<string, unknown>> | undefined {
   if (!fs.existsSync(file)) return undefined;
   console.log(`Policy config: ${path.relative(ROOT, file)}`);
-  return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, Record<string, unknown>>;
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
 }
 
 main().then(

@@ -1,4 +1,4 @@
-import type { ChoiceRule, ChoiceState } from "./types";
+import type { ChoiceRule, ChoiceState } from './types';
 
 /** `{ Variable, NumericEquals, Next }` */
 export function whenNumberEquals(variable: string, value: number, next: string): ChoiceRule {
@@ -16,8 +16,8 @@ export function whenStringEquals(variable: string, value: string, next: string):
  * can route to a failure step.
  */
 export function choiceState(choices: ChoiceRule[], defaultNext: string, comment?: string): ChoiceState {
-  if (choices.length === 0) throw new Error("choiceState: at least one choice rule is required");
-  const state: ChoiceState = { Type: "Choice", Choices: choices, Default: defaultNext };
+  if (choices.length === 0) throw new Error('choiceState: at least one choice rule is required');
+  const state: ChoiceState = { Type: 'Choice', Choices: choices, Default: defaultNext };
   if (comment !== undefined) state.Comment = comment;
   return state;
 }

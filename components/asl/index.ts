@@ -1,7 +1,7 @@
 /** Typed Amazon States Language building blocks shared by the workflow builders and the policy pack. */
-export * from "./types";
-export { catchAll, catchErrors } from "./catch";
-export { choiceState, whenNumberEquals, whenStringEquals } from "./choice";
+export * from './types';
+export { catchAll, catchErrors } from './catch';
+export { choiceState, whenNumberEquals, whenStringEquals } from './choice';
 export {
   LAMBDA_INVOKE_RESOURCE,
   LAMBDA_INVOKE_WAIT_RESOURCE,
@@ -10,10 +10,10 @@ export {
   lambdaPayload,
   lambdaRetrier,
   lambdaTask,
-} from "./lambda-task";
-export type { LambdaInvokeOptions, LambdaTaskOptions, LambdaWaitOptions, TransitionOption } from "./lambda-task";
-export { serializeDefinition } from "./serialize";
-export { DefinitionValidationError, validateDefinition } from "./validate";
-export type { DefinitionIssue } from "./validate";
-export { forEachState, forEachStateMachine } from "./walk";
-export type { StateMachineVisitor, StateVisitor } from "./walk";
+} from './lambda-task';
+export type { LambdaInvokeOptions, LambdaTaskOptions, LambdaWaitOptions, TransitionOption } from './lambda-task';
+export { serializeDefinition } from './serialize';
+export { DefinitionValidationError, validateDefinition } from './validate';
+export type { DefinitionIssue } from './validate';
+export { forEachState, forEachStateMachine } from './walk';
+export type { StateMachineVisitor, StateVisitor } from './walk';

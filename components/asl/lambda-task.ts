@@ -1,7 +1,7 @@
-import type { Catcher, PayloadTemplate, Retrier, TaskState, Transition } from "./types";
+import type { Catcher, PayloadTemplate, Retrier, TaskState, Transition } from './types';
 
-export const LAMBDA_INVOKE_RESOURCE = "arn:aws:states:::lambda:invoke";
-export const LAMBDA_INVOKE_WAIT_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+export const LAMBDA_INVOKE_RESOURCE = 'arn:aws:states:::lambda:invoke';
+export const LAMBDA_INVOKE_WAIT_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 
 /**
  * A service integration ARN in the partition of `anyArn` (`aws`, `aws-cn`,
@@ -9,7 +9,7 @@ export const LAMBDA_INVOKE_WAIT_RESOURCE = "arn:aws:states:::lambda:invoke.waitF
  * not name `arn:aws:states:::…`.
  */
 export function integrationResource(anyArn: string, integration: string): string {
-  const partition = /^arn:([a-z-]+):/.exec(anyArn)?.[1] ?? "aws";
+  const partition = /^arn:([a-z-]+):/.exec(anyArn)?.[1] ?? 'aws';
   return `arn:${partition}:states:::${integration}`;
 }
 
@@ -19,10 +19,10 @@ export function integrationResource(anyArn: string, integration: string): string
  * behind the state machine's back.
  */
 export const LAMBDA_TRANSIENT_ERRORS: readonly string[] = [
-  "Lambda.ServiceException",
-  "Lambda.AWSLambdaException",
-  "Lambda.SdkClientException",
-  "Lambda.TooManyRequestsException",
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
 ];
 
 /** Returns a fresh copy of the standard retrier every Lambda Task carries. */
@@ -33,14 +33,14 @@ export function lambdaRetrier(): Retrier {
     MaxAttempts: 3,
     BackoffRate: 2,
     MaxDelaySeconds: 20,
-    JitterStrategy: "FULL",
+    JitterStrategy: 'FULL',
   };
 }
 
 /** The payload every handler receives (docs/architecture.md, "Lambda task payload"). */
 export function lambdaPayload(waitForTaskToken: boolean): PayloadTemplate {
-  const payload: PayloadTemplate = { source: "step-function", "context.$": "$$", "input.$": "$" };
-  if (waitForTaskToken) payload["taskToken.$"] = "$$.Task.Token";
+  const payload: PayloadTemplate = { source: 'step-function', 'context.$': '$$', 'input.$': '$' };
+  if (waitForTaskToken) payload['taskToken.$'] = '$$.Task.Token';
   return payload;
 }
 
@@ -88,7 +88,7 @@ function assertPositiveInteger(what: string, value: number): void {
 function toTransition(opts: TransitionOption): Transition {
   if (opts.next !== undefined && opts.end === undefined) return { Next: opts.next };
   if (opts.end === true && opts.next === undefined) return { End: true };
-  throw new Error("lambdaTask: exactly one of `next` or `end: true` is required");
+  throw new Error('lambdaTask: exactly one of `next` or `end: true` is required');
 }
 
 /**
@@ -97,22 +97,22 @@ function toTransition(opts: TransitionOption): Transition {
  * value); waiting tasks keep their input (`ResultPath: null`) whatever the resumer sends.
  */
 export function lambdaTask(functionArn: string, opts: LambdaTaskOptions): TaskState {
-  if (typeof functionArn !== "string" || functionArn.trim() === "") {
-    throw new Error("lambdaTask: functionArn must be a non-empty string");
+  if (typeof functionArn !== 'string' || functionArn.trim() === '') {
+    throw new Error('lambdaTask: functionArn must be a non-empty string');
   }
   const wait = opts.waitForTaskToken === true;
   const task: TaskState = {
-    Type: "Task",
-    Resource: integrationResource(functionArn, wait ? "lambda:invoke.waitForTaskToken" : "lambda:invoke"),
+    Type: 'Task',
+    Resource: integrationResource(functionArn, wait ? 'lambda:invoke.waitForTaskToken' : 'lambda:invoke'),
     Parameters: { FunctionName: functionArn, Payload: lambdaPayload(wait) },
     ...toTransition(opts),
   };
   if (opts.comment !== undefined) task.Comment = opts.comment;
   if (opts.waitForTaskToken === true) {
-    assertPositiveInteger("timeoutSeconds", opts.timeoutSeconds);
+    assertPositiveInteger('timeoutSeconds', opts.timeoutSeconds);
     task.TimeoutSeconds = opts.timeoutSeconds;
     if (opts.heartbeatSeconds !== null) {
-      assertPositiveInteger("heartbeatSeconds", opts.heartbeatSeconds);
+      assertPositiveInteger('heartbeatSeconds', opts.heartbeatSeconds);
       if (opts.heartbeatSeconds >= opts.timeoutSeconds) {
         throw new Error(
           `lambdaTask: heartbeatSeconds (${opts.heartbeatSeconds}) must be less than timeoutSeconds (${opts.timeoutSeconds})`,
@@ -123,10 +123,10 @@ export function lambdaTask(functionArn: string, opts: LambdaTaskOptions): TaskSt
     task.ResultPath = null;
   } else {
     if (opts.timeoutSeconds !== undefined) {
-      assertPositiveInteger("timeoutSeconds", opts.timeoutSeconds);
+      assertPositiveInteger('timeoutSeconds', opts.timeoutSeconds);
       task.TimeoutSeconds = opts.timeoutSeconds;
     }
-    task.OutputPath = "$.Payload";
+    task.OutputPath = '$.Payload';
   }
   task.Retry = opts.retry ?? [lambdaRetrier()];
   if (opts.catch !== undefined && opts.catch.length > 0) task.Catch = opts.catch;

@@ -25,7 +25,7 @@ export interface Retrier {
   /** Caps the exponential backoff (seconds). */
   MaxDelaySeconds?: number;
   /** FULL spreads retries of many executions instead of retrying them in lock-step. */
-  JitterStrategy?: "FULL" | "NONE";
+  JitterStrategy?: 'FULL' | 'NONE';
 }
 
 export interface Catcher {
@@ -58,7 +58,7 @@ export type TaskState = StateBase &
   ResultHandling &
   ErrorHandling &
   Transition & {
-    Type: "Task";
+    Type: 'Task';
     Resource: string;
     Parameters?: PayloadTemplate;
     TimeoutSeconds?: number;
@@ -88,16 +88,13 @@ export interface ChoiceComparison {
 }
 
 export type ChoiceCondition =
-  | ChoiceComparison
-  | { And: ChoiceCondition[] }
-  | { Or: ChoiceCondition[] }
-  | { Not: ChoiceCondition };
+  ChoiceComparison | { And: ChoiceCondition[] } | { Or: ChoiceCondition[] } | { Not: ChoiceCondition };
 
 export type ChoiceRule = ChoiceCondition & { Next: string };
 
 export type ChoiceState = StateBase &
   InputOutputPaths & {
-    Type: "Choice";
+    Type: 'Choice';
     Choices: ChoiceRule[];
     Default?: string;
   };
@@ -105,7 +102,7 @@ export type ChoiceState = StateBase &
 export type WaitState = StateBase &
   InputOutputPaths &
   Transition & {
-    Type: "Wait";
+    Type: 'Wait';
     Seconds?: number;
     SecondsPath?: string;
     Timestamp?: string;
@@ -115,7 +112,7 @@ export type WaitState = StateBase &
 export type PassState = StateBase &
   InputOutputPaths &
   Transition & {
-    Type: "Pass";
+    Type: 'Pass';
     Parameters?: PayloadTemplate;
     Result?: JsonValue;
     ResultPath?: string | null;
@@ -123,11 +120,11 @@ export type PassState = StateBase &
 
 export type SucceedState = StateBase &
   InputOutputPaths & {
-    Type: "Succeed";
+    Type: 'Succeed';
   };
 
 export type FailState = StateBase & {
-  Type: "Fail";
+  Type: 'Fail';
   Error?: string;
   ErrorPath?: string;
   Cause?: string;
@@ -142,12 +139,12 @@ export interface NestedStateMachine {
 }
 
 export interface InlineProcessorConfig {
-  Mode: "INLINE";
+  Mode: 'INLINE';
 }
 
 export interface DistributedProcessorConfig {
-  Mode: "DISTRIBUTED";
-  ExecutionType: "EXPRESS" | "STANDARD";
+  Mode: 'DISTRIBUTED';
+  ExecutionType: 'EXPRESS' | 'STANDARD';
 }
 
 export interface ItemProcessor extends NestedStateMachine {
@@ -158,10 +155,10 @@ export interface ItemReader {
   /** e.g. `arn:aws:states:::s3:getObject` */
   Resource: string;
   ReaderConfig?: {
-    InputType?: "CSV" | "JSON" | "JSONL" | "MANIFEST";
-    CSVHeaderLocation?: "FIRST_ROW" | "GIVEN";
+    InputType?: 'CSV' | 'JSON' | 'JSONL' | 'MANIFEST';
+    CSVHeaderLocation?: 'FIRST_ROW' | 'GIVEN';
     CSVHeaders?: string[];
-    CSVDelimiter?: "COMMA" | "PIPE" | "SEMICOLON" | "SPACE" | "TAB";
+    CSVDelimiter?: 'COMMA' | 'PIPE' | 'SEMICOLON' | 'SPACE' | 'TAB';
     MaxItems?: number;
   };
   Parameters?: PayloadTemplate;
@@ -184,7 +181,7 @@ export type MapState = StateBase &
   ResultHandling &
   ErrorHandling &
   Transition & {
-    Type: "Map";
+    Type: 'Map';
     ItemsPath?: string;
     ItemSelector?: PayloadTemplate;
     ItemProcessor?: ItemProcessor;
@@ -206,23 +203,16 @@ export type ParallelState = StateBase &
   ResultHandling &
   ErrorHandling &
   Transition & {
-    Type: "Parallel";
+    Type: 'Parallel';
     Branches: NestedStateMachine[];
     Parameters?: PayloadTemplate;
   };
 
 export type State =
-  | TaskState
-  | ChoiceState
-  | WaitState
-  | PassState
-  | SucceedState
-  | FailState
-  | MapState
-  | ParallelState;
+  TaskState | ChoiceState | WaitState | PassState | SucceedState | FailState | MapState | ParallelState;
 
 export interface StateMachineDefinition extends NestedStateMachine {
   /** Machine-level limit for a whole execution, in seconds. */
   TimeoutSeconds?: number;
-  Version?: "1.0";
+  Version?: '1.0';
 }

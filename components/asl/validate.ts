@@ -1,10 +1,10 @@
-import type { JsonValue, NestedStateMachine, State, StateMachineDefinition } from "./types";
-import { escapePointerToken, forEachState, forEachStateMachine, stateNamesInPointer } from "./walk";
+import type { JsonValue, NestedStateMachine, State, StateMachineDefinition } from './types';
+import { escapePointerToken, forEachState, forEachStateMachine, stateNamesInPointer } from './walk';
 
 // asl-validator 4 ships no type declarations; this is the part of its CommonJS
 // export (dist/src/validator.js) we use.
 interface AslValidatorError {
-  "Error code": string;
+  'Error code': string;
   Message: string;
   schemaError?: { instancePath: string; schemaPath: string };
 }
@@ -12,7 +12,7 @@ type AslValidator = (
   definition: unknown,
   options: { checkPaths: boolean; checkArn: boolean },
 ) => { isValid: boolean; errors: AslValidatorError[] };
-const aslValidator = require("asl-validator") as AslValidator;
+const aslValidator = require('asl-validator') as AslValidator;
 
 /** One problem found in a definition. */
 export interface DefinitionIssue {
@@ -31,17 +31,17 @@ export class DefinitionValidationError extends Error {
     readonly issues: readonly DefinitionIssue[],
   ) {
     super(formatMessage(machineName, issues));
-    this.name = "DefinitionValidationError";
+    this.name = 'DefinitionValidationError';
   }
 }
 
 function formatMessage(machineName: string, issues: readonly DefinitionIssue[]): string {
   const lines = issues.map((issue) => {
-    const where = issue.stateNames.length > 0 ? `state ${issue.stateNames.map((n) => `"${n}"`).join(", ")}` : "machine";
-    const at = issue.path !== undefined && issue.path !== "" ? ` at ${issue.path}` : "";
+    const where = issue.stateNames.length > 0 ? `state ${issue.stateNames.map((n) => `"${n}"`).join(', ')}` : 'machine';
+    const at = issue.path !== undefined && issue.path !== '' ? ` at ${issue.path}` : '';
     return `  - ${where}${at}: ${issue.code}: ${issue.message}`;
   });
-  return `State machine "${machineName}" definition is invalid (${issues.length} issue(s)):\n${lines.join("\n")}`;
+  return `State machine "${machineName}" definition is invalid (${issues.length} issue(s)):\n${lines.join('\n')}`;
 }
 
 interface Transition {
@@ -59,7 +59,7 @@ function transitionsOf(machine: NestedStateMachine): Transition[] {
     for (const list of [s.Choices, s.Catch]) {
       if (Array.isArray(list)) targets.push(...list.map((rule: { Next?: unknown } | null) => rule?.Next));
     }
-    for (const target of targets) if (typeof target === "string") out.push({ stateName, target });
+    for (const target of targets) if (typeof target === 'string') out.push({ stateName, target });
   }
   return out;
 }
@@ -75,7 +75,7 @@ function statesTargeting(definition: StateMachineDefinition, target: string): st
 }
 
 function hasKeyPair(value: JsonValue | undefined, base: string): boolean {
-  if (typeof value !== "object" || value === null) return false;
+  if (typeof value !== 'object' || value === null) return false;
   if (Array.isArray(value)) return value.some((v) => hasKeyPair(v, base));
   if (base in value && `${base}.$` in value) return true;
   return Object.values(value).some((v) => hasKeyPair(v, base));
@@ -83,7 +83,7 @@ function hasKeyPair(value: JsonValue | undefined, base: string): boolean {
 
 /** Maps an asl-validator error to the state(s) it is about. */
 function locate(definition: StateMachineDefinition, error: AslValidatorError): DefinitionIssue {
-  const issue: DefinitionIssue = { stateNames: [], code: error["Error code"], message: error.Message };
+  const issue: DefinitionIssue = { stateNames: [], code: error['Error code'], message: error.Message };
   const pointer = error.schemaError?.instancePath;
   if (pointer !== undefined) {
     issue.path = pointer;
@@ -93,7 +93,11 @@ function locate(definition: StateMachineDefinition, error: AslValidatorError): D
   }
   const m = error.Message;
   let match: RegExpMatchArray | null;
-  if ((match = m.match(/^State "(.+)" /)) || (match = m.match(/^State (.+) is not reachable$/)) || (match = m.match(/^A state with this name already exists: (.+)$/))) {
+  if (
+    (match = m.match(/^State "(.+)" /)) ||
+    (match = m.match(/^State (.+) is not reachable$/)) ||
+    (match = m.match(/^A state with this name already exists: (.+)$/))
+  ) {
     issue.stateNames = [match[1]];
   } else if ((match = m.match(/target: (.+)$/))) {
     issue.stateNames = statesTargeting(definition, match[1]);
@@ -101,12 +105,15 @@ function locate(definition: StateMachineDefinition, error: AslValidatorError): D
     const base = match[1];
     forEachState(definition, (name, state) => {
       const s = state as { Parameters?: JsonValue; ResultSelector?: JsonValue; ItemSelector?: JsonValue };
-      if (hasKeyPair(s.Parameters, base) || hasKeyPair(s.ResultSelector, base) || hasKeyPair(s.ItemSelector, base)) issue.stateNames.push(name);
+      if (hasKeyPair(s.Parameters, base) || hasKeyPair(s.ResultSelector, base) || hasKeyPair(s.ItemSelector, base))
+        issue.stateNames.push(name);
     });
-  } else if (error["Error code"] === "MISSING_TERMINAL_STATE") {
+  } else if (error['Error code'] === 'MISSING_TERMINAL_STATE') {
     // asl-validator numbers containers ("fsm2"); name the Map/Parallel owning the one without a terminal state.
     forEachStateMachine(definition, (machine, _path, owner) => {
-      const terminal = Object.values(machine.States).some((s: State) => s.Type === "Succeed" || s.Type === "Fail" || ("End" in s && s.End === true));
+      const terminal = Object.values(machine.States).some(
+        (s: State) => s.Type === 'Succeed' || s.Type === 'Fail' || ('End' in s && s.End === true),
+      );
       if (!terminal && owner !== null) issue.stateNames.push(owner);
     });
   }
@@ -130,18 +137,23 @@ function supplementaryIssues(definition: StateMachineDefinition): DefinitionIssu
         issues.push({
           stateNames: [t.stateName],
           path: `${path}/States/${escapePointerToken(t.stateName)}`,
-          code: "OUT_OF_SCOPE_TRANSITION",
+          code: 'OUT_OF_SCOPE_TRANSITION',
           message: `transitions to "${t.target}", which is not in the same States container`,
         });
       }
     }
   });
   forEachState(definition, (name, state, path) => {
-    if (state.Type === "Task" && state.HeartbeatSeconds !== undefined && state.TimeoutSeconds !== undefined && state.HeartbeatSeconds >= state.TimeoutSeconds) {
+    if (
+      state.Type === 'Task' &&
+      state.HeartbeatSeconds !== undefined &&
+      state.TimeoutSeconds !== undefined &&
+      state.HeartbeatSeconds >= state.TimeoutSeconds
+    ) {
       issues.push({
         stateNames: [name],
         path,
-        code: "TASK_HEARTBEAT",
+        code: 'TASK_HEARTBEAT',
         message: `HeartbeatSeconds (${state.HeartbeatSeconds}) must be smaller than TimeoutSeconds (${state.TimeoutSeconds})`,
       });
     }
@@ -162,7 +174,9 @@ export function validateDefinition(machineName: string, definition: StateMachine
   try {
     result = aslValidator(copy, { checkPaths: true, checkArn: true });
   } catch (err) {
-    throw new Error(`State machine "${machineName}": asl-validator could not process the definition: ${(err as Error).message}`);
+    throw new Error(
+      `State machine "${machineName}": asl-validator could not process the definition: ${(err as Error).message}`,
+    );
   }
   const issues = result.errors.map((e) => locate(definition, e));
   issues.push(...supplementaryIssues(definition));

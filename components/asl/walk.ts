@@ -1,4 +1,4 @@
-import type { NestedStateMachine, State } from "./types";
+import type { NestedStateMachine, State } from './types';
 
 /**
  * Called once per state. `path` is the JSON pointer of the state inside the
@@ -12,19 +12,19 @@ export type StateMachineVisitor = (machine: NestedStateMachine, path: string, ow
 
 /** Escapes a state name for use in a JSON pointer (RFC 6901). */
 export function escapePointerToken(token: string): string {
-  return token.replace(/~/g, "~0").replace(/\//g, "~1");
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 function unescapePointerToken(token: string): string {
-  return token.replace(/~1/g, "/").replace(/~0/g, "~");
+  return token.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
 function nestedMachinesOf(state: State, path: string): { machine: NestedStateMachine; path: string }[] {
   const found: { machine: NestedStateMachine; path: string }[] = [];
-  if (state.Type === "Map") {
+  if (state.Type === 'Map') {
     if (isMachine(state.ItemProcessor)) found.push({ machine: state.ItemProcessor, path: `${path}/ItemProcessor` });
     if (isMachine(state.Iterator)) found.push({ machine: state.Iterator, path: `${path}/Iterator` });
-  } else if (state.Type === "Parallel" && Array.isArray(state.Branches)) {
+  } else if (state.Type === 'Parallel' && Array.isArray(state.Branches)) {
     state.Branches.forEach((branch, i) => {
       if (isMachine(branch)) found.push({ machine: branch, path: `${path}/Branches/${i}` });
     });
@@ -34,15 +34,21 @@ function nestedMachinesOf(state: State, path: string): { machine: NestedStateMac
 
 // Definitions handed to the validator may be hand-edited or broken: walk defensively.
 function isMachine(value: unknown): value is NestedStateMachine {
-  if (typeof value !== "object" || value === null) return false;
+  if (typeof value !== 'object' || value === null) return false;
   const states = (value as { States?: unknown }).States;
-  return typeof states === "object" && states !== null && !Array.isArray(states);
+  return typeof states === 'object' && states !== null && !Array.isArray(states);
 }
 
-function walk(machine: NestedStateMachine, base: string, owner: string | null, onMachine: StateMachineVisitor | null, onState: StateVisitor | null): void {
+function walk(
+  machine: NestedStateMachine,
+  base: string,
+  owner: string | null,
+  onMachine: StateMachineVisitor | null,
+  onState: StateVisitor | null,
+): void {
   onMachine?.(machine, base, owner);
   for (const [name, state] of Object.entries(machine.States)) {
-    if (typeof state !== "object" || state === null) continue;
+    if (typeof state !== 'object' || state === null) continue;
     const path = `${base}/States/${escapePointerToken(name)}`;
     onState?.(name, state, path);
     for (const nested of nestedMachinesOf(state, path)) walk(nested.machine, nested.path, name, onMachine, onState);
@@ -54,12 +60,12 @@ function walk(machine: NestedStateMachine, base: string, owner: string | null, o
  * ItemProcessor / Iterator / Branches.
  */
 export function forEachState(definition: NestedStateMachine, visit: StateVisitor): void {
-  if (isMachine(definition)) walk(definition, "", null, null, visit);
+  if (isMachine(definition)) walk(definition, '', null, null, visit);
 }
 
 /** Visits the definition and every nested state container (`path` "" for the top level). */
 export function forEachStateMachine(definition: NestedStateMachine, visit: StateMachineVisitor): void {
-  if (isMachine(definition)) walk(definition, "", null, visit, null);
+  if (isMachine(definition)) walk(definition, '', null, visit, null);
 }
 
 /**
@@ -67,16 +73,16 @@ export function forEachStateMachine(definition: NestedStateMachine, visit: State
  * `/States/a/ItemProcessor/States/b/Retry/0` → `["a", "b"]`.
  */
 export function stateNamesInPointer(pointer: string): string[] {
-  const tokens = pointer.split("/").slice(1).map(unescapePointerToken);
+  const tokens = pointer.split('/').slice(1).map(unescapePointerToken);
   const names: string[] = [];
   let i = 0;
   // Follow only the structural route (States/<name>/ItemProcessor|Iterator|Branches/<n>):
   // a payload key that happens to be called "States" is not a state.
-  while (tokens[i] === "States" && i + 1 < tokens.length) {
+  while (tokens[i] === 'States' && i + 1 < tokens.length) {
     names.push(tokens[i + 1]);
     i += 2;
-    if (tokens[i] === "ItemProcessor" || tokens[i] === "Iterator") i += 1;
-    else if (tokens[i] === "Branches" && /^\d+$/.test(tokens[i + 1] ?? "")) i += 2;
+    if (tokens[i] === 'ItemProcessor' || tokens[i] === 'Iterator') i += 1;
+    else if (tokens[i] === 'Branches' && /^\d+$/.test(tokens[i + 1] ?? '')) i += 2;
     else break;
   }
   return names;

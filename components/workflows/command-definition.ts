@@ -9,10 +9,10 @@ import {
   type MapState,
   type State,
   type StateMachineDefinition,
-} from "../asl";
-import { checkInteger, checkLambdaArn, checkWaitLimits } from "./option-checks";
+} from '../asl';
+import { checkInteger, checkLambdaArn, checkWaitLimits } from './option-checks';
 
-const BUILDER = "buildCommandDefinition";
+const BUILDER = 'buildCommandDefinition';
 
 /** A consumer Lambda registered as an extra sync target of the command machine. */
 export interface SyncTargetFunction {
@@ -48,22 +48,22 @@ export interface CommandDefinitionOptions {
 
 /** States of the command machine that are not `sync_<name>` states. */
 const FIXED_STATE_NAMES = new Set([
-  "check_version",
-  "check_version_result",
-  "wait_prev_command",
-  "recheck_prev_command",
-  "recheck_prev_command_result",
-  "set_ttl_command",
-  "history_copy",
-  "transform_data",
-  "sync_data_all",
-  "sync_target",
-  "sync_data",
-  "sync_unknown_target",
-  "finish",
-  "success",
-  "mark_failed",
-  "fail",
+  'check_version',
+  'check_version_result',
+  'wait_prev_command',
+  'recheck_prev_command',
+  'recheck_prev_command_result',
+  'set_ttl_command',
+  'history_copy',
+  'transform_data',
+  'sync_data_all',
+  'sync_target',
+  'sync_data',
+  'sync_unknown_target',
+  'finish',
+  'success',
+  'mark_failed',
+  'fail',
 ]);
 
 const TARGET_NAME = /^[A-Za-z0-9_-]+$/;
@@ -80,18 +80,22 @@ function checkSyncTargets(targets: readonly SyncTargetFunction[]): void {
   targets.forEach((target, i) => {
     const option = `syncTargets[${i}].name`;
     const name = target?.name;
-    if (typeof name !== "string" || !TARGET_NAME.test(name)) {
+    if (typeof name !== 'string' || !TARGET_NAME.test(name)) {
       throw new Error(`${BUILDER}: option "${option}" must match [A-Za-z0-9_-]+, got ${JSON.stringify(name)}`);
     }
-    if (name === "data") {
+    if (name === 'data') {
       throw new Error(`${BUILDER}: option "${option}" is "data", the name of the built-in read-model target`);
     }
     const stateName = syncStateName(name);
     if (FIXED_STATE_NAMES.has(stateName)) {
-      throw new Error(`${BUILDER}: option "${option}" ("${name}") would create state "${stateName}", which the machine already uses`);
+      throw new Error(
+        `${BUILDER}: option "${option}" ("${name}") would create state "${stateName}", which the machine already uses`,
+      );
     }
     if (stateName.length > MAX_STATE_NAME_LENGTH) {
-      throw new Error(`${BUILDER}: option "${option}" is too long: state "${stateName}" exceeds ${MAX_STATE_NAME_LENGTH} characters`);
+      throw new Error(
+        `${BUILDER}: option "${option}" is too long: state "${stateName}" exceeds ${MAX_STATE_NAME_LENGTH} characters`,
+      );
     }
     if (seen.has(name)) throw new Error(`${BUILDER}: option "${option}" duplicates sync target "${name}"`);
     seen.add(name);
@@ -100,10 +104,16 @@ function checkSyncTargets(targets: readonly SyncTargetFunction[]): void {
 }
 
 function checkOptions(opts: CommandDefinitionOptions): void {
-  checkLambdaArn(BUILDER, "commandStepArn", opts.commandStepArn);
+  checkLambdaArn(BUILDER, 'commandStepArn', opts.commandStepArn);
   checkSyncTargets(opts.syncTargets);
-  checkWaitLimits(BUILDER, "waitTimeoutSeconds", opts.waitTimeoutSeconds, "waitHeartbeatSeconds", opts.waitHeartbeatSeconds);
-  checkInteger(BUILDER, "syncMaxConcurrency", opts.syncMaxConcurrency, 1);
+  checkWaitLimits(
+    BUILDER,
+    'waitTimeoutSeconds',
+    opts.waitTimeoutSeconds,
+    'waitHeartbeatSeconds',
+    opts.waitHeartbeatSeconds,
+  );
+  checkInteger(BUILDER, 'syncMaxConcurrency', opts.syncMaxConcurrency, 1);
 }
 
 /** Runs one item `{ pk, sk, target }` through the state of its target. */
@@ -111,30 +121,31 @@ function syncDataAll(opts: CommandDefinitionOptions, onFailure: Catcher): MapSta
   const states: Record<string, State> = {
     sync_target: choiceState(
       [
-        whenStringEquals("$.target", "data", "sync_data"),
-        ...opts.syncTargets.map((t) => whenStringEquals("$.target", t.name, syncStateName(t.name))),
+        whenStringEquals('$.target', 'data', 'sync_data'),
+        ...opts.syncTargets.map((t) => whenStringEquals('$.target', t.name, syncStateName(t.name))),
       ],
-      "sync_unknown_target",
+      'sync_unknown_target',
     ),
     sync_data: lambdaTask(opts.commandStepArn, { end: true }),
   };
-  for (const target of opts.syncTargets) states[syncStateName(target.name)] = lambdaTask(target.functionArn, { end: true });
+  for (const target of opts.syncTargets)
+    states[syncStateName(target.name)] = lambdaTask(target.functionArn, { end: true });
   // A target transform_data names but nobody registered is a configuration error:
   // fail the item (and so the command) instead of skipping it silently.
   states.sync_unknown_target = {
-    Type: "Fail",
-    Error: "UnknownSyncTarget",
-    Cause: "transform_data returned a target that has no sync state in this machine",
+    Type: 'Fail',
+    Error: 'UnknownSyncTarget',
+    Cause: 'transform_data returned a target that has no sync state in this machine',
   };
   return {
-    Type: "Map",
-    ItemsPath: "$.targets",
-    ItemSelector: { "pk.$": "$.pk", "sk.$": "$.sk", "target.$": "$$.Map.Item.Value.target" },
+    Type: 'Map',
+    ItemsPath: '$.targets',
+    ItemSelector: { 'pk.$': '$.pk', 'sk.$': '$.sk', 'target.$': '$$.Map.Item.Value.target' },
     MaxConcurrency: opts.syncMaxConcurrency,
-    ItemProcessor: { ProcessorConfig: { Mode: "INLINE" }, StartAt: "sync_target", States: states },
-    ResultPath: "$.sync",
+    ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' }, StartAt: 'sync_target', States: states },
+    ResultPath: '$.sync',
     Catch: [onFailure],
-    Next: "finish",
+    Next: 'finish',
   };
 }
 
@@ -146,49 +157,50 @@ function syncDataAll(opts: CommandDefinitionOptions, onFailure: Catcher): MapSta
 export function buildCommandDefinition(opts: CommandDefinitionOptions): StateMachineDefinition {
   checkOptions(opts);
   const arn = opts.commandStepArn;
-  const onFailure = catchAll("mark_failed", "$.error");
+  const onFailure = catchAll('mark_failed', '$.error');
   const step = (next: string) => lambdaTask(arn, { next, catch: [onFailure] });
 
   return {
-    Comment: "CQRS command: version check, wait for the previous version, history copy, transform, sync to every target",
-    StartAt: "check_version",
+    Comment:
+      'CQRS command: version check, wait for the previous version, history copy, transform, sync to every target',
+    StartAt: 'check_version',
     States: {
-      check_version: step("check_version_result"),
+      check_version: step('check_version_result'),
       check_version_result: choiceState(
         [
-          whenNumberEquals("$.result", 0, "set_ttl_command"),
-          whenNumberEquals("$.result", 1, "wait_prev_command"),
-          whenNumberEquals("$.result", -1, "mark_failed"),
+          whenNumberEquals('$.result', 0, 'set_ttl_command'),
+          whenNumberEquals('$.result', 1, 'wait_prev_command'),
+          whenNumberEquals('$.result', -1, 'mark_failed'),
         ],
-        "wait_prev_command",
+        'wait_prev_command',
       ),
       wait_prev_command: lambdaTask(arn, {
         waitForTaskToken: true,
         timeoutSeconds: opts.waitTimeoutSeconds,
         heartbeatSeconds: opts.waitHeartbeatSeconds,
-        next: "set_ttl_command",
+        next: 'set_ttl_command',
         catch: [
           // No callback in time: look at the predecessor again rather than trust the callback alone.
-          catchErrors(["States.HeartbeatTimeout", "States.Timeout"], "recheck_prev_command", "$.waitTimeout"),
+          catchErrors(['States.HeartbeatTimeout', 'States.Timeout'], 'recheck_prev_command', '$.waitTimeout'),
           onFailure,
         ],
       }),
-      recheck_prev_command: step("recheck_prev_command_result"),
+      recheck_prev_command: step('recheck_prev_command_result'),
       recheck_prev_command_result: choiceState(
-        [whenNumberEquals("$.result", 0, "set_ttl_command"), whenNumberEquals("$.result", 1, "wait_prev_command")],
-        "mark_failed",
+        [whenNumberEquals('$.result', 0, 'set_ttl_command'), whenNumberEquals('$.result', 1, 'wait_prev_command')],
+        'mark_failed',
       ),
-      set_ttl_command: step("history_copy"),
-      history_copy: step("transform_data"),
-      transform_data: step("sync_data_all"),
+      set_ttl_command: step('history_copy'),
+      history_copy: step('transform_data'),
+      transform_data: step('sync_data_all'),
       sync_data_all: syncDataAll(opts, onFailure),
-      finish: step("success"),
-      success: { Type: "Succeed" },
+      finish: step('success'),
+      success: { Type: 'Succeed' },
       // A broken failure step must not hang the chain: its own failure still ends in `fail`.
-      mark_failed: lambdaTask(arn, { next: "fail", catch: [catchAll("fail", "$.markFailedError")] }),
+      mark_failed: lambdaTask(arn, { next: 'fail', catch: [catchAll('fail', '$.markFailedError')] }),
       fail: {
-        Type: "Fail",
-        Error: "CommandFailed",
+        Type: 'Fail',
+        Error: 'CommandFailed',
         Cause: "The command failed; the command row's status and the alarm topic say where and why",
       },
     },

@@ -1,7 +1,7 @@
-import { catchAll, integrationResource, lambdaTask, type StateMachineDefinition } from "../asl";
-import { checkInteger, checkLambdaArn } from "./option-checks";
+import { catchAll, integrationResource, lambdaTask, type StateMachineDefinition } from '../asl';
+import { checkInteger, checkLambdaArn } from './option-checks';
 
-const BUILDER = "buildImportCsvDefinition";
+const BUILDER = 'buildImportCsvDefinition';
 
 /** Distributed Map's upper bound on concurrent child executions. */
 const MAX_DISTRIBUTED_CONCURRENCY = 10_000;
@@ -29,20 +29,33 @@ export interface ImportCsvDefinitionOptions {
   maxInputBytesPerBatch?: number;
 }
 
-export const IMPORT_CSV_DEFAULTS = { resultPrefix: "import-results/", maxConcurrency: 50, maxInputBytesPerBatch: 120 * 1024 } as const;
+export const IMPORT_CSV_DEFAULTS = {
+  resultPrefix: 'import-results/',
+  maxConcurrency: 50,
+  maxInputBytesPerBatch: 120 * 1024,
+} as const;
 
-function checkOptions(opts: ImportCsvDefinitionOptions, resultPrefix: string, maxConcurrency: number, maxInputBytesPerBatch: number): void {
-  checkLambdaArn(BUILDER, "importCsvStepArn", opts.importCsvStepArn);
-  if (typeof opts.resultBucket !== "string" || !BUCKET_NAME.test(opts.resultBucket)) {
-    throw new Error(`${BUILDER}: option "resultBucket" must be an S3 bucket name, got ${JSON.stringify(opts.resultBucket)}`);
+function checkOptions(
+  opts: ImportCsvDefinitionOptions,
+  resultPrefix: string,
+  maxConcurrency: number,
+  maxInputBytesPerBatch: number,
+): void {
+  checkLambdaArn(BUILDER, 'importCsvStepArn', opts.importCsvStepArn);
+  if (typeof opts.resultBucket !== 'string' || !BUCKET_NAME.test(opts.resultBucket)) {
+    throw new Error(
+      `${BUILDER}: option "resultBucket" must be an S3 bucket name, got ${JSON.stringify(opts.resultBucket)}`,
+    );
   }
-  if (typeof resultPrefix !== "string" || resultPrefix === "" || resultPrefix.startsWith("/")) {
-    throw new Error(`${BUILDER}: option "resultPrefix" must be a non-empty key prefix without a leading "/", got ${JSON.stringify(resultPrefix)}`);
+  if (typeof resultPrefix !== 'string' || resultPrefix === '' || resultPrefix.startsWith('/')) {
+    throw new Error(
+      `${BUILDER}: option "resultPrefix" must be a non-empty key prefix without a leading "/", got ${JSON.stringify(resultPrefix)}`,
+    );
   }
-  checkInteger(BUILDER, "maxItemsPerBatch", opts.maxItemsPerBatch, 1);
-  checkInteger(BUILDER, "maxConcurrency", maxConcurrency, 1, MAX_DISTRIBUTED_CONCURRENCY);
-  checkInteger(BUILDER, "toleratedFailurePercentage", opts.toleratedFailurePercentage, 0, 100);
-  checkInteger(BUILDER, "maxInputBytesPerBatch", maxInputBytesPerBatch, 1024, 131_072);
+  checkInteger(BUILDER, 'maxItemsPerBatch', opts.maxItemsPerBatch, 1);
+  checkInteger(BUILDER, 'maxConcurrency', maxConcurrency, 1, MAX_DISTRIBUTED_CONCURRENCY);
+  checkInteger(BUILDER, 'toleratedFailurePercentage', opts.toleratedFailurePercentage, 0, 100);
+  checkInteger(BUILDER, 'maxInputBytesPerBatch', maxInputBytesPerBatch, 1024, 131_072);
 }
 
 /**
@@ -57,46 +70,46 @@ export function buildImportCsvDefinition(opts: ImportCsvDefinitionOptions): Stat
   const maxInputBytesPerBatch = opts.maxInputBytesPerBatch ?? IMPORT_CSV_DEFAULTS.maxInputBytesPerBatch;
   checkOptions(opts, resultPrefix, maxConcurrency, maxInputBytesPerBatch);
   const arn = opts.importCsvStepArn;
-  const onFailure = catchAll("finalize_parent_job", "$.error");
+  const onFailure = catchAll('finalize_parent_job', '$.error');
 
   return {
-    Comment: "CQRS CSV import: count rows, process them in batches with a Distributed Map, finalize the job",
-    StartAt: "csv_loader",
+    Comment: 'CQRS CSV import: count rows, process them in batches with a Distributed Map, finalize the job',
+    StartAt: 'csv_loader',
     States: {
-      csv_loader: lambdaTask(arn, { next: "import_rows", catch: [onFailure] }),
+      csv_loader: lambdaTask(arn, { next: 'import_rows', catch: [onFailure] }),
       import_rows: {
-        Type: "Map",
-        Label: "import_rows",
+        Type: 'Map',
+        Label: 'import_rows',
         ItemReader: {
-          Resource: integrationResource(arn, "s3:getObject"),
-          ReaderConfig: { InputType: "CSV", CSVHeaderLocation: "FIRST_ROW" },
-          Parameters: { "Bucket.$": "$.bucket", "Key.$": "$.key" },
+          Resource: integrationResource(arn, 's3:getObject'),
+          ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' },
+          Parameters: { 'Bucket.$': '$.bucket', 'Key.$': '$.key' },
         },
         // `line` is the 0-based record index: invalid rows are reported by line.
-        ItemSelector: { "line.$": "$$.Map.Item.Index", "row.$": "$$.Map.Item.Value" },
+        ItemSelector: { 'line.$': '$$.Map.Item.Index', 'row.$': '$$.Map.Item.Value' },
         ItemBatcher: {
           MaxItemsPerBatch: opts.maxItemsPerBatch,
           MaxInputBytesPerBatch: maxInputBytesPerBatch,
-          BatchInput: { "pk.$": "$.pk", "sk.$": "$.sk" },
+          BatchInput: { 'pk.$': '$.pk', 'sk.$': '$.sk' },
         },
         MaxConcurrency: maxConcurrency,
         ToleratedFailurePercentage: opts.toleratedFailurePercentage,
         ResultWriter: {
-          Resource: integrationResource(arn, "s3:putObject"),
+          Resource: integrationResource(arn, 's3:putObject'),
           Parameters: { Bucket: opts.resultBucket, Prefix: resultPrefix },
         },
         ItemProcessor: {
-          ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "EXPRESS" },
-          StartAt: "csv_rows_handler",
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' },
+          StartAt: 'csv_rows_handler',
           States: { csv_rows_handler: lambdaTask(arn, { end: true }) },
         },
         // Keep the job keys for finalize_parent_job; the map run summary goes beside them.
-        ResultPath: "$.mapRun",
+        ResultPath: '$.mapRun',
         Catch: [onFailure],
-        Next: "finalize_parent_job",
+        Next: 'finalize_parent_job',
       },
-      finalize_parent_job: lambdaTask(arn, { next: "success" }),
-      success: { Type: "Succeed" },
+      finalize_parent_job: lambdaTask(arn, { next: 'success' }),
+      success: { Type: 'Succeed' },
     },
   };
 }

@@ -1,7 +1,7 @@
-import { catchAll, lambdaTask, type StateMachineDefinition } from "../asl";
-import { checkLambdaArn, checkWaitLimits } from "./option-checks";
+import { catchAll, lambdaTask, type StateMachineDefinition } from '../asl';
+import { checkLambdaArn, checkWaitLimits } from './option-checks';
 
-const BUILDER = "buildImportZipDefinition";
+const BUILDER = 'buildImportZipDefinition';
 
 export interface ImportZipDefinitionOptions {
   /** ARN of the `import-zip-step` function (`unzip`, `trigger_single_csv_and_wait`, `finalize_zip_job`). */
@@ -25,25 +25,31 @@ export interface ImportZipDefinitionOptions {
  * every failure in `$.error`.
  */
 export function buildImportZipDefinition(opts: ImportZipDefinitionOptions): StateMachineDefinition {
-  checkLambdaArn(BUILDER, "importZipStepArn", opts.importZipStepArn);
-  checkWaitLimits(BUILDER, "childTimeoutSeconds", opts.childTimeoutSeconds, "childHeartbeatSeconds", opts.childHeartbeatSeconds);
+  checkLambdaArn(BUILDER, 'importZipStepArn', opts.importZipStepArn);
+  checkWaitLimits(
+    BUILDER,
+    'childTimeoutSeconds',
+    opts.childTimeoutSeconds,
+    'childHeartbeatSeconds',
+    opts.childHeartbeatSeconds,
+  );
   const arn = opts.importZipStepArn;
-  const onFailure = catchAll("finalize_zip_job", "$.error");
+  const onFailure = catchAll('finalize_zip_job', '$.error');
 
   return {
-    Comment: "CQRS ZIP import: unzip, import each CSV in order through a child CSV job, finalize the job",
-    StartAt: "unzip",
+    Comment: 'CQRS ZIP import: unzip, import each CSV in order through a child CSV job, finalize the job',
+    StartAt: 'unzip',
     States: {
-      unzip: lambdaTask(arn, { next: "import_csv_files", catch: [onFailure] }),
+      unzip: lambdaTask(arn, { next: 'import_csv_files', catch: [onFailure] }),
       import_csv_files: {
-        Type: "Map",
-        ItemsPath: "$.csvKeys",
+        Type: 'Map',
+        ItemsPath: '$.csvKeys',
         // One file at a time, in the order unzip sorted them.
         MaxConcurrency: 1,
-        ItemSelector: { "pk.$": "$.pk", "sk.$": "$.sk", "bucket.$": "$.bucket", "key.$": "$$.Map.Item.Value" },
+        ItemSelector: { 'pk.$': '$.pk', 'sk.$': '$.sk', 'bucket.$': '$.bucket', 'key.$': '$$.Map.Item.Value' },
         ItemProcessor: {
-          ProcessorConfig: { Mode: "INLINE" },
-          StartAt: "trigger_single_csv_and_wait",
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: 'trigger_single_csv_and_wait',
           States: {
             trigger_single_csv_and_wait: lambdaTask(arn, {
               waitForTaskToken: true,
@@ -55,10 +61,10 @@ export function buildImportZipDefinition(opts: ImportZipDefinitionOptions): Stat
         },
         ResultPath: null,
         Catch: [onFailure],
-        Next: "finalize_zip_job",
+        Next: 'finalize_zip_job',
       },
-      finalize_zip_job: lambdaTask(arn, { next: "success" }),
-      success: { Type: "Succeed" },
+      finalize_zip_job: lambdaTask(arn, { next: 'success' }),
+      success: { Type: 'Succeed' },
     },
   };
 }

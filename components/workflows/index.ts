@@ -3,11 +3,11 @@
  * functions of plain options (ARNs as strings): no Pulumi, so the definitions are
  * known at preview time and testable offline.
  */
-export { buildCommandDefinition, syncStateName } from "./command-definition";
-export type { CommandDefinitionOptions, SyncTargetFunction } from "./command-definition";
-export { buildTaskDefinition, TASK_DEFAULTS } from "./task-definition";
-export type { TaskDefinitionOptions } from "./task-definition";
-export { buildImportCsvDefinition, IMPORT_CSV_DEFAULTS } from "./import-csv-definition";
-export type { ImportCsvDefinitionOptions } from "./import-csv-definition";
-export { buildImportZipDefinition } from "./import-zip-definition";
-export type { ImportZipDefinitionOptions } from "./import-zip-definition";
+export { buildCommandDefinition, syncStateName } from './command-definition';
+export type { CommandDefinitionOptions, SyncTargetFunction } from './command-definition';
+export { buildTaskDefinition, TASK_DEFAULTS } from './task-definition';
+export type { TaskDefinitionOptions } from './task-definition';
+export { buildImportCsvDefinition, IMPORT_CSV_DEFAULTS } from './import-csv-definition';
+export type { ImportCsvDefinitionOptions } from './import-csv-definition';
+export { buildImportZipDefinition } from './import-zip-definition';
+export type { ImportZipDefinitionOptions } from './import-zip-definition';

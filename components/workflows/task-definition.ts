@@ -1,7 +1,7 @@
-import { catchAll, lambdaTask, type StateMachineDefinition } from "../asl";
-import { checkInteger, checkLambdaArn } from "./option-checks";
+import { catchAll, lambdaTask, type StateMachineDefinition } from '../asl';
+import { checkInteger, checkLambdaArn } from './option-checks';
 
-const BUILDER = "buildTaskDefinition";
+const BUILDER = 'buildTaskDefinition';
 
 /** Longest execution a STANDARD state machine allows (one year). */
 const MAX_STANDARD_EXECUTION_SECONDS = 31_536_000;
@@ -25,36 +25,36 @@ export const TASK_DEFAULTS = { maxConcurrency: 2, timeoutSeconds: 900 } as const
 export function buildTaskDefinition(opts: TaskDefinitionOptions): StateMachineDefinition {
   const maxConcurrency = opts.maxConcurrency ?? TASK_DEFAULTS.maxConcurrency;
   const timeoutSeconds = opts.timeoutSeconds ?? TASK_DEFAULTS.timeoutSeconds;
-  checkLambdaArn(BUILDER, "taskStepArn", opts.taskStepArn);
-  checkInteger(BUILDER, "maxConcurrency", maxConcurrency, 1);
-  checkInteger(BUILDER, "timeoutSeconds", timeoutSeconds, 1, MAX_STANDARD_EXECUTION_SECONDS);
+  checkLambdaArn(BUILDER, 'taskStepArn', opts.taskStepArn);
+  checkInteger(BUILDER, 'maxConcurrency', maxConcurrency, 1);
+  checkInteger(BUILDER, 'timeoutSeconds', timeoutSeconds, 1, MAX_STANDARD_EXECUTION_SECONDS);
   const arn = opts.taskStepArn;
 
   return {
-    Comment: "CQRS task: run every sub-task with bounded concurrency, then finalize the parent task",
+    Comment: 'CQRS task: run every sub-task with bounded concurrency, then finalize the parent task',
     TimeoutSeconds: timeoutSeconds,
-    StartAt: "map_state",
+    StartAt: 'map_state',
     States: {
       map_state: {
-        Type: "Map",
-        ItemsPath: "$.subTasks",
+        Type: 'Map',
+        ItemsPath: '$.subTasks',
         MaxConcurrency: maxConcurrency,
         ItemProcessor: {
-          ProcessorConfig: { Mode: "INLINE" },
-          StartAt: "iterator",
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: 'iterator',
           States: {
             // The handler has recorded the sub-task as FAILED; the Pass keeps one
             // failure from cancelling the other iterations.
-            iterator: lambdaTask(arn, { end: true, catch: [catchAll("iterator_failed", "$.error")] }),
-            iterator_failed: { Type: "Pass", End: true },
+            iterator: lambdaTask(arn, { end: true, catch: [catchAll('iterator_failed', '$.error')] }),
+            iterator_failed: { Type: 'Pass', End: true },
           },
         },
         ResultPath: null,
-        Catch: [catchAll("finalize_task", "$.error")],
-        Next: "finalize_task",
+        Catch: [catchAll('finalize_task', '$.error')],
+        Next: 'finalize_task',
       },
-      finalize_task: lambdaTask(arn, { next: "success" }),
-      success: { Type: "Succeed" },
+      finalize_task: lambdaTask(arn, { next: 'success' }),
+      success: { Type: 'Succeed' },
     },
   };
 }

@@ -56,7 +56,9 @@ export function commandKeyOf(pk: string, code: string, version: number): Key {
 }
 
 export async function getCommand(key: Key, consistent = true): Promise<CommandRow | undefined> {
-  const res = await ddb().send(new GetCommand({ TableName: tables.commands(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: consistent }));
+  const res = await ddb().send(
+    new GetCommand({ TableName: tables.commands(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: consistent }),
+  );
   return res.Item as CommandRow | undefined;
 }
 
@@ -67,7 +69,9 @@ export async function requireCommand(key: Key): Promise<CommandRow> {
 }
 
 export async function getDataRow(pk: string, code: string): Promise<DataRow | undefined> {
-  const res = await ddb().send(new GetCommand({ TableName: tables.data(), Key: dataKey(pk, code), ConsistentRead: true }));
+  const res = await ddb().send(
+    new GetCommand({ TableName: tables.data(), Key: dataKey(pk, code), ConsistentRead: true }),
+  );
   return res.Item as DataRow | undefined;
 }
 
@@ -104,7 +108,9 @@ export async function evaluateVersion(pk: string, code: string, version: number)
   for (let v = version - 1; v >= lowest; v--) between.push(commandKeyOf(pk, code, v));
   const applied = dataVersion >= 1 && lowest === dataVersion + 1 ? commandKeyOf(pk, code, dataVersion) : undefined;
   const keys = applied ? [...between, applied] : between;
-  const rows = keys.length ? await batchGetAll(ddb(), tables.commands(), keys, { consistentRead: true, projection: ['result', 'status'] }) : new Map();
+  const rows = keys.length
+    ? await batchGetAll(ddb(), tables.commands(), keys, { consistentRead: true, projection: ['result', 'status'] })
+    : new Map();
   // the highest unfinished version below this one is the one to wait for
   for (const key of between) {
     if (!hasEnded(rows.get(keyId(key)))) {
@@ -112,7 +118,12 @@ export async function evaluateVersion(pk: string, code: string, version: number)
     }
   }
   if (lowest > dataVersion + 1) {
-    return { result: 1, dataVersion, waitingOn: lowest - 1, reason: `more than ${MAX_GAP_CHECKED} versions between data and this one` };
+    return {
+      result: 1,
+      dataVersion,
+      waitingOn: lowest - 1,
+      reason: `more than ${MAX_GAP_CHECKED} versions between data and this one`,
+    };
   }
   if (applied) {
     const row = rows.get(keyId(applied));
@@ -129,7 +140,12 @@ export type ClaimOutcome = 'sent' | 'stale' | 'lost';
  * re-check and the predecessor's finish/mark_failed — wins), then sends SendTaskSuccess
  * (check 0) or SendTaskFailure (check -1). 'lost' = someone else claimed / replaced it.
  */
-export async function claimAndResume(key: Key, token: string, check: VersionCheck, resumedBy: string): Promise<ClaimOutcome> {
+export async function claimAndResume(
+  key: Key,
+  token: string,
+  check: VersionCheck,
+  resumedBy: string,
+): Promise<ClaimOutcome> {
   const now = new Date().toISOString();
   try {
     await ddb().send(
@@ -177,14 +193,21 @@ async function restoreToken(key: Key, token: string, claimedAt: string, resumedB
         TableName: tables.commands(),
         Key: { pk: key.pk, sk: key.sk },
         UpdateExpression: 'SET taskToken = :t, #status = :s REMOVE resumedAt, resumedBy',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(taskToken) AND attribute_not_exists(#result) AND resumedAt = :at AND resumedBy = :by',
+        ConditionExpression:
+          'attribute_exists(pk) AND attribute_not_exists(taskToken) AND attribute_not_exists(#result) AND resumedAt = :at AND resumedBy = :by',
         ExpressionAttributeNames: { '#status': 'status', '#result': 'result' },
-        ExpressionAttributeValues: { ':t': token, ':s': stepStatus('wait_prev_command', StepPhase.STARTED), ':at': claimedAt, ':by': resumedBy },
+        ExpressionAttributeValues: {
+          ':t': token,
+          ':s': stepStatus('wait_prev_command', StepPhase.STARTED),
+          ':at': claimedAt,
+          ':by': resumedBy,
+        },
       }),
     );
   } catch (err) {
     // not restorable (moved on) or the write failed: the waiter's heartbeat re-check still covers it
-    if (!isConditionalCheckFailed(err)) log('error', 'could not restore the task token after a failed send', { key, error: describeError(err) });
+    if (!isConditionalCheckFailed(err))
+      log('error', 'could not restore the task token after a failed send', { key, error: describeError(err) });
   }
 }
 
@@ -194,7 +217,12 @@ async function restoreToken(key: Key, token: string, claimedAt: string, resumedB
  * and may now proceed, resume it. If it has no token yet it has not stored one: it will
  * re-check after storing it, so nothing is lost.
  */
-export async function releaseSuccessor(pk: string, code: string, version: number, resumedBy: string): Promise<{ resumed?: number; outcome?: ClaimOutcome }> {
+export async function releaseSuccessor(
+  pk: string,
+  code: string,
+  version: number,
+  resumedBy: string,
+): Promise<{ resumed?: number; outcome?: ClaimOutcome }> {
   for (let v = version + 1; v <= version + MAX_RELEASE_SCAN; v++) {
     const key = commandKeyOf(pk, code, v);
     let ended = false;

@@ -114,11 +114,16 @@ async function waitPrevCommand(input: CommandStateInput, taskToken: string | und
           'SET taskToken = :t, tokenStoredAt = :now, waitingSince = if_not_exists(waitingSince, :now), #status = :s, #statusAt = :now',
         ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#result)',
         ExpressionAttributeNames: { '#status': 'status', '#statusAt': 'statusAt', '#result': 'result' },
-        ExpressionAttributeValues: { ':t': taskToken, ':now': now, ':s': stepStatus('wait_prev_command', StepPhase.STARTED) },
+        ExpressionAttributeValues: {
+          ':t': taskToken,
+          ':now': now,
+          ':s': stepStatus('wait_prev_command', StepPhase.STARTED),
+        },
       }),
     );
   } catch (err) {
-    if (isConditionalCheckFailed(err)) throw new NamedError('CommandNotWaitable', `command ${key.pk} / ${key.sk} is missing or already ended`);
+    if (isConditionalCheckFailed(err))
+      throw new NamedError('CommandNotWaitable', `command ${key.pk} / ${key.sk} is missing or already ended`);
     throw err;
   }
   await waitHooks.afterTokenStore?.(key);
@@ -219,7 +224,13 @@ async function historyCopy(input: CommandStateInput): Promise<CommandStateInput>
   await ddb().send(
     new PutCommand({
       TableName: tables.history(),
-      Item: { ...publicFields(row), pk: row.pk, sk: row.sk, version: Number(row.version), appliedAt: new Date().toISOString() },
+      Item: {
+        ...publicFields(row),
+        pk: row.pk,
+        sk: row.sk,
+        version: Number(row.version),
+        appliedAt: new Date().toISOString(),
+      },
     }),
   );
   return input;
@@ -246,7 +257,8 @@ async function transformData(input: CommandStateInput): Promise<CommandStateInpu
 
 /** Built-in read model: the latest version in `data`, written only if newer than what is there. */
 async function syncData(input: SyncItemInput): Promise<{ target: string; status: 'FINISHED' }> {
-  if (input.target !== DATA_TARGET) throw new Error(`sync_data only handles the built-in "${DATA_TARGET}" target, got "${input.target}"`);
+  if (input.target !== DATA_TARGET)
+    throw new Error(`sync_data only handles the built-in "${DATA_TARGET}" target, got "${input.target}"`);
   const row = await requireCommand(input);
   const version = Number(row.version);
   try {
@@ -274,23 +286,30 @@ async function syncData(input: SyncItemInput): Promise<{ target: string; status:
     // ended and a later one was written on top, a newer row: the row's own syncStatus.data
     // says this version was written, so succeed without moving the read model back. (The
     // command-step role cannot read `history`, so the command row is the evidence.)
-    const alreadyWritten = currentVersion === version || (currentVersion > version && isRecord(row.syncStatus) && row.syncStatus[DATA_TARGET] === 'FINISHED');
+    const alreadyWritten =
+      currentVersion === version ||
+      (currentVersion > version && isRecord(row.syncStatus) && row.syncStatus[DATA_TARGET] === 'FINISHED');
     if (!alreadyWritten) {
-      throw new NamedError('VersionConflict', `data ${row.pk} / ${row.code} is at version ${current?.version}, cannot apply version ${version}`);
+      throw new NamedError(
+        'VersionConflict',
+        `data ${row.pk} / ${row.code} is at version ${current?.version}, cannot apply version ${version}`,
+      );
     }
   }
-  await ddb().send(
-    new UpdateCommand({
-      TableName: tables.commands(),
-      Key: { pk: row.pk, sk: row.sk },
-      UpdateExpression: 'SET syncStatus.#t = :s',
-      ConditionExpression: 'attribute_exists(syncStatus)',
-      ExpressionAttributeNames: { '#t': DATA_TARGET },
-      ExpressionAttributeValues: { ':s': 'FINISHED' },
-    }),
-  ).catch((err: unknown) => {
-    if (!isConditionalCheckFailed(err)) throw err;
-  });
+  await ddb()
+    .send(
+      new UpdateCommand({
+        TableName: tables.commands(),
+        Key: { pk: row.pk, sk: row.sk },
+        UpdateExpression: 'SET syncStatus.#t = :s',
+        ConditionExpression: 'attribute_exists(syncStatus)',
+        ExpressionAttributeNames: { '#t': DATA_TARGET },
+        ExpressionAttributeValues: { ':s': 'FINISHED' },
+      }),
+    )
+    .catch((err: unknown) => {
+      if (!isConditionalCheckFailed(err)) throw err;
+    });
   return { target: DATA_TARGET, status: 'FINISHED' };
 }
 
@@ -307,7 +326,11 @@ async function finish(input: CommandStateInput): Promise<CommandStateInput> {
       UpdateExpression: 'SET #result = :r, #status = :s, #statusAt = :now, completedAt = :now REMOVE taskToken',
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
-      ExpressionAttributeValues: { ':r': CommandResult.COMPLETED, ':s': stepStatus('finish', StepPhase.FINISHED), ':now': now },
+      ExpressionAttributeValues: {
+        ':r': CommandResult.COMPLETED,
+        ':s': stepStatus('finish', StepPhase.FINISHED),
+        ':now': now,
+      },
     }),
   );
   const released = await releaseSuccessor(key.pk, code, version, `finish:${version}`);
@@ -339,10 +362,16 @@ async function recordFailureAfterCompletion(key: Key, reason: string, now: strin
       new UpdateCommand({
         TableName: tables.commands(),
         Key: { pk: key.pk, sk: key.sk },
-        UpdateExpression: 'SET #status = :s, #statusAt = :now, failedAfterCompletion = :reason, failedAfterCompletionAt = :now',
+        UpdateExpression:
+          'SET #status = :s, #statusAt = :now, failedAfterCompletion = :reason, failedAfterCompletionAt = :now',
         ConditionExpression: '#result = :completed',
         ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
-        ExpressionAttributeValues: { ':s': stepStatus('mark_failed', StepPhase.FINISHED), ':now': now, ':reason': reason, ':completed': CommandResult.COMPLETED },
+        ExpressionAttributeValues: {
+          ':s': stepStatus('mark_failed', StepPhase.FINISHED),
+          ':now': now,
+          ':reason': reason,
+          ':completed': CommandResult.COMPLETED,
+        },
       }),
     );
     return true;
@@ -366,11 +395,18 @@ async function markFailed(input: CommandStateInput, executionArn?: string): Prom
       new UpdateCommand({
         TableName: tables.commands(),
         Key: { pk: key.pk, sk: key.sk },
-        UpdateExpression: 'SET #result = :r, #status = :s, #statusAt = :now, failedAt = :now, failedReason = :reason REMOVE taskToken',
+        UpdateExpression:
+          'SET #result = :r, #status = :s, #statusAt = :now, failedAt = :now, failedReason = :reason REMOVE taskToken',
         // a version that already COMPLETED is never turned into a failure
         ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#result) OR #result <> :completed)',
         ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
-        ExpressionAttributeValues: { ':r': CommandResult.FAILED, ':s': COMMAND_FAILED_STATUS, ':now': now, ':reason': reason, ':completed': CommandResult.COMPLETED },
+        ExpressionAttributeValues: {
+          ':r': CommandResult.FAILED,
+          ':s': COMMAND_FAILED_STATUS,
+          ':now': now,
+          ':reason': reason,
+          ':completed': CommandResult.COMPLETED,
+        },
       }),
     );
   } catch (err) {
@@ -426,9 +462,11 @@ export async function handleCommandStep(event: StepEvent<unknown>): Promise<unkn
       return runRecordedStep(key, state, () => finish(input), { executionArn, recordFinished: false });
     case 'mark_failed':
       // its final status is FAILED (not mark_failed:FINISHED); a broken mark_failed is caught to `fail`
-      return runRecordedStep(key, state, () => markFailed(input, executionArn), { executionArn, recordFinished: false });
+      return runRecordedStep(key, state, () => markFailed(input, executionArn), {
+        executionArn,
+        recordFinished: false,
+      });
     default:
       throw new Error(`command-step: unknown state "${state}"`);
   }
 }
-

@@ -10,7 +10,16 @@ import { ImportMode, ImportStatus, isTerminal } from '../shared/status';
 import { isRecord, requireKey, type CaughtError, type Key, type SfnContext } from '../shared/types';
 import { countCsv, readCsv } from './csv';
 import { openObject } from './objects';
-import { batchCommitted, batchesPk, closeJob, completeJob, deliverJobOutcome, requireJob, updateJob, type ImportJob } from './model';
+import {
+  batchCommitted,
+  batchesPk,
+  closeJob,
+  completeJob,
+  deliverJobOutcome,
+  requireJob,
+  updateJob,
+  type ImportJob,
+} from './model';
 import { processRows, recordUnprocessed, type RowInput } from './rows';
 import { resolveImportSchema } from './schema';
 
@@ -51,7 +60,11 @@ export async function csvLoader(input: CsvMachineInput): Promise<CsvMachineInput
   const job = await requireJob(requireKey(input, 'csv_loader input'));
   const bucket = input.bucket ?? job.bucket;
   const key = input.key ?? job.key;
-  await updateJob(job, { status: ImportStatus.PROCESSING, mode: ImportMode.STEP_FUNCTION, startedAt: new Date().toISOString() });
+  await updateJob(job, {
+    status: ImportStatus.PROCESSING,
+    mode: ImportMode.STEP_FUNCTION,
+    startedAt: new Date().toISOString(),
+  });
   const { header, count } = await countCsv(bucket, key);
   if (!header) throw new NamedError('EmptyFile', `s3://${bucket}/${key} is empty (no header row)`);
   await updateJob(job, { totalRows: count, header });
@@ -71,11 +84,20 @@ export async function csvRowsHandler(input: RowsBatchInput) {
   const job = await requireJob(requireKey(input?.BatchInput, 'csv_rows_handler BatchInput'));
   if (!Array.isArray(input.Items)) throw new Error('csv_rows_handler: Items must be an array');
   const items: RowInput[] = input.Items.map((it, i) => {
-    if (typeof it?.line !== 'number') throw new Error(`csv_rows_handler: item ${i} has no numeric "line" ($$.Map.Item.Index)`);
+    if (typeof it?.line !== 'number')
+      throw new Error(`csv_rows_handler: item ${i} has no numeric "line" ($$.Map.Item.Index)`);
     return { index: it.line, row: isRecord(it.row) ? it.row : {} };
   });
   const res = await processRows(job, items);
-  return { firstIndex: res.firstIndex, lastIndex: res.lastIndex, processed: res.processed, succeeded: res.succeeded, failed: res.failed, counted: res.counted, ...(res.late ? { late: true } : {}) };
+  return {
+    firstIndex: res.firstIndex,
+    lastIndex: res.lastIndex,
+    processed: res.processed,
+    succeeded: res.succeeded,
+    failed: res.failed,
+    counted: res.counted,
+    ...(res.late ? { late: true } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- finalize_parent_job
@@ -108,7 +130,8 @@ async function readJson(bucket: string, key: string): Promise<unknown> {
  */
 async function recordFailedBatchesFromManifest(job: ImportJob, ref: ManifestRef): Promise<number> {
   const manifest = await readJson(ref.Bucket, ref.Key);
-  if (!isRecord(manifest) || !isRecord(manifest.ResultFiles)) throw new Error(`not a ResultWriter manifest: s3://${ref.Bucket}/${ref.Key}`);
+  if (!isRecord(manifest) || !isRecord(manifest.ResultFiles))
+    throw new Error(`not a ResultWriter manifest: s3://${ref.Bucket}/${ref.Key}`);
   const bucket = typeof manifest.DestinationBucket === 'string' ? manifest.DestinationBucket : ref.Bucket;
   let batches = 0;
   for (const group of ['FAILED', 'PENDING'] as const) {
@@ -135,9 +158,10 @@ async function recordFailedBatchesFromManifest(job: ImportJob, ref: ManifestRef)
         if (rows.length === 0) continue;
         const first = Math.min(...rows.map((x) => x.index));
         if (await batchCommitted(job, first)) continue;
-        const reason = group === 'PENDING'
-          ? 'not processed: the batch was still pending when the import ended'
-          : `batch failed: ${truncate(`${String(r.Error ?? 'Error')}: ${String(r.Cause ?? '')}`, 3000)}`;
+        const reason =
+          group === 'PENDING'
+            ? 'not processed: the batch was still pending when the import ended'
+            : `batch failed: ${truncate(`${String(r.Error ?? 'Error')}: ${String(r.Cause ?? '')}`, 3000)}`;
         await recordUnprocessed(job, rows, reason);
         batches++;
       }
@@ -195,7 +219,10 @@ export interface ReadStopped {
  * `totalRows` is then null, unknown). COMPLETED only if every row succeeded and nothing
  * failed at job level.
  */
-export async function reconcileAndComplete(key: Key, options: { machineError?: string; manifest?: ManifestRef; readStopped?: ReadStopped } = {}): Promise<JobOutcome> {
+export async function reconcileAndComplete(
+  key: Key,
+  options: { machineError?: string; manifest?: ManifestRef; readStopped?: ReadStopped } = {},
+): Promise<JobOutcome> {
   let job = await requireJob(key);
   // From here on a child batch still running (the Map run ended, its EXPRESS children did
   // not) counts nothing: the rows it did not write in time are recorded below instead.
@@ -237,7 +264,8 @@ export async function reconcileAndComplete(key: Key, options: { machineError?: s
     totalRows = processedRows;
     await updateJob(job, { totalRows });
   }
-  if (failedRows > 0) problems.push(`${failedRows} of ${totalRows ?? `${processedRows} read`} rows failed (see IMPORT_ERROR items)`);
+  if (failedRows > 0)
+    problems.push(`${failedRows} of ${totalRows ?? `${processedRows} read`} rows failed (see IMPORT_ERROR items)`);
   const status = problems.length === 0 && succeededRows === totalRows ? ImportStatus.COMPLETED : ImportStatus.FAILED;
   const summary = {
     totalRows,
@@ -246,11 +274,18 @@ export async function reconcileAndComplete(key: Key, options: { machineError?: s
     failedRows,
     failedBatches,
     unprocessedRows: unprocessed,
-    ...(stopped ? { unreadRemainder: true, rowsRead: stopped.rowsRead, readStoppedAt: { line: stopped.line, byte: stopped.byte } } : {}),
+    ...(stopped
+      ? { unreadRemainder: true, rowsRead: stopped.rowsRead, readStoppedAt: { line: stopped.line, byte: stopped.byte } }
+      : {}),
     ...(options.manifest ? { resultManifest: `s3://${options.manifest.Bucket}/${options.manifest.Key}` } : {}),
     ...(problems.length ? { problems } : {}),
   };
-  const ended = await completeJob(key, status, summary, problems.length ? truncate(problems.join('; '), 2000) : undefined);
+  const ended = await completeJob(
+    key,
+    status,
+    summary,
+    problems.length ? truncate(problems.join('; '), 2000) : undefined,
+  );
   return {
     pk: ended.pk,
     sk: ended.sk,
@@ -264,10 +299,14 @@ export async function reconcileAndComplete(key: Key, options: { machineError?: s
 }
 
 export async function finalizeParentJob(input: CsvMachineInput, context?: SfnContext): Promise<JobOutcome> {
-  const key = isRecord(input) && typeof input.pk === 'string' && typeof input.sk === 'string'
-    ? { pk: input.pk, sk: input.sk }
-    : requireKey(context?.Execution?.Input, 'finalize_parent_job (execution input)');
-  return reconcileAndComplete(key, { machineError: caughtText(isRecord(input?.error) ? input.error : undefined), manifest: findResultWriterDetails(input) });
+  const key =
+    isRecord(input) && typeof input.pk === 'string' && typeof input.sk === 'string'
+      ? { pk: input.pk, sk: input.sk }
+      : requireKey(context?.Execution?.Input, 'finalize_parent_job (execution input)');
+  return reconcileAndComplete(key, {
+    machineError: caughtText(isRecord(input?.error) ? input.error : undefined),
+    manifest: findResultWriterDetails(input),
+  });
 }
 
 // ---------------------------------------------------------------- DIRECT
@@ -280,9 +319,21 @@ export async function runDirectImport(key: Key): Promise<JobOutcome> {
   const job = await requireJob(key);
   if (isTerminal(job.status)) {
     await deliverJobOutcome(job);
-    return { pk: job.pk, sk: job.sk, status: job.status, totalRows: job.totalRows === null ? null : Number(job.totalRows ?? 0), processedRows: Number(job.processedRows ?? 0), succeededRows: Number(job.succeededRows ?? 0), failedRows: Number(job.failedRows ?? 0) };
+    return {
+      pk: job.pk,
+      sk: job.sk,
+      status: job.status,
+      totalRows: job.totalRows === null ? null : Number(job.totalRows ?? 0),
+      processedRows: Number(job.processedRows ?? 0),
+      succeededRows: Number(job.succeededRows ?? 0),
+      failedRows: Number(job.failedRows ?? 0),
+    };
   }
-  await updateJob(job, { status: ImportStatus.PROCESSING, mode: ImportMode.DIRECT, startedAt: new Date().toISOString() });
+  await updateJob(job, {
+    status: ImportStatus.PROCESSING,
+    mode: ImportMode.DIRECT,
+    startedAt: new Date().toISOString(),
+  });
   const schema = resolveImportSchema(job.schema);
   let header: string[] | undefined;
   let headerError: string | undefined;
@@ -295,7 +346,12 @@ export async function runDirectImport(key: Key): Promise<JobOutcome> {
   let lastByte = 0;
   const flush = async (): Promise<void> => {
     if (chunk.length === 0) return;
-    if (headerError) await recordUnprocessed(job, chunk.map((r) => ({ index: r.index, line: r.line, raw: r.fields })), `not processed: invalid header (${headerError})`);
+    if (headerError)
+      await recordUnprocessed(
+        job,
+        chunk.map((r) => ({ index: r.index, line: r.line, raw: r.fields })),
+        `not processed: invalid header (${headerError})`,
+      );
     else await processRows(job, chunk, { schema, header });
     chunk = [];
   };
@@ -324,7 +380,12 @@ export async function runDirectImport(key: Key): Promise<JobOutcome> {
     log('error', 'DIRECT import stopped before the end of the file', { key, ...readStopped });
   }
   if (readStopped) {
-    await updateJob(job, { totalRows: null, rowsRead: total, unreadRemainder: true, readStoppedAt: { line: lastLine, byte: lastByte } });
+    await updateJob(job, {
+      totalRows: null,
+      rowsRead: total,
+      unreadRemainder: true,
+      readStoppedAt: { line: lastLine, byte: lastByte },
+    });
     return reconcileAndComplete(key, { readStopped });
   }
   await updateJob(job, { totalRows: total });

@@ -20,10 +20,10 @@ export interface CsvRecord {
  * per row instead of aborting the file. Empty lines are skipped (as the Distributed Map
  * ItemReader does).
  */
-export async function* readCsv(stream: Readable): AsyncGenerator<{ header: string[]; line: number; bytes: number } | CsvRecord> {
-  const parser = stream.pipe(
-    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true }),
-  );
+export async function* readCsv(
+  stream: Readable,
+): AsyncGenerator<{ header: string[]; line: number; bytes: number } | CsvRecord> {
+  const parser = stream.pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true }));
   stream.on('error', (err) => parser.destroy(err));
   let header: string[] | undefined;
   let index = 0;

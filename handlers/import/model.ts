@@ -65,18 +65,25 @@ export function helperTtl(job: ImportJob): number {
 }
 
 export async function getJob(key: Key): Promise<ImportJob | undefined> {
-  const res = await ddb().send(new GetCommand({ TableName: tables.importTmp(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }));
+  const res = await ddb().send(
+    new GetCommand({ TableName: tables.importTmp(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
+  );
   return res.Item as ImportJob | undefined;
 }
 
 export async function requireJob(key: Key): Promise<ImportJob> {
   const job = await getJob(key);
   if (!job) throw new Error(`import job ${key.pk} / ${key.sk} not found in ${tables.importTmp()}`);
-  if (job.type !== ImportRowType.CSV_JOB && job.type !== ImportRowType.ZIP_JOB) throw new Error(`${key.pk} / ${key.sk} is not an import job`);
+  if (job.type !== ImportRowType.CSV_JOB && job.type !== ImportRowType.ZIP_JOB)
+    throw new Error(`${key.pk} / ${key.sk} is not an import job`);
   return job;
 }
 
-export async function updateJob(key: Key, fields: Record<string, unknown>, condition?: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> }): Promise<ImportJob> {
+export async function updateJob(
+  key: Key,
+  fields: Record<string, unknown>,
+  condition?: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> },
+): Promise<ImportJob> {
   const names: Record<string, string> = { ...(condition?.names ?? {}) };
   const values: Record<string, unknown> = { ...(condition?.values ?? {}) };
   const sets: string[] = [];
@@ -140,7 +147,11 @@ export type CommitOutcome = 'counted' | 'duplicate' | 'closed';
  * after the finalizer took over counts nothing, since the finalizer records its rows itself.
  * `finalizer: true` is the finalizer's own recording of unprocessed rows.
  */
-export async function commitBatch(job: ImportJob, counts: BatchCounts, options: { finalizer?: boolean } = {}): Promise<CommitOutcome> {
+export async function commitBatch(
+  job: ImportJob,
+  counts: BatchCounts,
+  options: { finalizer?: boolean } = {},
+): Promise<CommitOutcome> {
   try {
     await ddb().send(
       new TransactWriteCommand({
@@ -191,10 +202,22 @@ export async function commitBatch(job: ImportJob, counts: BatchCounts, options: 
 
 /** The counts of a batch already committed (its marker), if any. */
 export async function committedBatch(job: Key, firstIndex: number): Promise<BatchCounts | undefined> {
-  const res = await ddb().send(new GetCommand({ TableName: tables.importTmp(), Key: { pk: batchesPk(job), sk: rowIndexSk(firstIndex) }, ConsistentRead: true }));
+  const res = await ddb().send(
+    new GetCommand({
+      TableName: tables.importTmp(),
+      Key: { pk: batchesPk(job), sk: rowIndexSk(firstIndex) },
+      ConsistentRead: true,
+    }),
+  );
   if (!res.Item) return undefined;
   const i = res.Item;
-  return { firstIndex: Number(i.firstIndex), lastIndex: Number(i.lastIndex), processed: Number(i.processed), succeeded: Number(i.succeeded), failed: Number(i.failed) };
+  return {
+    firstIndex: Number(i.firstIndex),
+    lastIndex: Number(i.lastIndex),
+    processed: Number(i.processed),
+    succeeded: Number(i.succeeded),
+    failed: Number(i.failed),
+  };
 }
 
 export async function batchCommitted(job: Key, firstIndex: number): Promise<boolean> {
@@ -206,7 +229,7 @@ function outcomeBody(job: ImportJob): Record<string, unknown> {
     pk: job.pk,
     sk: job.sk,
     status: job.status,
-    totalRows: job.totalRows === null ? null : job.totalRows ?? 0,
+    totalRows: job.totalRows === null ? null : (job.totalRows ?? 0),
     processedRows: job.processedRows ?? 0,
     succeededRows: job.succeededRows ?? 0,
     failedRows: job.failedRows ?? 0,
@@ -247,13 +270,22 @@ export async function deliverJobOutcome(job: ImportJob): Promise<'sent' | 'stale
  * End a job: status + summary (the first terminal status wins if called twice), the waiting
  * parent resumed (success or failure), a status event, and an alarm when FAILED.
  */
-export async function completeJob(key: Key, status: typeof ImportStatus.COMPLETED | typeof ImportStatus.FAILED, summary: Record<string, unknown>, error?: string): Promise<ImportJob> {
+export async function completeJob(
+  key: Key,
+  status: typeof ImportStatus.COMPLETED | typeof ImportStatus.FAILED,
+  summary: Record<string, unknown>,
+  error?: string,
+): Promise<ImportJob> {
   let job: ImportJob;
   try {
     job = await updateJob(
       key,
       { status, summary, finishedAt: new Date().toISOString(), ...(error ? { error } : {}) },
-      { expression: 'NOT #st IN (:c, :f)', names: { '#st': 'status' }, values: { ':c': ImportStatus.COMPLETED, ':f': ImportStatus.FAILED } },
+      {
+        expression: 'NOT #st IN (:c, :f)',
+        names: { '#st': 'status' },
+        values: { ':c': ImportStatus.COMPLETED, ':f': ImportStatus.FAILED },
+      },
     );
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
@@ -261,9 +293,20 @@ export async function completeJob(key: Key, status: typeof ImportStatus.COMPLETE
   }
   const delivered = await deliverJobOutcome(job);
   if (delivered === 'stale') log('warn', 'parent no longer waits for this import job (token timed out)', { key });
-  await publishStatusEventSafe(Action.IMPORT_STATUS, { table: 'import_tmp', type: job.type, ...outcomeBody(job), summary: job.summary });
+  await publishStatusEventSafe(Action.IMPORT_STATUS, {
+    table: 'import_tmp',
+    type: job.type,
+    ...outcomeBody(job),
+    summary: job.summary,
+  });
   if (job.status === ImportStatus.FAILED) {
-    await publishAlarm({ kind: 'import-failed', table: 'import_tmp', pk: job.pk, sk: job.sk, error: job.error ?? `import ended FAILED: ${JSON.stringify(outcomeBody(job))}` });
+    await publishAlarm({
+      kind: 'import-failed',
+      table: 'import_tmp',
+      pk: job.pk,
+      sk: job.sk,
+      error: job.error ?? `import ended FAILED: ${JSON.stringify(outcomeBody(job))}`,
+    });
   }
   return job;
 }

@@ -7,7 +7,19 @@ import { isConditionalCheckFailed, truncate } from '../shared/errors';
 import { rowIndexSk, sha256Hex } from '../shared/keys';
 import { offloadIfLarge } from '../shared/offload';
 import { ImportRowType } from '../shared/status';
-import { acceptsBatches, claimsPk, commitBatch, committedBatch, errorsPk, getJob, helperTtl, IMPORT_ROW_VOID, rowsPk, type BatchCounts, type ImportJob } from './model';
+import {
+  acceptsBatches,
+  claimsPk,
+  commitBatch,
+  committedBatch,
+  errorsPk,
+  getJob,
+  helperTtl,
+  IMPORT_ROW_VOID,
+  rowsPk,
+  type BatchCounts,
+  type ImportJob,
+} from './model';
 import { dedupeKey, describeKey, resolveImportSchema, type CommandDraft, type ImportSchema } from './schema';
 
 /** One row to import: from the Distributed Map (`row` object) or from DIRECT parsing (`fields`). */
@@ -45,11 +57,21 @@ const VOID_WRITE_CONCURRENCY = 25;
  */
 async function putIfAbsent(item: Item): Promise<string | undefined> {
   try {
-    await ddb().send(new PutCommand({ TableName: tables.importTmp(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await ddb().send(
+      new PutCommand({ TableName: tables.importTmp(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
     return undefined;
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
-    const res = await ddb().send(new GetCommand({ TableName: tables.importTmp(), Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true, ProjectionExpression: '#t', ExpressionAttributeNames: { '#t': 'type' } }));
+    const res = await ddb().send(
+      new GetCommand({
+        TableName: tables.importTmp(),
+        Key: { pk: item.pk, sk: item.sk },
+        ConsistentRead: true,
+        ProjectionExpression: '#t',
+        ExpressionAttributeNames: { '#t': 'type' },
+      }),
+    );
     return String(res.Item?.type ?? '');
   }
 }
@@ -61,7 +83,10 @@ function lineOf(item: RowInput): number {
   return item.line ?? item.index + 2;
 }
 
-function cellsOf(item: RowInput, header: readonly string[] | undefined): { row?: Record<string, string>; error?: string; header: readonly string[] } {
+function cellsOf(
+  item: RowInput,
+  header: readonly string[] | undefined,
+): { row?: Record<string, string>; error?: string; header: readonly string[] } {
   if (item.fields) {
     const h = header ?? [];
     if (item.fields.length !== h.length) {
@@ -76,7 +101,10 @@ function cellsOf(item: RowInput, header: readonly string[] | undefined): { row?:
   const extra = keys.filter((k) => !h.includes(k));
   if (missing.length > 0 || extra.length > 0) {
     const got = h.length - missing.length + extra.length;
-    return { header: h, error: `wrong column count: expected ${h.length}, got ${got}${missing.length ? ` (missing ${missing.map((m) => `"${m}"`).join(', ')})` : ''}${extra.length ? ` (unexpected ${extra.map((m) => `"${m}"`).join(', ')})` : ''}` };
+    return {
+      header: h,
+      error: `wrong column count: expected ${h.length}, got ${got}${missing.length ? ` (missing ${missing.map((m) => `"${m}"`).join(', ')})` : ''}${extra.length ? ` (unexpected ${extra.map((m) => `"${m}"`).join(', ')})` : ''}`,
+    };
   }
   return { header: h, row: Object.fromEntries(h.map((name) => [name, String(raw[name])])) };
 }
@@ -85,14 +113,27 @@ function cellsOf(item: RowInput, header: readonly string[] | undefined): { row?:
  * Claim a target key for this job: the first row to claim it wins, later rows are duplicates.
  * The claim stores the winner's index so a retried batch recognises its own claims.
  */
-async function claimKey(job: ImportJob, draft: CommandDraft, item: RowInput): Promise<{ ok: true } | { ok: false; firstLine: number }> {
+async function claimKey(
+  job: ImportJob,
+  draft: CommandDraft,
+  item: RowInput,
+): Promise<{ ok: true } | { ok: false; firstLine: number }> {
   const key = dedupeKey(draft);
   const claim = { pk: claimsPk(job), sk: sha256Hex(key) };
   try {
     await ddb().send(
       new PutCommand({
         TableName: tables.importTmp(),
-        Item: { ...claim, type: ImportRowType.IMPORT_KEY, jobPk: job.pk, jobSk: job.sk, index: item.index, line: lineOf(item), target: truncate(key, 1000), ttl: helperTtl(job) },
+        Item: {
+          ...claim,
+          type: ImportRowType.IMPORT_KEY,
+          jobPk: job.pk,
+          jobSk: job.sk,
+          index: item.index,
+          line: lineOf(item),
+          target: truncate(key, 1000),
+          ttl: helperTtl(job),
+        },
         ConditionExpression: 'attribute_not_exists(pk) OR #index = :index',
         ExpressionAttributeNames: { '#index': 'index' },
         ExpressionAttributeValues: { ':index': item.index },
@@ -112,14 +153,27 @@ async function claimKey(job: ImportJob, draft: CommandDraft, item: RowInput): Pr
  * (25 per call, UnprocessedItems retried with backoff), then count the batch exactly once.
  * Used by csv_rows_handler (one Distributed Map batch) and by DIRECT imports (chunks).
  */
-export async function processRows(job: ImportJob, items: readonly RowInput[], options: { schema?: ImportSchema; header?: readonly string[] } = {}): Promise<RowsResult> {
-  if (items.length === 0) return { firstIndex: -1, lastIndex: -1, processed: 0, succeeded: 0, failed: 0, counted: false };
+export async function processRows(
+  job: ImportJob,
+  items: readonly RowInput[],
+  options: { schema?: ImportSchema; header?: readonly string[] } = {},
+): Promise<RowsResult> {
+  if (items.length === 0)
+    return { firstIndex: -1, lastIndex: -1, processed: 0, succeeded: 0, failed: 0, counted: false };
   const schema = options.schema ?? resolveImportSchema(job.schema);
   const header = options.header ?? job.header;
   const sorted = [...items].sort((a, b) => a.index - b.index);
   const previous = await committedBatch(job, sorted[0].index);
   if (previous) return { ...previous, counted: false }; // a retry of a batch already written and counted
-  const late: RowsResult = { firstIndex: sorted[0].index, lastIndex: sorted[sorted.length - 1].index, processed: 0, succeeded: 0, failed: 0, counted: false, late: true };
+  const late: RowsResult = {
+    firstIndex: sorted[0].index,
+    lastIndex: sorted[sorted.length - 1].index,
+    processed: 0,
+    succeeded: 0,
+    failed: 0,
+    counted: false,
+    late: true,
+  };
   // fresh state, not the one read when the batch started: a finalizer may have taken over since
   const current = await getJob(job);
   if (!current || !acceptsBatches(current)) return late;
@@ -150,7 +204,11 @@ export async function processRows(job: ImportJob, items: readonly RowInput[], op
 
   // duplicates across batches of the same file: claim each key (first claim wins)
   const byIndex = new Map(sorted.map((i) => [i.index, i]));
-  const claims = await mapLimit(Array.from(drafts.entries()), 10, async ([index, draft]) => ({ index, draft, claim: await claimKey(job, draft, byIndex.get(index)!) }));
+  const claims = await mapLimit(Array.from(drafts.entries()), 10, async ([index, draft]) => ({
+    index,
+    draft,
+    claim: await claimKey(job, draft, byIndex.get(index)!),
+  }));
   for (const { index, draft, claim } of claims) {
     if (!claim.ok) {
       drafts.delete(index);
@@ -166,10 +224,28 @@ export async function processRows(job: ImportJob, items: readonly RowInput[], op
     const draft = drafts.get(item.index);
     const base = { jobPk: job.pk, jobSk: job.sk, index: item.index, line: lineOf(item) };
     if (draft) {
-      let command: Record<string, unknown> = { pk: draft.pk, code: draft.code, ...(draft.version !== undefined ? { version: draft.version } : {}), attributes: draft.attributes };
-      const rowItem = { pk: rowsPk(job), sk: rowIndexSk(item.index), type: ImportRowType.IMPORT_ROW, ...base, command, ttl };
+      let command: Record<string, unknown> = {
+        pk: draft.pk,
+        code: draft.code,
+        ...(draft.version !== undefined ? { version: draft.version } : {}),
+        attributes: draft.attributes,
+      };
+      const rowItem = {
+        pk: rowsPk(job),
+        sk: rowIndexSk(item.index),
+        type: ImportRowType.IMPORT_ROW,
+        ...base,
+        command,
+        ttl,
+      };
       if (approxItemBytes(rowItem) > MAX_ROW_ITEM_BYTES) {
-        const off = await offloadIfLarge(s3(), bucket, draft.attributes, ['imports', job.pk, job.sk, rowIndexSk(item.index)], 0);
+        const off = await offloadIfLarge(
+          s3(),
+          bucket,
+          draft.attributes,
+          ['imports', job.pk, job.sk, rowIndexSk(item.index)],
+          0,
+        );
         command = { ...command, attributes: undefined, attributesRef: off.ref };
       }
       rowItems.push({ ...rowItem, command });
@@ -217,12 +293,26 @@ export async function processRows(job: ImportJob, items: readonly RowInput[], op
  * as succeeded: its command is on its way. A row whose IMPORT_ERROR was already written
  * keeps its reason. Every other row gets an IMPORT_ERROR with `reason`.
  */
-export async function recordUnprocessed(job: ImportJob, rows: ReadonlyArray<{ index: number; line?: number; raw?: unknown }>, reason: string): Promise<boolean> {
+export async function recordUnprocessed(
+  job: ImportJob,
+  rows: ReadonlyArray<{ index: number; line?: number; raw?: unknown }>,
+  reason: string,
+): Promise<boolean> {
   if (rows.length === 0) return false;
   const sorted = [...rows].sort((a, b) => a.index - b.index);
   const rowKey = (index: number) => ({ pk: rowsPk(job), sk: rowIndexSk(index) });
-  const written = await batchGetAll(ddb(), tables.importTmp(), sorted.map((r) => rowKey(r.index)), { consistentRead: true, projection: ['type'] });
-  const errored = await batchGetAll(ddb(), tables.importTmp(), sorted.map((r) => ({ pk: errorsPk(job), sk: rowIndexSk(r.index) })), { consistentRead: true, projection: ['index'] });
+  const written = await batchGetAll(
+    ddb(),
+    tables.importTmp(),
+    sorted.map((r) => rowKey(r.index)),
+    { consistentRead: true, projection: ['type'] },
+  );
+  const errored = await batchGetAll(
+    ddb(),
+    tables.importTmp(),
+    sorted.map((r) => ({ pk: errorsPk(job), sk: rowIndexSk(r.index) })),
+    { consistentRead: true, projection: ['index'] },
+  );
   const isRow = (index: number): boolean => written.get(keyId(rowKey(index)))?.type === ImportRowType.IMPORT_ROW;
   // Void every row not written yet: a batch still running cannot write it after this (its
   // conditional put fails), so a row is either an IMPORT_ROW counted here as succeeded or a
@@ -230,10 +320,21 @@ export async function recordUnprocessed(job: ImportJob, rows: ReadonlyArray<{ in
   // loses to an IMPORT_ROW written meanwhile means the batch was first: succeeded.
   const ttl = helperTtl(job);
   const wonByBatch = new Set<number>();
-  await mapLimit(sorted.filter((r) => !written.has(keyId(rowKey(r.index)))), VOID_WRITE_CONCURRENCY, async (r) => {
-    const existing = await putIfAbsent({ ...rowKey(r.index), type: IMPORT_ROW_VOID, jobPk: job.pk, jobSk: job.sk, index: r.index, ttl });
-    if (existing === ImportRowType.IMPORT_ROW) wonByBatch.add(r.index);
-  });
+  await mapLimit(
+    sorted.filter((r) => !written.has(keyId(rowKey(r.index)))),
+    VOID_WRITE_CONCURRENCY,
+    async (r) => {
+      const existing = await putIfAbsent({
+        ...rowKey(r.index),
+        type: IMPORT_ROW_VOID,
+        jobPk: job.pk,
+        jobSk: job.sk,
+        index: r.index,
+        ttl,
+      });
+      if (existing === ImportRowType.IMPORT_ROW) wonByBatch.add(r.index);
+    },
+  );
   let succeeded = 0;
   const puts: Item[] = [];
   for (const r of sorted) {

@@ -51,11 +51,15 @@ function convert(type: ColumnType, raw: string, column: string): { value?: unkno
       return { value: raw };
     case 'number': {
       const n = Number(v);
-      return v !== '' && Number.isFinite(n) ? { value: n } : { error: `invalid number in column "${column}": "${raw}"` };
+      return v !== '' && Number.isFinite(n)
+        ? { value: n }
+        : { error: `invalid number in column "${column}": "${raw}"` };
     }
     case 'integer': {
       const n = Number(v);
-      return /^[-+]?\d+$/.test(v) && Number.isSafeInteger(n) ? { value: n } : { error: `invalid integer in column "${column}": "${raw}"` };
+      return /^[-+]?\d+$/.test(v) && Number.isSafeInteger(n)
+        ? { value: n }
+        : { error: `invalid integer in column "${column}": "${raw}"` };
     }
     case 'boolean': {
       const l = v.toLowerCase();
@@ -71,7 +75,9 @@ function convert(type: ColumnType, raw: string, column: string): { value?: unkno
       }
     case 'date': {
       const t = Date.parse(v);
-      return Number.isNaN(t) ? { error: `invalid date in column "${column}": "${raw}"` } : { value: new Date(t).toISOString() };
+      return Number.isNaN(t)
+        ? { error: `invalid date in column "${column}": "${raw}"` }
+        : { value: new Date(t).toISOString() };
     }
   }
 }
@@ -86,12 +92,21 @@ export function parseHeaderCell(cell: string): ColumnSpec {
   }
   const colon = text.lastIndexOf(':');
   if (colon > 0 && (TYPES as readonly string[]).includes(text.slice(colon + 1).trim())) {
-    return { name: cell, attribute: text.slice(0, colon).trim(), type: text.slice(colon + 1).trim() as ColumnType, required };
+    return {
+      name: cell,
+      attribute: text.slice(0, colon).trim(),
+      type: text.slice(colon + 1).trim() as ColumnType,
+      required,
+    };
   }
   return { name: cell, attribute: text, type: 'string', required };
 }
 
-function keyFromRow(row: Readonly<Record<string, string>>, specs: readonly ColumnSpec[], errors: string[]): Omit<CommandDraft, 'attributes'> | undefined {
+function keyFromRow(
+  row: Readonly<Record<string, string>>,
+  specs: readonly ColumnSpec[],
+  errors: string[],
+): Omit<CommandDraft, 'attributes'> | undefined {
   const byAttr = new Map(specs.map((s) => [s.attribute ?? s.name, s]));
   const cell = (attr: string): string | undefined => {
     const spec = byAttr.get(attr);
@@ -111,12 +126,15 @@ function keyFromRow(row: Readonly<Record<string, string>>, specs: readonly Colum
       code = sk;
     }
   }
-  if (!code) errors.push(byAttr.has('code') || !byAttr.has('sk') ? 'empty required field "code"' : 'empty required field "sk"');
+  if (!code)
+    errors.push(byAttr.has('code') || !byAttr.has('sk') ? 'empty required field "code"' : 'empty required field "sk"');
   const rawVersion = cell('version')?.trim() ?? '';
   if (rawVersion !== '') {
     const n = Number(rawVersion);
-    if (!/^\d+$/.test(rawVersion) || !Number.isSafeInteger(n) || n < 1) errors.push(`invalid integer in column "version": "${rawVersion}" (expected a positive integer)`);
-    else if (version !== undefined && version !== n) errors.push(`"version" (${n}) disagrees with the version in "sk" (${version})`);
+    if (!/^\d+$/.test(rawVersion) || !Number.isSafeInteger(n) || n < 1)
+      errors.push(`invalid integer in column "version": "${rawVersion}" (expected a positive integer)`);
+    else if (version !== undefined && version !== n)
+      errors.push(`"version" (${n}) disagrees with the version in "sk" (${version})`);
     else version = n;
   }
   if (errors.length > 0) return undefined;
@@ -189,7 +207,8 @@ export function defineImportSchema(def: SchemaDefinition): ImportSchema {
     name: def.name,
     checkHeader(header) {
       const errors = duplicateNames(header, specsFor(header));
-      for (const c of def.columns) if (c.required && !header.includes(c.name)) errors.push(`missing required column "${c.name}"`);
+      for (const c of def.columns)
+        if (c.required && !header.includes(c.name)) errors.push(`missing required column "${c.name}"`);
       if (!def.allowExtraColumns) for (const h of header) if (!declared.has(h)) errors.push(`unexpected column "${h}"`);
       const attrs = new Set(specsFor(header).map((s) => s.attribute ?? s.name));
       if (!attrs.has('pk')) errors.push('missing required column "pk"');

@@ -38,9 +38,18 @@ export async function startImportJob(key: Key, action: string): Promise<StartOut
   if (action !== 'import-csv') throw new Error(`action ${action} does not match CSV job ${job.sk}`);
   let mode = job.mode;
   if (!mode) {
-    mode = (await objectSize(job.bucket, job.key)) <= requirePositiveNumber('DIRECT_IMPORT_MAX_BYTES') ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION;
+    mode =
+      (await objectSize(job.bucket, job.key)) <= requirePositiveNumber('DIRECT_IMPORT_MAX_BYTES')
+        ? ImportMode.DIRECT
+        : ImportMode.STEP_FUNCTION;
     await ddb().send(
-      new UpdateCommand({ TableName: tables.importTmp(), Key: { pk: job.pk, sk: job.sk }, UpdateExpression: 'SET #mode = :m', ExpressionAttributeNames: { '#mode': 'mode' }, ExpressionAttributeValues: { ':m': mode } }),
+      new UpdateCommand({
+        TableName: tables.importTmp(),
+        Key: { pk: job.pk, sk: job.sk },
+        UpdateExpression: 'SET #mode = :m',
+        ExpressionAttributeNames: { '#mode': 'mode' },
+        ExpressionAttributeValues: { ':m': mode },
+      }),
     );
   }
   if (mode === ImportMode.DIRECT) {

@@ -47,17 +47,34 @@ export function childJobKey(zip: Pick<ImportJob, 'pk' | 'sk' | 'jobId'>, csvKey:
 export async function unzip(input: ZipMachineInput): Promise<ZipMachineInput & { csvKeys: string[] }> {
   const zip = await requireJob(requireKey(input, 'unzip input'));
   const destBucket = requireEnv('IMPORT_BUCKET');
-  await updateJob(zip, { status: ImportStatus.PROCESSING, mode: ImportMode.STEP_FUNCTION, startedAt: new Date().toISOString() });
-  const { entries, skipped } = await unzipCsvEntries(input.bucket ?? zip.bucket, input.key ?? zip.key, destBucket, `${UNZIPPED_PREFIX}${encodeURIComponent(jobIdOf(zip))}/`);
+  await updateJob(zip, {
+    status: ImportStatus.PROCESSING,
+    mode: ImportMode.STEP_FUNCTION,
+    startedAt: new Date().toISOString(),
+  });
+  const { entries, skipped } = await unzipCsvEntries(
+    input.bucket ?? zip.bucket,
+    input.key ?? zip.key,
+    destBucket,
+    `${UNZIPPED_PREFIX}${encodeURIComponent(jobIdOf(zip))}/`,
+  );
   const csvKeys = entries.map((e) => e.key);
   const bytes = Buffer.byteLength(JSON.stringify(csvKeys), 'utf8');
   // skipped entries are recorded on the job; finalize_zip_job reports them and fails the job
   await updateJob(zip, {
     files: csvKeys.length,
     ...(bytes <= MAX_KEYS_BYTES ? { csvKeys } : {}),
-    ...(skipped.length ? { skippedEntryCount: skipped.length, skippedEntries: skipped.slice(0, MAX_SKIPPED_RECORDED).map((e) => ({ entry: truncate(e.entry, 500), reason: truncate(e.reason, 600) })) } : {}),
+    ...(skipped.length
+      ? {
+          skippedEntryCount: skipped.length,
+          skippedEntries: skipped
+            .slice(0, MAX_SKIPPED_RECORDED)
+            .map((e) => ({ entry: truncate(e.entry, 500), reason: truncate(e.reason, 600) })),
+        }
+      : {}),
   });
-  if (bytes > MAX_KEYS_BYTES) throw new Error(`the archive has ${csvKeys.length} CSV entries; their keys exceed the state payload limit`);
+  if (bytes > MAX_KEYS_BYTES)
+    throw new Error(`the archive has ${csvKeys.length} CSV entries; their keys exceed the state payload limit`);
   return { ...input, bucket: destBucket, csvKeys };
 }
 
@@ -70,9 +87,13 @@ export async function unzip(input: ZipMachineInput): Promise<ZipMachineInput & {
  * Re-running (retry/redelivery) re-stores the new token; if the child had already ended,
  * its outcome is delivered right away.
  */
-export async function triggerSingleCsvAndWait(input: ZipMachineInput, taskToken: string | undefined): Promise<ZipMachineInput> {
+export async function triggerSingleCsvAndWait(
+  input: ZipMachineInput,
+  taskToken: string | undefined,
+): Promise<ZipMachineInput> {
   if (!taskToken) throw new Error('trigger_single_csv_and_wait needs "taskToken.$": "$$.Task.Token" in its Payload');
-  if (typeof input.key !== 'string' || typeof input.bucket !== 'string') throw new Error('trigger_single_csv_and_wait: input needs "bucket" and "key"');
+  if (typeof input.key !== 'string' || typeof input.bucket !== 'string')
+    throw new Error('trigger_single_csv_and_wait: input needs "bucket" and "key"');
   const zip = await requireJob(requireKey(input, 'trigger_single_csv_and_wait input'));
   const child = childJobKey(zip, input.key);
   const size = await objectSize(input.bucket, input.key);
@@ -113,7 +134,12 @@ export async function triggerSingleCsvAndWait(input: ZipMachineInput, taskToken:
       return input;
     }
   }
-  await publishAction(sns(), requireEnv('MAIN_TOPIC_ARN'), Action.IMPORT_CSV, { pk: child.pk, sk: child.sk, parentPk: zip.pk, parentSk: zip.sk });
+  await publishAction(sns(), requireEnv('MAIN_TOPIC_ARN'), Action.IMPORT_CSV, {
+    pk: child.pk,
+    sk: child.sk,
+    parentPk: zip.pk,
+    parentSk: zip.sk,
+  });
   return input;
 }
 
@@ -149,27 +175,60 @@ export async function finalizeZipJob(input: ZipMachineInput): Promise<JobOutcome
         }
       : { key: k, status: 'NOT_STARTED', totalRows: 0, succeededRows: 0, failedRows: 0 };
   });
-  const sum = (f: 'totalRows' | 'succeededRows' | 'failedRows'): number => files.reduce((n, x) => n + Number(x[f] ?? 0), 0);
+  const sum = (f: 'totalRows' | 'succeededRows' | 'failedRows'): number =>
+    files.reduce((n, x) => n + Number(x[f] ?? 0), 0);
   const totalRows = files.some((f) => f.totalRows === null) ? null : sum('totalRows');
   const succeededRows = sum('succeededRows');
   const failedRows = sum('failedRows');
   const problems: string[] = [];
-  const machineError = isRecord(input.error) ? truncate(`${input.error.Error ?? 'Error'}: ${input.error.Cause ?? ''}`, 1500) : undefined;
+  const machineError = isRecord(input.error)
+    ? truncate(`${input.error.Error ?? 'Error'}: ${input.error.Cause ?? ''}`, 1500)
+    : undefined;
   if (machineError) problems.push(machineError);
   const notCompleted = files.filter((f) => f.status !== ImportStatus.COMPLETED);
-  if (notCompleted.length) problems.push(`${notCompleted.length} of ${files.length} file(s) did not complete: ${notCompleted.slice(0, 5).map((f) => `${f.key} (${f.status})`).join(', ')}`);
-  const skippedEntries = Array.isArray(zip.skippedEntries) ? (zip.skippedEntries as Array<{ entry: string; reason: string }>) : [];
+  if (notCompleted.length)
+    problems.push(
+      `${notCompleted.length} of ${files.length} file(s) did not complete: ${notCompleted
+        .slice(0, 5)
+        .map((f) => `${f.key} (${f.status})`)
+        .join(', ')}`,
+    );
+  const skippedEntries = Array.isArray(zip.skippedEntries)
+    ? (zip.skippedEntries as Array<{ entry: string; reason: string }>)
+    : [];
   const skippedCount = Number(zip.skippedEntryCount ?? skippedEntries.length);
   if (skippedCount > 0) {
-    problems.push(`${skippedCount} archive entr${skippedCount === 1 ? 'y was' : 'ies were'} not imported: ${skippedEntries.slice(0, 5).map((e) => `${e.entry} (${e.reason})`).join(', ')}`);
+    problems.push(
+      `${skippedCount} archive entr${skippedCount === 1 ? 'y was' : 'ies were'} not imported: ${skippedEntries
+        .slice(0, 5)
+        .map((e) => `${e.entry} (${e.reason})`)
+        .join(', ')}`,
+    );
   }
   const status = problems.length === 0 ? ImportStatus.COMPLETED : ImportStatus.FAILED;
   await updateJob(zip, { totalRows, processedRows: succeededRows + failedRows, succeededRows, failedRows });
   const ended = await completeJob(
     key,
     status,
-    { fileCount: files.length, totalRows, succeededRows, failedRows, files: files.slice(0, 100), ...(skippedCount ? { skippedEntryCount: skippedCount, skippedEntries } : {}), ...(problems.length ? { problems } : {}) },
+    {
+      fileCount: files.length,
+      totalRows,
+      succeededRows,
+      failedRows,
+      files: files.slice(0, 100),
+      ...(skippedCount ? { skippedEntryCount: skippedCount, skippedEntries } : {}),
+      ...(problems.length ? { problems } : {}),
+    },
     problems.length ? truncate(problems.join('; '), 2000) : undefined,
   );
-  return { pk: ended.pk, sk: ended.sk, status: ended.status, totalRows, processedRows: succeededRows + failedRows, succeededRows, failedRows, ...(ended.error ? { error: ended.error } : {}) };
+  return {
+    pk: ended.pk,
+    sk: ended.sk,
+    status: ended.status,
+    totalRows,
+    processedRows: succeededRows + failedRows,
+    succeededRows,
+    failedRows,
+    ...(ended.error ? { error: ended.error } : {}),
+  };
 }

@@ -20,13 +20,19 @@ export class S3RangeReader extends RandomAccessReader {
   private readonly blocks = new Map<number, Promise<Buffer>>();
   public gets = 0;
 
-  constructor(private readonly bucket: string, private readonly key: string, private readonly size: number) {
+  constructor(
+    private readonly bucket: string,
+    private readonly key: string,
+    private readonly size: number,
+  ) {
     super();
   }
 
   private async getRange(start: number, endExclusive: number): Promise<Readable> {
     this.gets++;
-    const res = await s3().send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${start}-${endExclusive - 1}` }));
+    const res = await s3().send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${start}-${endExclusive - 1}` }),
+    );
     return bodyToReadable(res.Body);
   }
 
@@ -108,12 +114,22 @@ export function safeEntryPath(name: string): string | undefined {
  * 'a\b.csv' or the same name twice) would overwrite that file's object and its rows would
  * disappear; which one the archive meant is not ours to guess, so the later one is skipped.
  */
-export async function unzipCsvEntries(bucket: string, key: string, destBucket: string, destPrefix: string): Promise<{ entries: UnzippedEntry[]; skipped: SkippedEntry[] }> {
+export async function unzipCsvEntries(
+  bucket: string,
+  key: string,
+  destBucket: string,
+  destPrefix: string,
+): Promise<{ entries: UnzippedEntry[]; skipped: SkippedEntry[] }> {
   const head = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const size = Number(head.ContentLength ?? 0);
   if (size <= 0) throw new Error(`s3://${bucket}/${key} is empty`);
   const reader = new S3RangeReader(bucket, key, size);
-  const zip = await fromRandomAccessReaderPromise(reader, size, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: false });
+  const zip = await fromRandomAccessReaderPromise(reader, size, {
+    lazyEntries: true,
+    autoClose: true,
+    validateEntrySizes: true,
+    strictFileNames: false,
+  });
   const out: UnzippedEntry[] = [];
   const skipped: SkippedEntry[] = [];
   const taken = new Map<string, string>();
@@ -137,7 +153,13 @@ export async function unzipCsvEntries(bucket: string, key: string, destBucket: s
       taken.set(destKey, entry.fileName);
       const stream = await zip.openReadStreamPromise(entry);
       await s3().send(
-        new PutObjectCommand({ Bucket: destBucket, Key: destKey, Body: stream, ContentLength: entry.uncompressedSize, ContentType: 'text/csv' }),
+        new PutObjectCommand({
+          Bucket: destBucket,
+          Key: destKey,
+          Body: stream,
+          ContentLength: entry.uncompressedSize,
+          ContentType: 'text/csv',
+        }),
       );
       out.push({ entry: entry.fileName, key: destKey, size: entry.uncompressedSize });
     }

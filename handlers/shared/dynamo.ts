@@ -29,7 +29,10 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 export class UnprocessedItemsError extends Error {
-  constructor(readonly table: string, readonly items: Item[]) {
+  constructor(
+    readonly table: string,
+    readonly items: Item[],
+  ) {
     super(`BatchWriteItem left ${items.length} item(s) unprocessed in ${table} after retries`);
     this.name = 'UnprocessedItemsError';
   }
@@ -60,7 +63,10 @@ export async function batchPutAll(
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) {
         if (attempt > maxRetries) {
-          throw new UnprocessedItemsError(table, pending.map((r) => r.PutRequest.Item));
+          throw new UnprocessedItemsError(
+            table,
+            pending.map((r) => r.PutRequest.Item),
+          );
         }
         retries++;
         await sleep(backoffMs(attempt - 1, options.baseDelayMs ?? 50));
@@ -101,7 +107,8 @@ export async function batchGetAll(
     let pending: Key[] = part;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) {
-        if (attempt > (options.maxRetries ?? 8)) throw new Error(`BatchGetItem left ${pending.length} key(s) unprocessed in ${table}`);
+        if (attempt > (options.maxRetries ?? 8))
+          throw new Error(`BatchGetItem left ${pending.length} key(s) unprocessed in ${table}`);
         await sleep(backoffMs(attempt - 1));
       }
       const res = await client.send(
@@ -144,7 +151,11 @@ export function approxItemBytes(item: unknown): number {
 }
 
 /** Run `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {

@@ -23,7 +23,10 @@ export type EnvName =
   | 'DIRECT_IMPORT_MAX_BYTES';
 
 export class MissingEnvError extends Error {
-  constructor(readonly variable: EnvName, detail?: string) {
+  constructor(
+    readonly variable: EnvName,
+    detail?: string,
+  ) {
     super(
       detail
         ? `environment variable ${variable} is invalid: ${detail}`
@@ -83,7 +86,8 @@ export function stringMapEnv(name: EnvName): Record<string, string> {
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (typeof v !== 'string' || v === '') throw new MissingEnvError(name, `value for "${k}" must be a non-empty string`);
+    if (typeof v !== 'string' || v === '')
+      throw new MissingEnvError(name, `value for "${k}" must be a non-empty string`);
     out[k] = v;
   }
   return out;

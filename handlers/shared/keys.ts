@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 /** Command row sort key: `<code>@<version>` (docs/architecture.md, data model). */
 export function commandSk(code: string, version: number): string {
   if (!code) throw new Error('command code must not be empty');
-  if (!Number.isInteger(version) || version < 1) throw new Error(`command version must be a positive integer, got ${version}`);
+  if (!Number.isInteger(version) || version < 1)
+    throw new Error(`command version must be a positive integer, got ${version}`);
   return `${code}@${version}`;
 }
 
@@ -64,6 +65,9 @@ const NAME_HASH_CHARS = 20;
 export function executionName(...parts: Array<string | number>): string {
   const strings = parts.map(String);
   const hash = sha256Hex(JSON.stringify(strings)).slice(0, NAME_HASH_CHARS);
-  const readable = strings.join('-').replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, NAME_MAX - NAME_HASH_CHARS - 1);
+  const readable = strings
+    .join('-')
+    .replace(/[^A-Za-z0-9_-]+/g, '_')
+    .slice(0, NAME_MAX - NAME_HASH_CHARS - 1);
   return readable ? `${readable}-${hash}` : hash;
 }

@@ -13,7 +13,12 @@ export interface EventBody {
 }
 
 /** Publish `{ action, ...body }` with an `action` message attribute (the topic's filter policies route on it). */
-export async function publishAction(client: SNSClient, topicArn: string, action: string, body: EventBody): Promise<void> {
+export async function publishAction(
+  client: SNSClient,
+  topicArn: string,
+  action: string,
+  body: EventBody,
+): Promise<void> {
   let message = JSON.stringify({ ...body, action });
   if (Buffer.byteLength(message, 'utf8') > MAX_MESSAGE_BYTES) {
     message = JSON.stringify({ action, truncated: true, preview: truncate(message, MAX_MESSAGE_BYTES / 2) });

@@ -12,7 +12,11 @@ export const SFN_MAX_PAYLOAD_BYTES = 256 * 1024;
 export type TokenOutcome = 'sent' | 'stale';
 
 /** SendTaskSuccess; a token that no longer waits (timed out, unknown) is reported as 'stale', not thrown. */
-export async function sendTaskSuccess(client: SFNClient, taskToken: string, output: unknown = {}): Promise<TokenOutcome> {
+export async function sendTaskSuccess(
+  client: SFNClient,
+  taskToken: string,
+  output: unknown = {},
+): Promise<TokenOutcome> {
   try {
     await client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output ?? {}) }));
     return 'sent';
@@ -22,7 +26,12 @@ export async function sendTaskSuccess(client: SFNClient, taskToken: string, outp
   }
 }
 
-export async function sendTaskFailure(client: SFNClient, taskToken: string, error: string, cause: string): Promise<TokenOutcome> {
+export async function sendTaskFailure(
+  client: SFNClient,
+  taskToken: string,
+  error: string,
+  cause: string,
+): Promise<TokenOutcome> {
   try {
     await client.send(
       new SendTaskFailureCommand({ taskToken, error: truncate(error, 256), cause: truncate(cause, 32768) }),

@@ -25,7 +25,8 @@ export function decodeActionMessage(record: SqsRecord): ActionMessage {
   let action: string | undefined = record.messageAttributes?.action?.stringValue;
   if (isRecord(parsed) && parsed.Type === 'Notification' && typeof parsed.Message === 'string') {
     const attrs = parsed.MessageAttributes;
-    if (isRecord(attrs) && isRecord(attrs.action) && typeof attrs.action.Value === 'string') action = attrs.action.Value;
+    if (isRecord(attrs) && isRecord(attrs.action) && typeof attrs.action.Value === 'string')
+      action = attrs.action.Value;
     try {
       body = JSON.parse(parsed.Message);
     } catch {

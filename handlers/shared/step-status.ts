@@ -47,7 +47,12 @@ export interface StepOptions {
  * Run one step: `<state>:STARTED` → fn → `<state>:FINISHED`; on error `<state>:FAILED`,
  * an alarm to ALARM_TOPIC_ARN, and the error is rethrown (the state's Catch takes over).
  */
-export async function runRecordedStep<T>(key: Key, state: string, fn: () => Promise<T>, options: StepOptions = {}): Promise<T> {
+export async function runRecordedStep<T>(
+  key: Key,
+  state: string,
+  fn: () => Promise<T>,
+  options: StepOptions = {},
+): Promise<T> {
   await recordStepStatus(key, state, StepPhase.STARTED);
   let result: T;
   try {

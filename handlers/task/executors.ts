@@ -59,7 +59,10 @@ async function invokeLambda(functionArn: string, request: TaskExecutionRequest):
   }
   if (res.FunctionError) {
     const p = (payload ?? {}) as { errorType?: string; errorMessage?: string };
-    throw new ExecutorError(p.errorType ?? res.FunctionError, p.errorMessage ?? `executor ${functionArn} failed (${res.FunctionError})`);
+    throw new ExecutorError(
+      p.errorType ?? res.FunctionError,
+      p.errorMessage ?? `executor ${functionArn} failed (${res.FunctionError})`,
+    );
   }
   return payload ?? null;
 }
@@ -69,6 +72,10 @@ export function resolveExecutor(taskType: string): TaskExecutor {
   const local = registry.get(taskType);
   if (local) return local;
   const arn = stringMapEnv('TASK_EXECUTORS')[taskType];
-  if (!arn) throw new NamedError('NoExecutor', `no executor registered for task type "${taskType}" (TASK_EXECUTORS or registerTaskExecutor)`);
+  if (!arn)
+    throw new NamedError(
+      'NoExecutor',
+      `no executor registered for task type "${taskType}" (TASK_EXECUTORS or registerTaskExecutor)`,
+    );
   return (request) => invokeLambda(arn, request);
 }

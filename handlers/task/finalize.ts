@@ -26,7 +26,9 @@ export interface TaskSummary {
 export async function finalizeTask(key: Key, machineError?: CaughtError): Promise<TaskSummary> {
   const task = await getTaskRow<TaskRow>(key);
   if (!task) throw new Error(`task ${key.pk} / ${key.sk} not found`);
-  const errorText = machineError ? truncate(`${machineError.Error ?? 'Error'}: ${machineError.Cause ?? ''}`, 2000) : undefined;
+  const errorText = machineError
+    ? truncate(`${machineError.Error ?? 'Error'}: ${machineError.Cause ?? ''}`, 2000)
+    : undefined;
 
   let subs = (await queryAll(ddb(), {
     TableName: tables.tasks(),
@@ -37,7 +39,9 @@ export async function finalizeTask(key: Key, machineError?: CaughtError): Promis
 
   const unfinished = subs.filter((s) => s.status === TaskStatus.CREATED || s.status === TaskStatus.PROCESSING);
   for (const s of unfinished) {
-    const reason = errorText ? `not processed: task machine failed (${errorText})` : 'not processed: the task machine ended before this sub-task ran';
+    const reason = errorText
+      ? `not processed: task machine failed (${errorText})`
+      : 'not processed: the task machine ended before this sub-task ran';
     await endSubTask(s, s.status, TaskStatus.FAILED, { error: reason });
   }
   if (unfinished.length > 0) {
@@ -54,7 +58,11 @@ export async function finalizeTask(key: Key, machineError?: CaughtError): Promis
   const missing = total - subs.length;
   const failed = subs.filter((s) => s.status === TaskStatus.FAILED).length + missing;
   if (Number(task.succeeded ?? 0) !== succeeded || Number(task.failed ?? 0) !== failed) {
-    log('warn', 'task counters reconciled from sub-task rows', { key, counters: { succeeded: task.succeeded, failed: task.failed }, actual: { succeeded, failed } });
+    log('warn', 'task counters reconciled from sub-task rows', {
+      key,
+      counters: { succeeded: task.succeeded, failed: task.failed },
+      actual: { succeeded, failed },
+    });
   }
   const status = failed === 0 && succeeded === total && !errorText ? TaskStatus.COMPLETED : TaskStatus.FAILED;
   const extra: Record<string, unknown> = { total, succeeded, failed, finishedAt: new Date().toISOString() };
@@ -62,7 +70,26 @@ export async function finalizeTask(key: Key, machineError?: CaughtError): Promis
   if (missing > 0) extra.missingSubTasks = missing;
   await setParentStatus(task, status, extra);
 
-  await publishStatusEventSafe(Action.TASK_STATUS, { table: 'tasks', pk: task.pk, sk: task.sk, type: TaskRowType.TASK, taskType: task.taskType, status, total, succeeded, failed, ...(errorText ? { error: errorText } : {}) });
-  if (errorText) await publishAlarm({ kind: 'task-failed', table: 'tasks', pk: task.pk, sk: task.sk, state: 'finalize_task', error: errorText });
+  await publishStatusEventSafe(Action.TASK_STATUS, {
+    table: 'tasks',
+    pk: task.pk,
+    sk: task.sk,
+    type: TaskRowType.TASK,
+    taskType: task.taskType,
+    status,
+    total,
+    succeeded,
+    failed,
+    ...(errorText ? { error: errorText } : {}),
+  });
+  if (errorText)
+    await publishAlarm({
+      kind: 'task-failed',
+      table: 'tasks',
+      pk: task.pk,
+      sk: task.sk,
+      state: 'finalize_task',
+      error: errorText,
+    });
   return { pk: task.pk, sk: task.sk, status, total, succeeded, failed };
 }

@@ -36,7 +36,9 @@ export interface SubTaskRow {
 }
 
 export async function getTaskRow<T>(key: Key): Promise<T | undefined> {
-  const res = await ddb().send(new GetCommand({ TableName: tables.tasks(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }));
+  const res = await ddb().send(
+    new GetCommand({ TableName: tables.tasks(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
+  );
   return res.Item as T | undefined;
 }
 
@@ -105,7 +107,11 @@ export async function endSubTask(
   }
 }
 
-export async function setParentStatus(key: Key, status: TaskStatus, extra: Record<string, unknown> = {}): Promise<void> {
+export async function setParentStatus(
+  key: Key,
+  status: TaskStatus,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const names: Record<string, string> = { '#status': 'status' };
   const values: Record<string, unknown> = { ':s': status, ':now': new Date().toISOString() };
   const sets = ['#status = :s', 'updatedAt = :now'];

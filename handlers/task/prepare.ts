@@ -73,14 +73,23 @@ async function createSubTaskOnce(row: SubTaskRow): Promise<boolean> {
 
 async function loadItems(task: TaskRow): Promise<unknown[]> {
   const items = task.inputRef ? await loadPayload(s3(), requireEnv('IMPORT_BUCKET'), task.inputRef) : task.input;
-  if (!Array.isArray(items)) throw new Error(`task ${task.pk} / ${task.sk}: "input" must be an array of sub-task inputs`);
+  if (!Array.isArray(items))
+    throw new Error(`task ${task.pk} / ${task.sk}: "input" must be an array of sub-task inputs`);
   return items;
 }
 
 async function failTask(task: TaskRow, reason: string): Promise<void> {
   await setParentStatus(task, TaskStatus.FAILED, { error: reason, finishedAt: new Date().toISOString() });
   await publishAlarm({ kind: 'task-failed', table: 'tasks', pk: task.pk, sk: task.sk, error: reason });
-  await publishStatusEventSafe(Action.TASK_STATUS, { table: 'tasks', pk: task.pk, sk: task.sk, type: TaskRowType.TASK, taskType: task.taskType, status: TaskStatus.FAILED, error: reason });
+  await publishStatusEventSafe(Action.TASK_STATUS, {
+    table: 'tasks',
+    pk: task.pk,
+    sk: task.sk,
+    type: TaskRowType.TASK,
+    taskType: task.taskType,
+    status: TaskStatus.FAILED,
+    error: reason,
+  });
 }
 
 /** Fail the task (reason on its row) when its machine input would be over MAX_TASK_INPUT_BYTES. */
@@ -105,7 +114,8 @@ async function refuseOversizedInput(task: TaskRow, subKeys: Key[]): Promise<Prep
 export async function prepareAndStartTask(key: Key): Promise<PrepareResult> {
   const task = await getTaskRow<TaskRow>(key);
   if (!task) return { started: false, subTasks: 0, skipped: 'task row not found' };
-  if (task.type !== TaskRowType.TASK) return { started: false, subTasks: 0, skipped: `not a task row (type ${String(task.type)})` };
+  if (task.type !== TaskRowType.TASK)
+    return { started: false, subTasks: 0, skipped: `not a task row (type ${String(task.type)})` };
   if (isTerminal(task.status)) return { started: false, subTasks: 0, skipped: `task already ${task.status}` };
   if (!task.taskType) {
     await failTask(task, 'task has no taskType');

@@ -41,7 +41,12 @@ export async function runSubTask(key: Key): Promise<SubTaskOutcome> {
         UpdateExpression: 'SET #status = :processing, startedAt = :now ADD attempts :one',
         ConditionExpression: '#status IN (:created, :processing)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':processing': TaskStatus.PROCESSING, ':created': TaskStatus.CREATED, ':now': startedAt, ':one': 1 },
+        ExpressionAttributeValues: {
+          ':processing': TaskStatus.PROCESSING,
+          ':created': TaskStatus.CREATED,
+          ':now': startedAt,
+          ':one': 1,
+        },
       }),
     );
   } catch (err) {
@@ -51,7 +56,15 @@ export async function runSubTask(key: Key): Promise<SubTaskOutcome> {
     }
     throw err;
   }
-  const event = { table: 'tasks', pk: sub.pk, sk: sub.sk, type: TaskRowType.SUB_TASK, parentPk: sub.parentPk, parentSk: sub.parentSk, taskType: sub.taskType };
+  const event = {
+    table: 'tasks',
+    pk: sub.pk,
+    sk: sub.sk,
+    type: TaskRowType.SUB_TASK,
+    parentPk: sub.parentPk,
+    parentSk: sub.parentSk,
+    taskType: sub.taskType,
+  };
   await publishStatusEventSafe(Action.TASK_STATUS, { ...event, status: TaskStatus.PROCESSING });
 
   let outcome: typeof TaskStatus.COMPLETED | typeof TaskStatus.FAILED;
@@ -70,7 +83,13 @@ export async function runSubTask(key: Key): Promise<SubTaskOutcome> {
     if (result === undefined) details = {};
     else if (jsonBytes(result) <= MAX_INLINE_RESULT_BYTES) details = { result };
     else {
-      const off = await offloadIfLarge(s3(), optionalEnv('IMPORT_BUCKET'), result, ['tasks', sub.pk, sub.sk, 'result'], MAX_INLINE_RESULT_BYTES);
+      const off = await offloadIfLarge(
+        s3(),
+        optionalEnv('IMPORT_BUCKET'),
+        result,
+        ['tasks', sub.pk, sub.sk, 'result'],
+        MAX_INLINE_RESULT_BYTES,
+      );
       details = off.ref ? { resultRef: off.ref } : { result };
     }
   } catch (err) {
@@ -82,6 +101,10 @@ export async function runSubTask(key: Key): Promise<SubTaskOutcome> {
     const now = await getTaskRow<SubTaskRow>(key);
     return { pk: key.pk, sk: key.sk, status: now?.status ?? outcome };
   }
-  await publishStatusEventSafe(Action.TASK_STATUS, { ...event, status: outcome, ...(details.error ? { error: details.error } : {}) });
+  await publishStatusEventSafe(Action.TASK_STATUS, {
+    ...event,
+    status: outcome,
+    ...(details.error ? { error: details.error } : {}),
+  });
   return { pk: sub.pk, sk: sub.sk, status: outcome, ...(details.error ? { error: details.error } : {}) };
 }

@@ -84,7 +84,10 @@ export class MalformedExecutionEventError extends NamedError {
 /** The event is for a state machine this function does not watch (a rule/queue wiring problem). */
 export class UnknownStateMachineError extends NamedError {
   constructor(readonly stateMachineArn: string) {
-    super('UnknownStateMachine', `state machine ${stateMachineArn} is none of COMMAND_STATE_MACHINE_ARN, TASK_STATE_MACHINE_ARN, IMPORT_CSV_STATE_MACHINE_ARN, IMPORT_ZIP_STATE_MACHINE_ARN`);
+    super(
+      'UnknownStateMachine',
+      `state machine ${stateMachineArn} is none of COMMAND_STATE_MACHINE_ARN, TASK_STATE_MACHINE_ARN, IMPORT_CSV_STATE_MACHINE_ARN, IMPORT_ZIP_STATE_MACHINE_ARN`,
+    );
   }
 }
 
@@ -100,14 +103,17 @@ function optionalText(value: unknown): string | undefined {
 export function parseExecutionEvent(value: unknown): ExecutionStatusEvent {
   if (!isRecord(value)) throw new MalformedExecutionEventError('event is not a JSON object');
   if (value.source !== STATES_SOURCE || value['detail-type'] !== EXECUTION_STATUS_CHANGE) {
-    throw new MalformedExecutionEventError(`not a "${EXECUTION_STATUS_CHANGE}" event from ${STATES_SOURCE} (source ${String(value.source)}, detail-type ${String(value['detail-type'])})`);
+    throw new MalformedExecutionEventError(
+      `not a "${EXECUTION_STATUS_CHANGE}" event from ${STATES_SOURCE} (source ${String(value.source)}, detail-type ${String(value['detail-type'])})`,
+    );
   }
   const d = value.detail;
   if (!isRecord(d)) throw new MalformedExecutionEventError('event has no "detail" object');
   for (const field of ['executionArn', 'stateMachineArn', 'status'] as const) {
     if (!nonEmptyString(d[field])) throw new MalformedExecutionEventError(`detail.${field} is missing`);
   }
-  if (d.input !== undefined && d.input !== null && typeof d.input !== 'string') throw new MalformedExecutionEventError('detail.input is not a string');
+  if (d.input !== undefined && d.input !== null && typeof d.input !== 'string')
+    throw new MalformedExecutionEventError('detail.input is not a string');
   const executionArn = d.executionArn as string;
   const detail: ExecutionStatusDetail = {
     executionArn,
@@ -117,7 +123,10 @@ export function parseExecutionEvent(value: unknown): ExecutionStatusEvent {
     startDate: typeof d.startDate === 'number' || typeof d.startDate === 'string' ? d.startDate : undefined,
     stopDate: typeof d.stopDate === 'number' || typeof d.stopDate === 'string' ? d.stopDate : undefined,
     input: typeof d.input === 'string' ? d.input : null,
-    inputDetails: isRecord(d.inputDetails) && typeof d.inputDetails.included === 'boolean' ? { included: d.inputDetails.included } : undefined,
+    inputDetails:
+      isRecord(d.inputDetails) && typeof d.inputDetails.included === 'boolean'
+        ? { included: d.inputDetails.included }
+        : undefined,
     error: optionalText(d.error),
     cause: optionalText(d.cause),
   };
@@ -140,7 +149,10 @@ export function isWatchedStatus(status: string): status is WatchedStatus {
 export function executionFailureReason(machine: WatchedMachine, detail: ExecutionStatusDetail): string {
   const what = detail.error ? `: ${detail.error}` : '';
   const why = detail.cause ? ` (${truncate(detail.cause, 1000)})` : '';
-  return truncate(`execution ${detail.name} of the ${machine} machine ended ${detail.status}${what}${why} without its own failure path completing`, 1800);
+  return truncate(
+    `execution ${detail.name} of the ${machine} machine ended ${detail.status}${what}${why} without its own failure path completing`,
+    1800,
+  );
 }
 
 /** `{ pk, sk }` from the execution input; when EventBridge left the input out (too large), from DescribeExecution. */
@@ -150,7 +162,8 @@ export async function executionKey(detail: ExecutionStatusDetail): Promise<Key> 
     const res = await sfn().send(new DescribeExecutionCommand({ executionArn: detail.executionArn }));
     raw = res.input;
   }
-  if (raw === null || raw === undefined) throw new MalformedExecutionEventError(`detail.input is missing for ${detail.executionArn}`);
+  if (raw === null || raw === undefined)
+    throw new MalformedExecutionEventError(`detail.input is missing for ${detail.executionArn}`);
   let input: unknown;
   try {
     input = JSON.parse(raw);
@@ -175,7 +188,8 @@ interface FixResult {
 async function failCommand(key: Key, detail: ExecutionStatusDetail, error: CaughtError): Promise<FixResult> {
   const row = await getCommand(key);
   if (!row) return { terminal: false, missing: true, rowStatus: 'MISSING' };
-  if (row.result === CommandResult.COMPLETED || row.result === CommandResult.FAILED) return { terminal: true, rowStatus: String(row.result) };
+  if (row.result === CommandResult.COMPLETED || row.result === CommandResult.FAILED)
+    return { terminal: true, rowStatus: String(row.result) };
   const event: StepEvent<unknown> = {
     source: 'execution-watch',
     context: {
@@ -194,7 +208,10 @@ async function failCommand(key: Key, detail: ExecutionStatusDetail, error: Caugh
 async function failTask(key: Key, error: CaughtError): Promise<FixResult> {
   const task = await getTaskRow<TaskRow>(key);
   if (!task) return { terminal: false, missing: true, rowStatus: 'MISSING' };
-  if (task.type !== TaskRowType.TASK) throw new MalformedExecutionEventError(`task machine input ${key.pk} / ${key.sk} is not a TASK row (type ${String(task.type)})`);
+  if (task.type !== TaskRowType.TASK)
+    throw new MalformedExecutionEventError(
+      `task machine input ${key.pk} / ${key.sk} is not a TASK row (type ${String(task.type)})`,
+    );
   if (isTerminal(task.status)) return { terminal: true, rowStatus: String(task.status) };
   const summary = await finalizeTask(key, error);
   return { terminal: false, rowStatus: summary.status };
@@ -202,7 +219,10 @@ async function failTask(key: Key, error: CaughtError): Promise<FixResult> {
 
 async function importJob(key: Key, type: ImportJob['type'], machine: WatchedMachine): Promise<ImportJob | undefined> {
   const job = await getJob(key);
-  if (job && job.type !== type) throw new MalformedExecutionEventError(`${machine} machine input ${key.pk} / ${key.sk} is not a ${type} (type ${String(job.type)})`);
+  if (job && job.type !== type)
+    throw new MalformedExecutionEventError(
+      `${machine} machine input ${key.pk} / ${key.sk} is not a ${type} (type ${String(job.type)})`,
+    );
   return job;
 }
 
@@ -218,7 +238,10 @@ async function failCsvJob(key: Key, error: CaughtError): Promise<FixResult> {
   if (isTerminal(job.status)) {
     if (job.taskToken) {
       const delivered = await deliverJobOutcome(job);
-      log('warn', 'execution-watch: delivered the outcome of an ended CSV job to its waiting parent', { key, delivered });
+      log('warn', 'execution-watch: delivered the outcome of an ended CSV job to its waiting parent', {
+        key,
+        delivered,
+      });
     }
     return { terminal: true, rowStatus: String(job.status) };
   }
@@ -235,7 +258,12 @@ async function failZipJob(key: Key, error: CaughtError): Promise<FixResult> {
   return { terminal: false, rowStatus: outcome.status };
 }
 
-const TABLE_OF: Record<WatchedMachine, string> = { command: 'commands', task: 'tasks', 'import-csv': 'import_tmp', 'import-zip': 'import_tmp' };
+const TABLE_OF: Record<WatchedMachine, string> = {
+  command: 'commands',
+  task: 'tasks',
+  'import-csv': 'import_tmp',
+  'import-zip': 'import_tmp',
+};
 
 /**
  * Handle one EventBridge event (already JSON-parsed). Throws MalformedExecutionEventError /
@@ -245,8 +273,17 @@ export async function handleExecutionEvent(value: unknown): Promise<WatchOutcome
   const { detail } = parseExecutionEvent(value);
   const machine = machineOf(detail.stateMachineArn);
   if (!isWatchedStatus(detail.status)) {
-    log('warn', 'execution-watch: status not watched, ignored', { machine, executionArn: detail.executionArn, status: detail.status });
-    return { kind: 'ignored', machine, status: detail.status, reason: `status ${detail.status} is not one of ${WATCHED_STATUSES.join(', ')}` };
+    log('warn', 'execution-watch: status not watched, ignored', {
+      machine,
+      executionArn: detail.executionArn,
+      status: detail.status,
+    });
+    return {
+      kind: 'ignored',
+      machine,
+      status: detail.status,
+      reason: `status ${detail.status} is not one of ${WATCHED_STATUSES.join(', ')}`,
+    };
   }
   const key = await executionKey(detail);
   const reason = executionFailureReason(machine, detail);
@@ -269,7 +306,13 @@ export async function handleExecutionEvent(value: unknown): Promise<WatchOutcome
   }
 
   if (fix.terminal) {
-    log('info', 'execution-watch: row already terminal, nothing to do', { machine, key, rowStatus: fix.rowStatus, executionArn: detail.executionArn, status: detail.status });
+    log('info', 'execution-watch: row already terminal, nothing to do', {
+      machine,
+      key,
+      rowStatus: fix.rowStatus,
+      executionArn: detail.executionArn,
+      status: detail.status,
+    });
     return { kind: 'already-terminal', machine, key, rowStatus: fix.rowStatus };
   }
   await publishAlarm({
@@ -286,10 +329,21 @@ export async function handleExecutionEvent(value: unknown): Promise<WatchOutcome
     error: fix.missing ? `${reason}; the ${TABLE_OF[machine]} row ${key.pk} / ${key.sk} does not exist` : reason,
   });
   if (fix.missing) {
-    log('error', 'execution-watch: the execution\'s row does not exist', { machine, key, executionArn: detail.executionArn, status: detail.status });
+    log('error', "execution-watch: the execution's row does not exist", {
+      machine,
+      key,
+      executionArn: detail.executionArn,
+      status: detail.status,
+    });
     return { kind: 'row-missing', machine, key };
   }
-  log('warn', 'execution-watch: row failed for an execution that ended without its failure path', { machine, key, executionArn: detail.executionArn, status: detail.status, rowStatus: fix.rowStatus });
+  log('warn', 'execution-watch: row failed for an execution that ended without its failure path', {
+    machine,
+    key,
+    executionArn: detail.executionArn,
+    status: detail.status,
+    rowStatus: fix.rowStatus,
+  });
   return { kind: 'failed', machine, key, rowStatus: fix.rowStatus, reason };
 }
 
@@ -326,7 +380,11 @@ export async function executionWatch(event: SqsEvent): Promise<BatchResponse> {
       const outcome = await handleExecutionEvent(decodeExecutionMessage(record));
       log('debug', 'execution-watch: message handled', { messageId: record.messageId, outcome });
     } catch (err) {
-      log('error', 'execution-watch: message failed', { messageId: record.messageId, error: describeError(err), body: truncate(record.body ?? '', 2000) });
+      log('error', 'execution-watch: message failed', {
+        messageId: record.messageId,
+        error: describeError(err),
+        body: truncate(record.body ?? '', 2000),
+      });
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }

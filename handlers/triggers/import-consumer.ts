@@ -12,4 +12,5 @@ export async function handleImportAction(message: ActionMessage): Promise<void> 
   await startImportJob(requireKey(message.body, `${message.action} message`), message.action);
 }
 
-export const importActionConsumer = (event: SqsEvent): Promise<BatchResponse> => processSqsBatch(event, handleImportAction, 'import-action-consumer');
+export const importActionConsumer = (event: SqsEvent): Promise<BatchResponse> =>
+  processSqsBatch(event, handleImportAction, 'import-action-consumer');

@@ -32,13 +32,20 @@ export function addNotificationListener(listener: NotificationListener): () => v
  */
 export async function handleNotification(message: ActionMessage): Promise<void> {
   const body = message.body;
-  if (typeof body.pk !== 'string' || typeof body.sk !== 'string') throw new Error(`status event ${message.record.messageId} has no pk/sk`);
+  if (typeof body.pk !== 'string' || typeof body.sk !== 'string')
+    throw new Error(`status event ${message.record.messageId} has no pk/sk`);
   const event: StatusEvent = { ...body, action: message.action };
   const status = typeof event.status === 'string' ? event.status : 'UNKNOWN';
   log('info', 'status event', {
     _aws: {
       Timestamp: Date.now(),
-      CloudWatchMetrics: [{ Namespace: 'CqrsWorkflows', Dimensions: [['action', 'status']], Metrics: [{ Name: 'StatusEvents', Unit: 'Count' }] }],
+      CloudWatchMetrics: [
+        {
+          Namespace: 'CqrsWorkflows',
+          Dimensions: [['action', 'status']],
+          Metrics: [{ Name: 'StatusEvents', Unit: 'Count' }],
+        },
+      ],
     },
     action: message.action,
     status,
@@ -51,4 +58,5 @@ export async function handleNotification(message: ActionMessage): Promise<void> 
   for (const listener of listeners) await listener(event);
 }
 
-export const notificationConsumer = (event: SqsEvent): Promise<BatchResponse> => processSqsBatch(event, handleNotification, 'notification-consumer');
+export const notificationConsumer = (event: SqsEvent): Promise<BatchResponse> =>
+  processSqsBatch(event, handleNotification, 'notification-consumer');

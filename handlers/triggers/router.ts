@@ -9,7 +9,13 @@ import { log } from '../shared/log';
 import { publishAlarm } from '../shared/notify';
 import { startExecutionOnce } from '../shared/sfn-helpers';
 import { ImportRowType, ImportStatus, TaskRowType } from '../shared/status';
-import { decodeImage, tableFromStreamArn, type BatchResponse, type DynamoStreamEvent, type DynamoStreamRecord } from '../shared/stream';
+import {
+  decodeImage,
+  tableFromStreamArn,
+  type BatchResponse,
+  type DynamoStreamEvent,
+  type DynamoStreamRecord,
+} from '../shared/stream';
 import { isRecord } from '../shared/types';
 import { ConditionRejectedError, publishCommandWith, VersionExistsError } from '../../client/commands';
 import { prepareAndStartTask } from '../task/prepare';
@@ -98,7 +104,11 @@ async function importRowToCommand(image: Record<string, unknown>): Promise<Route
  * row's status and the alarm are the record. Conditional on the row not being marked yet, so
  * a redelivered record neither rewrites it nor alarms twice.
  */
-async function recordVersionClash(image: Record<string, unknown>, rowKey: { pk: string; sk: string }, err: VersionExistsError): Promise<RouteOutcome> {
+async function recordVersionClash(
+  image: Record<string, unknown>,
+  rowKey: { pk: string; sk: string },
+  err: VersionExistsError,
+): Promise<RouteOutcome> {
   const reason = `version clash: ${err.pk} / ${err.sk} already exists (written by another source); this row's command was not published`;
   try {
     await ddb().send(
@@ -106,35 +116,55 @@ async function recordVersionClash(image: Record<string, unknown>, rowKey: { pk: 
         TableName: tables.importTmp(),
         Key: rowKey,
         UpdateExpression: 'SET #status = :failed, reason = :reason, failedAt = :now',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(publishedAt) AND attribute_not_exists(#status)',
+        ConditionExpression:
+          'attribute_exists(pk) AND attribute_not_exists(publishedAt) AND attribute_not_exists(#status)',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':failed': ImportStatus.FAILED, ':reason': reason, ':now': new Date().toISOString() },
+        ExpressionAttributeValues: {
+          ':failed': ImportStatus.FAILED,
+          ':reason': reason,
+          ':now': new Date().toISOString(),
+        },
       }),
     );
   } catch (e) {
     if (isConditionalCheckFailed(e)) return { kind: 'import-row', published: false, clash: reason };
     throw e;
   }
-  log('error', 'imported row clashes with an existing command version', { row: rowKey, command: { pk: err.pk, sk: err.sk } });
-  await publishAlarm({ kind: 'import-row-version-clash', table: 'import_tmp', pk: rowKey.pk, sk: rowKey.sk, jobPk: image.jobPk, jobSk: image.jobSk, line: image.line, error: reason });
+  log('error', 'imported row clashes with an existing command version', {
+    row: rowKey,
+    command: { pk: err.pk, sk: err.sk },
+  });
+  await publishAlarm({
+    kind: 'import-row-version-clash',
+    table: 'import_tmp',
+    pk: rowKey.pk,
+    sk: rowKey.sk,
+    jobPk: image.jobPk,
+    jobSk: image.jobSk,
+    line: image.line,
+    error: reason,
+  });
   return { kind: 'import-row', published: false, clash: reason };
 }
 
 export async function routeRecord(record: DynamoStreamRecord): Promise<RouteOutcome> {
   if (record.eventName !== 'INSERT') return { kind: 'ignored', reason: `event ${record.eventName}` };
   const table = sourceTable(record);
-  if (!table) throw new Error(`stream ${record.eventSourceARN} is not one of COMMANDS_TABLE, TASKS_TABLE, IMPORT_TMP_TABLE`);
+  if (!table)
+    throw new Error(`stream ${record.eventSourceARN} is not one of COMMANDS_TABLE, TASKS_TABLE, IMPORT_TMP_TABLE`);
   const image = decodeImage(record.dynamodb?.NewImage);
   switch (table) {
     case 'commands':
       return startCommand(image);
     case 'tasks': {
-      if (image.type !== TaskRowType.TASK) return { kind: 'ignored', reason: `tasks row of type ${String(image.type)}` };
+      if (image.type !== TaskRowType.TASK)
+        return { kind: 'ignored', reason: `tasks row of type ${String(image.type)}` };
       const res = await prepareAndStartTask({ pk: String(image.pk), sk: String(image.sk) });
       return { kind: 'task', started: res.started, ...(res.skipped ? { skipped: res.skipped } : {}) };
     }
     case 'import_tmp':
-      if (image.type !== ImportRowType.IMPORT_ROW) return { kind: 'ignored', reason: `import_tmp row of type ${String(image.type)}` };
+      if (image.type !== ImportRowType.IMPORT_ROW)
+        return { kind: 'ignored', reason: `import_tmp row of type ${String(image.type)}` };
       return importRowToCommand(image);
   }
 }
@@ -150,7 +180,11 @@ export async function routeStreamEvent(event: DynamoStreamEvent): Promise<BatchR
       const outcome = await routeRecord(record);
       log('debug', 'stream record routed', { eventID: record.eventID, outcome });
     } catch (err) {
-      log('error', 'stream record failed', { eventID: record.eventID, source: record.eventSourceARN, error: describeError(err) });
+      log('error', 'stream record failed', {
+        eventID: record.eventID,
+        source: record.eventSourceARN,
+        error: describeError(err),
+      });
       const id = record.dynamodb?.SequenceNumber;
       if (!id) throw err;
       return { batchItemFailures: [{ itemIdentifier: id }] };

@@ -24,7 +24,11 @@ export async function handleTaskAction(message: ActionMessage): Promise<void> {
     const sub = await getTaskRow<SubTaskRow>(key);
     if (!sub) return;
     const parent = await getTaskRow<TaskRow>({ pk: sub.parentPk, sk: sub.parentSk });
-    if (parent && !isTerminal(parent.status) && Number(parent.succeeded ?? 0) + Number(parent.failed ?? 0) >= Number(parent.total ?? 0)) {
+    if (
+      parent &&
+      !isTerminal(parent.status) &&
+      Number(parent.succeeded ?? 0) + Number(parent.failed ?? 0) >= Number(parent.total ?? 0)
+    ) {
       await finalizeTask({ pk: parent.pk, sk: parent.sk });
     }
     return;
@@ -32,4 +36,5 @@ export async function handleTaskAction(message: ActionMessage): Promise<void> {
   throw new Error(`task-action-consumer: unsupported action "${message.action}"`);
 }
 
-export const taskActionConsumer = (event: SqsEvent): Promise<BatchResponse> => processSqsBatch(event, handleTaskAction, 'task-action-consumer');
+export const taskActionConsumer = (event: SqsEvent): Promise<BatchResponse> =>
+  processSqsBatch(event, handleTaskAction, 'task-action-consumer');

@@ -7,101 +7,99 @@
  * read; never `roleArn` or any other value that could be an unknown output during preview.
  * Deliberately independent of `components/` so the pack installs standalone.
  */
-import { ReportViolation, ResourceValidation, ResourceValidationArgs, validateResourceOfType } from "@pulumi/policy";
-import { StateMachine } from "@pulumi/aws/sfn";
-import { get, isJsonObject, isUnknownValue, Json, JsonObject, toPlain, UNKNOWN } from "./values";
+import { ReportViolation, ResourceValidation, ResourceValidationArgs, validateResourceOfType } from '@pulumi/policy';
+import { StateMachine } from '@pulumi/aws/sfn';
+import { get, isJsonObject, isUnknownValue, Json, JsonObject, toPlain, UNKNOWN } from './values';
 
-export type QueryLanguage = "JSONPath" | "JSONata";
-export type ExecutionType = "STANDARD" | "EXPRESS";
+export type QueryLanguage = 'JSONPath' | 'JSONata';
+export type ExecutionType = 'STANDARD' | 'EXPRESS';
 
 /** One state, with where it sits in the definition. */
 export interface VisitedState {
-    /** The state's name. */
-    name: string;
-    /** Slash-separated location, e.g. `sync_data_all/ItemProcessor/sync_data` or `p/Branches[1]/t`. */
-    path: string;
-    /** The state object itself (plain JSON). */
-    state: JsonObject;
-    /** `Type` of the state (`Task`, `Map`, ...), or "" when missing. */
-    type: string;
-    /** Effective query language: the state's own `QueryLanguage`, else the enclosing one. */
-    queryLanguage: QueryLanguage;
-    /**
-     * How the states around it execute: the machine's type at top level, or the child
-     * execution type of an enclosing Distributed Map (`ProcessorConfig.ExecutionType`).
-     */
-    executionType: ExecutionType;
-    /** Number of enclosing Map/Parallel states. */
-    depth: number;
+  /** The state's name. */
+  name: string;
+  /** Slash-separated location, e.g. `sync_data_all/ItemProcessor/sync_data` or `p/Branches[1]/t`. */
+  path: string;
+  /** The state object itself (plain JSON). */
+  state: JsonObject;
+  /** `Type` of the state (`Task`, `Map`, ...), or "" when missing. */
+  type: string;
+  /** Effective query language: the state's own `QueryLanguage`, else the enclosing one. */
+  queryLanguage: QueryLanguage;
+  /**
+   * How the states around it execute: the machine's type at top level, or the child
+   * execution type of an enclosing Distributed Map (`ProcessorConfig.ExecutionType`).
+   */
+  executionType: ExecutionType;
+  /** Number of enclosing Map/Parallel states. */
+  depth: number;
 }
 
 export type DefinitionResult =
-    | { kind: "ok"; definition: JsonObject }
-    | { kind: "unknown"; message: string }
-    | { kind: "invalid"; message: string };
+  { kind: 'ok'; definition: JsonObject } | { kind: 'unknown'; message: string } | { kind: 'invalid'; message: string };
 
 export const UNKNOWN_DEFINITION_MESSAGE =
-    "The state machine definition is unknown at preview (or missing), so this policy cannot check it. " +
-    "This project builds every definition from explicit names (docs/architecture.md, DESIGN.md " +
-    "\"Preview must see the definitions\"); an unknown definition is a regression: build ARNs from " +
-    "names plus account/region/partition instead of resource outputs.";
+  'The state machine definition is unknown at preview (or missing), so this policy cannot check it. ' +
+  'This project builds every definition from explicit names (docs/architecture.md, DESIGN.md ' +
+  '"Preview must see the definitions"); an unknown definition is a regression: build ARNs from ' +
+  'names plus account/region/partition instead of resource outputs.';
 
 /** Parses a `definition` input that may be a JSON string, an object, absent or unknown. */
 export function parseDefinition(raw: unknown): DefinitionResult {
-    if (raw === UNKNOWN || raw === undefined || raw === null || isUnknownValue(raw)) {
-        return { kind: "unknown", message: UNKNOWN_DEFINITION_MESSAGE };
+  if (raw === UNKNOWN || raw === undefined || raw === null || isUnknownValue(raw)) {
+    return { kind: 'unknown', message: UNKNOWN_DEFINITION_MESSAGE };
+  }
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw) as unknown;
+    } catch (e) {
+      return { kind: 'invalid', message: `The state machine definition is not valid JSON: ${(e as Error).message}` };
     }
-    let value: unknown = raw;
-    if (typeof raw === "string") {
-        try {
-            value = JSON.parse(raw) as unknown;
-        } catch (e) {
-            return { kind: "invalid", message: `The state machine definition is not valid JSON: ${(e as Error).message}` };
-        }
-    } else {
-        const plain = toPlain(raw);
-        if (plain === UNKNOWN) {
-            return { kind: "unknown", message: UNKNOWN_DEFINITION_MESSAGE };
-        }
-        value = plain;
+  } else {
+    const plain = toPlain(raw);
+    if (plain === UNKNOWN) {
+      return { kind: 'unknown', message: UNKNOWN_DEFINITION_MESSAGE };
     }
-    if (!isJsonObject(value) || !isJsonObject(value["States"])) {
-        return { kind: "invalid", message: "The state machine definition has no \"States\" object." };
-    }
-    return { kind: "ok", definition: value };
+    value = plain;
+  }
+  if (!isJsonObject(value) || !isJsonObject(value['States'])) {
+    return { kind: 'invalid', message: 'The state machine definition has no "States" object.' };
+  }
+  return { kind: 'ok', definition: value };
 }
 
 /** Reads and parses `args.props.definition` (the only input read). */
-export function readDefinition(args: Pick<ResourceValidationArgs, "props">): DefinitionResult {
-    return parseDefinition(get(args.props, "definition"));
+export function readDefinition(args: Pick<ResourceValidationArgs, 'props'>): DefinitionResult {
+  return parseDefinition(get(args.props, 'definition'));
 }
 
 /** Reads the machine `type` input: STANDARD (default), EXPRESS, or UNKNOWN. */
-export function readMachineType(args: Pick<ResourceValidationArgs, "props">): ExecutionType | typeof UNKNOWN {
-    const t = get(args.props, "type");
-    if (t === UNKNOWN) {
-        return UNKNOWN;
-    }
-    return typeof t === "string" && t.toUpperCase() === "EXPRESS" ? "EXPRESS" : "STANDARD";
+export function readMachineType(args: Pick<ResourceValidationArgs, 'props'>): ExecutionType | typeof UNKNOWN {
+  const t = get(args.props, 'type');
+  if (t === UNKNOWN) {
+    return UNKNOWN;
+  }
+  return typeof t === 'string' && t.toUpperCase() === 'EXPRESS' ? 'EXPRESS' : 'STANDARD';
 }
 
 function languageOf(v: Json | undefined, inherited: QueryLanguage): QueryLanguage {
-    return v === "JSONata" ? "JSONata" : v === "JSONPath" ? "JSONPath" : inherited;
+  return v === 'JSONata' ? 'JSONata' : v === 'JSONPath' ? 'JSONPath' : inherited;
 }
 
 /** True for a Map state run as a Distributed Map. */
 export function isDistributedMap(state: JsonObject): boolean {
-    const processor = state["ItemProcessor"];
-    if (!isJsonObject(processor)) {
-        return false;
-    }
-    const cfg = processor["ProcessorConfig"];
-    return isJsonObject(cfg) && cfg["Mode"] === "DISTRIBUTED";
+  const processor = state['ItemProcessor'];
+  if (!isJsonObject(processor)) {
+    return false;
+  }
+  const cfg = processor['ProcessorConfig'];
+  return isJsonObject(cfg) && cfg['Mode'] === 'DISTRIBUTED';
 }
 
 /** True if `v` is a JSONata expression string (`{% ... %}`). */
 export function isJsonataExpression(v: unknown): boolean {
-    return typeof v === "string" && /^\s*\{%[\s\S]*%\}\s*$/.test(v);
+  return typeof v === 'string' && /^\s*\{%[\s\S]*%\}\s*$/.test(v);
 }
 
 /**
@@ -109,68 +107,68 @@ export function isJsonataExpression(v: unknown): boolean {
  * `machineType` seeds {@link VisitedState.executionType} (default STANDARD).
  */
 export function walkStates(
-    definition: JsonObject,
-    visit: (s: VisitedState) => void,
-    machineType: ExecutionType = "STANDARD",
+  definition: JsonObject,
+  visit: (s: VisitedState) => void,
+  machineType: ExecutionType = 'STANDARD',
 ): void {
-    const topLanguage = languageOf(definition["QueryLanguage"], "JSONPath");
-    walkMachine(definition, "", topLanguage, machineType, 0, visit);
+  const topLanguage = languageOf(definition['QueryLanguage'], 'JSONPath');
+  walkMachine(definition, '', topLanguage, machineType, 0, visit);
 }
 
 /** Convenience: all states as an array. */
-export function allStates(definition: JsonObject, machineType: ExecutionType = "STANDARD"): VisitedState[] {
-    const out: VisitedState[] = [];
-    walkStates(definition, (s) => out.push(s), machineType);
-    return out;
+export function allStates(definition: JsonObject, machineType: ExecutionType = 'STANDARD'): VisitedState[] {
+  const out: VisitedState[] = [];
+  walkStates(definition, (s) => out.push(s), machineType);
+  return out;
 }
 
 function walkMachine(
-    machine: JsonObject,
-    prefix: string,
-    language: QueryLanguage,
-    executionType: ExecutionType,
-    depth: number,
-    visit: (s: VisitedState) => void,
+  machine: JsonObject,
+  prefix: string,
+  language: QueryLanguage,
+  executionType: ExecutionType,
+  depth: number,
+  visit: (s: VisitedState) => void,
 ): void {
-    const states = machine["States"];
-    if (!isJsonObject(states)) {
-        return;
+  const states = machine['States'];
+  if (!isJsonObject(states)) {
+    return;
+  }
+  const machineLanguage = languageOf(machine['QueryLanguage'], language);
+  for (const [name, raw] of Object.entries(states)) {
+    if (!isJsonObject(raw)) {
+      continue;
     }
-    const machineLanguage = languageOf(machine["QueryLanguage"], language);
-    for (const [name, raw] of Object.entries(states)) {
-        if (!isJsonObject(raw)) {
-            continue;
+    const path = prefix ? `${prefix}/${name}` : name;
+    const type = typeof raw['Type'] === 'string' ? raw['Type'] : '';
+    const stateLanguage = languageOf(raw['QueryLanguage'], machineLanguage);
+    visit({ name, path, state: raw, type, queryLanguage: stateLanguage, executionType, depth });
+    if (type === 'Parallel' && Array.isArray(raw['Branches'])) {
+      raw['Branches'].forEach((branch, i) => {
+        if (isJsonObject(branch)) {
+          walkMachine(branch, `${path}/Branches[${i}]`, stateLanguage, executionType, depth + 1, visit);
         }
-        const path = prefix ? `${prefix}/${name}` : name;
-        const type = typeof raw["Type"] === "string" ? raw["Type"] : "";
-        const stateLanguage = languageOf(raw["QueryLanguage"], machineLanguage);
-        visit({ name, path, state: raw, type, queryLanguage: stateLanguage, executionType, depth });
-        if (type === "Parallel" && Array.isArray(raw["Branches"])) {
-            raw["Branches"].forEach((branch, i) => {
-                if (isJsonObject(branch)) {
-                    walkMachine(branch, `${path}/Branches[${i}]`, stateLanguage, executionType, depth + 1, visit);
-                }
-            });
-        }
-        if (type === "Map") {
-            for (const key of ["ItemProcessor", "Iterator"] as const) {
-                const sub = raw[key];
-                if (!isJsonObject(sub)) {
-                    continue;
-                }
-                let childExecution = executionType;
-                if (key === "ItemProcessor" && isDistributedMap(raw)) {
-                    const cfg = sub["ProcessorConfig"];
-                    const et = isJsonObject(cfg) ? cfg["ExecutionType"] : undefined;
-                    childExecution = et === "EXPRESS" ? "EXPRESS" : "STANDARD";
-                }
-                walkMachine(sub, `${path}/${key}`, stateLanguage, childExecution, depth + 1, visit);
-            }
-        }
+      });
     }
+    if (type === 'Map') {
+      for (const key of ['ItemProcessor', 'Iterator'] as const) {
+        const sub = raw[key];
+        if (!isJsonObject(sub)) {
+          continue;
+        }
+        let childExecution = executionType;
+        if (key === 'ItemProcessor' && isDistributedMap(raw)) {
+          const cfg = sub['ProcessorConfig'];
+          const et = isJsonObject(cfg) ? cfg['ExecutionType'] : undefined;
+          childExecution = et === 'EXPRESS' ? 'EXPRESS' : 'STANDARD';
+        }
+        walkMachine(sub, `${path}/${key}`, stateLanguage, childExecution, depth + 1, visit);
+      }
+    }
+  }
 }
 
-export const STATE_MACHINE_TYPE = "aws:sfn/stateMachine:StateMachine";
+export const STATE_MACHINE_TYPE = 'aws:sfn/stateMachine:StateMachine';
 
 /**
  * Builds a `validateResource` for `aws:sfn/stateMachine:StateMachine` that parses the
@@ -179,14 +177,14 @@ export const STATE_MACHINE_TYPE = "aws:sfn/stateMachine:StateMachine";
  * (`validateResourceOfType` does that, and tags the function so the engine skips them cheaply).
  */
 export function validateDefinition(
-    check: (definition: JsonObject, args: ResourceValidationArgs, reportViolation: ReportViolation) => void,
+  check: (definition: JsonObject, args: ResourceValidationArgs, reportViolation: ReportViolation) => void,
 ): ResourceValidation {
-    return validateResourceOfType(StateMachine, (_props, args, reportViolation) => {
-        const parsed = readDefinition(args);
-        if (parsed.kind !== "ok") {
-            reportViolation(parsed.message);
-            return;
-        }
-        check(parsed.definition, args, reportViolation);
-    });
+  return validateResourceOfType(StateMachine, (_props, args, reportViolation) => {
+    const parsed = readDefinition(args);
+    if (parsed.kind !== 'ok') {
+      reportViolation(parsed.message);
+      return;
+    }
+    check(parsed.definition, args, reportViolation);
+  });
 }

@@ -1,10 +1,10 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { isJsonataExpression, validateDefinition, VisitedState, walkStates } from "./asl";
-import { withDefaults } from "./values";
+import { ResourceValidationPolicy } from '@pulumi/policy';
+import { isJsonataExpression, validateDefinition, VisitedState, walkStates } from './asl';
+import { withDefaults } from './values';
 
 export interface TaskTokenTimeoutConfig {
-    /** Highest TimeoutSeconds accepted on a callback (.waitForTaskToken) or activity Task. */
-    maxTimeoutSeconds: number;
+  /** Highest TimeoutSeconds accepted on a callback (.waitForTaskToken) or activity Task. */
+  maxTimeoutSeconds: number;
 }
 
 export const TASK_TOKEN_DEFAULTS: TaskTokenTimeoutConfig = { maxTimeoutSeconds: 86400 };
@@ -12,18 +12,18 @@ export const TASK_TOKEN_DEFAULTS: TaskTokenTimeoutConfig = { maxTimeoutSeconds: 
 const ACTIVITY_ARN = /^arn:aws[a-z-]*:states:[^:]*:[^:]*:activity:/;
 
 /** True for Task states that wait for an external party: `.waitForTaskToken` integrations and activities. */
-export function isCallbackTask(s: VisitedState): "callback" | "activity" | undefined {
-    if (s.type !== "Task") {
-        return undefined;
-    }
-    const resource = s.state["Resource"];
-    if (typeof resource !== "string") {
-        return undefined;
-    }
-    if (resource.endsWith(".waitForTaskToken")) {
-        return "callback";
-    }
-    return ACTIVITY_ARN.test(resource) ? "activity" : undefined;
+export function isCallbackTask(s: VisitedState): 'callback' | 'activity' | undefined {
+  if (s.type !== 'Task') {
+    return undefined;
+  }
+  const resource = s.state['Resource'];
+  if (typeof resource !== 'string') {
+    return undefined;
+  }
+  if (resource.endsWith('.waitForTaskToken')) {
+    return 'callback';
+  }
+  return ACTIVITY_ARN.test(resource) ? 'activity' : undefined;
 }
 
 /**
@@ -34,53 +34,64 @@ export function isCallbackTask(s: VisitedState): "callback" | "activity" | undef
  * shorter than the timeout.
  */
 export const taskTokenTimeouts: ResourceValidationPolicy = {
-    name: "sfn-task-token-timeout",
-    description: "Every .waitForTaskToken or activity Task state (at any nesting level) sets a bounded TimeoutSeconds, and HeartbeatSeconds shorter than it.",
-    enforcementLevel: "mandatory",
-    configSchema: {
-        properties: {
-            maxTimeoutSeconds: {
-                type: "integer", minimum: 1, default: TASK_TOKEN_DEFAULTS.maxTimeoutSeconds,
-                description: "Highest TimeoutSeconds accepted on a callback or activity Task.",
-            },
-        },
+  name: 'sfn-task-token-timeout',
+  description:
+    'Every .waitForTaskToken or activity Task state (at any nesting level) sets a bounded TimeoutSeconds, and HeartbeatSeconds shorter than it.',
+  enforcementLevel: 'mandatory',
+  configSchema: {
+    properties: {
+      maxTimeoutSeconds: {
+        type: 'integer',
+        minimum: 1,
+        default: TASK_TOKEN_DEFAULTS.maxTimeoutSeconds,
+        description: 'Highest TimeoutSeconds accepted on a callback or activity Task.',
+      },
     },
-    validateResource: validateDefinition((definition, args, reportViolation) => {
-        const cfg = withDefaults(TASK_TOKEN_DEFAULTS, args.getConfig<Partial<TaskTokenTimeoutConfig>>());
-        walkStates(definition, (s) => {
-            const kind = isCallbackTask(s);
-            if (!kind) {
-                return;
-            }
-            const what = kind === "callback" ? "Callback (.waitForTaskToken) Task" : "Activity Task";
-            const timeout = s.state["TimeoutSeconds"];
-            const timeoutPath = typeof s.state["TimeoutSecondsPath"] === "string";
-            const jsonata = s.queryLanguage === "JSONata";
-            let numericTimeout: number | undefined;
-            if (timeout === undefined || timeout === null) {
-                if (!timeoutPath) {
-                    reportViolation(`${what} "${s.path}" has no TimeoutSeconds: a lost token or worker hangs the execution for up to a year. Set TimeoutSeconds <= ${cfg.maxTimeoutSeconds}.`);
-                    return;
-                }
-            } else if (typeof timeout === "string" && jsonata && isJsonataExpression(timeout)) {
-                // dynamic, like TimeoutSecondsPath
-            } else if (typeof timeout !== "number" || !Number.isInteger(timeout) || timeout <= 0) {
-                reportViolation(`${what} "${s.path}" has an invalid TimeoutSeconds ${JSON.stringify(timeout)}; use a positive integer <= ${cfg.maxTimeoutSeconds}.`);
-                return;
-            } else if (timeout > cfg.maxTimeoutSeconds) {
-                reportViolation(`${what} "${s.path}" has TimeoutSeconds ${timeout}, above the maximum ${cfg.maxTimeoutSeconds} (policy config "maxTimeoutSeconds").`);
-                return;
-            } else {
-                numericTimeout = timeout;
-            }
-            const heartbeat = s.state["HeartbeatSeconds"];
-            if (typeof heartbeat === "number") {
-                if (heartbeat <= 0) {
-                    reportViolation(`${what} "${s.path}" has HeartbeatSeconds ${heartbeat}; it must be a positive integer.`);
-                } else if (numericTimeout !== undefined && heartbeat >= numericTimeout) {
-                    reportViolation(`${what} "${s.path}" has HeartbeatSeconds ${heartbeat}, not shorter than TimeoutSeconds ${numericTimeout}.`);
-                }
-            }
-        });
-    }),
+  },
+  validateResource: validateDefinition((definition, args, reportViolation) => {
+    const cfg = withDefaults(TASK_TOKEN_DEFAULTS, args.getConfig<Partial<TaskTokenTimeoutConfig>>());
+    walkStates(definition, (s) => {
+      const kind = isCallbackTask(s);
+      if (!kind) {
+        return;
+      }
+      const what = kind === 'callback' ? 'Callback (.waitForTaskToken) Task' : 'Activity Task';
+      const timeout = s.state['TimeoutSeconds'];
+      const timeoutPath = typeof s.state['TimeoutSecondsPath'] === 'string';
+      const jsonata = s.queryLanguage === 'JSONata';
+      let numericTimeout: number | undefined;
+      if (timeout === undefined || timeout === null) {
+        if (!timeoutPath) {
+          reportViolation(
+            `${what} "${s.path}" has no TimeoutSeconds: a lost token or worker hangs the execution for up to a year. Set TimeoutSeconds <= ${cfg.maxTimeoutSeconds}.`,
+          );
+          return;
+        }
+      } else if (typeof timeout === 'string' && jsonata && isJsonataExpression(timeout)) {
+        // dynamic, like TimeoutSecondsPath
+      } else if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0) {
+        reportViolation(
+          `${what} "${s.path}" has an invalid TimeoutSeconds ${JSON.stringify(timeout)}; use a positive integer <= ${cfg.maxTimeoutSeconds}.`,
+        );
+        return;
+      } else if (timeout > cfg.maxTimeoutSeconds) {
+        reportViolation(
+          `${what} "${s.path}" has TimeoutSeconds ${timeout}, above the maximum ${cfg.maxTimeoutSeconds} (policy config "maxTimeoutSeconds").`,
+        );
+        return;
+      } else {
+        numericTimeout = timeout;
+      }
+      const heartbeat = s.state['HeartbeatSeconds'];
+      if (typeof heartbeat === 'number') {
+        if (heartbeat <= 0) {
+          reportViolation(`${what} "${s.path}" has HeartbeatSeconds ${heartbeat}; it must be a positive integer.`);
+        } else if (numericTimeout !== undefined && heartbeat >= numericTimeout) {
+          reportViolation(
+            `${what} "${s.path}" has HeartbeatSeconds ${heartbeat}, not shorter than TimeoutSeconds ${numericTimeout}.`,
+          );
+        }
+      }
+    });
+  }),
 };

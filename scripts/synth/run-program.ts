@@ -4,12 +4,12 @@
  * resources it will see, only how to answer the provider invokes every AWS program
  * makes (account, region, partition).
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import YAML from "yaml";
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import YAML from 'yaml';
 
-export const MOCK_ACCOUNT_ID = "123456789012";
+export const MOCK_ACCOUNT_ID = '123456789012';
 
 export interface SynthResource {
   type: string;
@@ -57,16 +57,16 @@ export interface SynthResult<T> {
 export function readStackConfig(rootDir: string, stack: string): Record<string, string> {
   const file = path.join(rootDir, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new Error(`no stack file ${file}`);
-  const parsed = (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const parsed = (YAML.parse(fs.readFileSync(file, 'utf8')) ?? {}) as { config?: Record<string, unknown> };
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(parsed.config ?? {})) {
-    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   return out;
 }
 
 function fakeArn(type: string, physical: string, region: string): string {
-  const service = type.split(":")[1]?.split("/")[0] ?? "mock";
+  const service = type.split(':')[1]?.split('/')[0] ?? 'mock';
   return `arn:aws:${service}:${region}:${MOCK_ACCOUNT_ID}:${physical}`;
 }
 
@@ -76,20 +76,27 @@ function computedState(args: pulumi.runtime.MockResourceArgs, region: string): R
   const physical = String(inputs.name ?? inputs.bucket ?? args.name);
   const arn = fakeArn(args.type, physical, region);
   const state: Record<string, unknown> = { ...inputs, arn, id: `${args.name}-id` };
-  if (args.type === "aws:dynamodb/table:Table" && inputs.streamEnabled) state.streamArn = `${arn}/stream/2026-01-01T00:00:00.000`;
-  if (args.type === "aws:sqs/queue:Queue") state.url = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physical}`;
-  if (args.type === "aws:s3/bucket:Bucket") state.bucket = physical;
+  if (args.type === 'aws:dynamodb/table:Table' && inputs.streamEnabled)
+    state.streamArn = `${arn}/stream/2026-01-01T00:00:00.000`;
+  if (args.type === 'aws:sqs/queue:Queue')
+    state.url = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physical}`;
+  if (args.type === 'aws:s3/bucket:Bucket') state.bucket = physical;
   return state;
 }
 
 function answerInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record<string, unknown> {
   switch (args.token) {
-    case "aws:index/getCallerIdentity:getCallerIdentity":
-      return { accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/offline`, userId: "OFFLINE", id: MOCK_ACCOUNT_ID };
-    case "aws:index/getRegion:getRegion":
+    case 'aws:index/getCallerIdentity:getCallerIdentity':
+      return {
+        accountId: MOCK_ACCOUNT_ID,
+        arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/offline`,
+        userId: 'OFFLINE',
+        id: MOCK_ACCOUNT_ID,
+      };
+    case 'aws:index/getRegion:getRegion':
       return { region, name: region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
-    case "aws:index/getPartition:getPartition":
-      return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
+    case 'aws:index/getPartition:getPartition':
+      return { partition: 'aws', dnsSuffix: 'amazonaws.com', reverseDnsPrefix: 'com.amazonaws', id: 'aws' };
     default:
       throw new Error(`offline synth cannot answer invoke ${args.token}`);
   }
@@ -102,9 +109,11 @@ export const UNKNOWN = pulumi.runtime.unknownValue;
 function normalizeUnknowns(value: unknown): unknown {
   if (value === UNKNOWN || pulumi.isUnknown(value)) return UNKNOWN;
   if (Array.isArray(value)) return value.map(normalizeUnknowns);
-  if (value && typeof value === "object") {
+  if (value && typeof value === 'object') {
     if (pulumi.Output.isInstance(value)) return UNKNOWN;
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, normalizeUnknowns(v)]));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, normalizeUnknowns(v)]),
+    );
   }
   return value;
 }
@@ -123,11 +132,13 @@ async function plainAssets(input: unknown): Promise<unknown> {
   }
   if (pulumi.asset.Asset.isInstance(value)) {
     const text = await (value as unknown as { text?: Promise<string> }).text;
-    return text === undefined ? { asset: "non-text" } : { text };
+    return text === undefined ? { asset: 'non-text' } : { text };
   }
   if (Array.isArray(input)) return Promise.all(input.map(plainAssets));
-  if (value && typeof value === "object" && !pulumi.Output.isInstance(value)) {
-    const entries = await Promise.all(Object.entries(value as Record<string, unknown>).map(async ([k, v]) => [k, await plainAssets(v)] as const));
+  if (value && typeof value === 'object' && !pulumi.Output.isInstance(value)) {
+    const entries = await Promise.all(
+      Object.entries(value as Record<string, unknown>).map(async ([k, v]) => [k, await plainAssets(v)] as const),
+    );
     return Object.fromEntries(entries);
   }
   return value;
@@ -143,9 +154,9 @@ export async function synthesize<T>(
   program: () => T,
   options: SynthOptions = {},
 ): Promise<SynthResult<T>> {
-  const project = options.project ?? "cqrs-workflows";
+  const project = options.project ?? 'cqrs-workflows';
   const config = options.config ?? readStackConfig(rootDir, stack);
-  const region = config["aws:region"] ?? "us-east-1";
+  const region = config['aws:region'] ?? 'us-east-1';
   const resources: SynthResource[] = [];
   const errors: Error[] = [];
   const unknown = Boolean(options.preview && options.unknownOutputs);
@@ -161,7 +172,8 @@ export async function synthesize<T>(
     if (urns.has(urn)) errors.push(new Error(`duplicate URN ${urn}: two resources share a type chain and name`));
     urns.add(urn);
     const opts = args.opts as pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions;
-    const explicit = opts.provider ?? (Array.isArray(opts.providers) ? opts.providers[0] : Object.values(opts.providers ?? {})[0]);
+    const explicit =
+      opts.provider ?? (Array.isArray(opts.providers) ? opts.providers[0] : Object.values(opts.providers ?? {})[0]);
     const meta: ResourceMeta = {
       urn,
       qualifiedType,
@@ -178,7 +190,7 @@ export async function synthesize<T>(
   await pulumi.runtime.setMocks(
     {
       async newResource(args) {
-        if (args.type === "pulumi:pulumi:Stack") return { id: undefined, state: {} };
+        if (args.type === 'pulumi:pulumi:Stack') return { id: undefined, state: {} };
         const key = `${args.type}::${args.name}`;
         const meta = pending.get(key)?.shift();
         resources.push({
@@ -205,7 +217,7 @@ export async function synthesize<T>(
   pulumi.runtime.setAllConfig(config, []);
 
   const onRejection = (reason: unknown) => errors.push(reason instanceof Error ? reason : new Error(String(reason)));
-  process.on("unhandledRejection", onRejection);
+  process.on('unhandledRejection', onRejection);
   try {
     let outputs = undefined as T;
     try {
@@ -223,6 +235,6 @@ export async function synthesize<T>(
     const unique = [...new Map(errors.map((e) => [e.message, e])).values()];
     return { stack, resources, outputs, errors: unique };
   } finally {
-    process.off("unhandledRejection", onRejection);
+    process.off('unhandledRejection', onRejection);
   }
 }

@@ -1,6 +1,6 @@
-import assert from "node:assert/strict";
-import { buildCommandDefinition, type CommandDefinitionOptions } from "../../components/workflows";
-import { COMMAND_STEP_ARN, functionArn } from "./fixtures";
+import assert from 'node:assert/strict';
+import { buildCommandDefinition, type CommandDefinitionOptions } from '../../components/workflows';
+import { COMMAND_STEP_ARN, functionArn } from './fixtures';
 import {
   ConcurrencyProbe,
   SIMULATED_TASK_TOKEN,
@@ -11,32 +11,34 @@ import {
   type Json,
   type JsonRecord,
   type LambdaDouble,
-} from "./harness";
+} from './harness';
 
 // Small limits: the interpreter's TimeoutSeconds and our HeartbeatSeconds simulation run in real time.
 const OPTIONS: CommandDefinitionOptions = {
   commandStepArn: COMMAND_STEP_ARN,
-  syncTargets: [{ name: "search", functionArn: functionArn("search") }],
+  syncTargets: [{ name: 'search', functionArn: functionArn('search') }],
   waitTimeoutSeconds: 2,
   waitHeartbeatSeconds: 1,
   syncMaxConcurrency: 3,
 };
 
-const INPUT = { pk: "TENANT#t1", sk: "ORDER#o1@2" };
+const INPUT = { pk: 'TENANT#t1', sk: 'ORDER#o1@2' };
 
 const passThrough: LambdaDouble = (input) => input;
-const withResult = (result: Json): LambdaDouble => (input) => ({ ...input, result });
-const syncDone: LambdaDouble = (input) => ({ target: input.target, status: "FINISHED" });
+const withResult =
+  (result: Json): LambdaDouble =>
+  (input) => ({ ...input, result });
+const syncDone: LambdaDouble = (input) => ({ target: input.target, status: 'FINISHED' });
 
 /** Doubles for a run that goes all the way: check_version answers `checkResult`. */
 function doubles(checkResult: Json, overrides: Record<string, LambdaDouble> = {}): Record<string, LambdaDouble> {
   return {
     check_version: withResult(checkResult),
-    wait_prev_command: () => ({ result: "resumed_by_prev_version" }),
+    wait_prev_command: () => ({ result: 'resumed_by_prev_version' }),
     recheck_prev_command: withResult(0),
     set_ttl_command: passThrough,
     history_copy: passThrough,
-    transform_data: (input) => ({ ...input, targets: [{ target: "data" }, { target: "search" }] }),
+    transform_data: (input) => ({ ...input, targets: [{ target: 'data' }, { target: 'search' }] }),
     sync_data: syncDone,
     sync_search: syncDone,
     finish: passThrough,
@@ -45,68 +47,68 @@ function doubles(checkResult: Json, overrides: Record<string, LambdaDouble> = {}
   };
 }
 
-const TAIL = ["set_ttl_command", "history_copy", "transform_data", "sync_data_all", "finish", "success"];
-const FAILED_TAIL = ["mark_failed", "fail"];
+const TAIL = ['set_ttl_command', 'history_copy', 'transform_data', 'sync_data_all', 'finish', 'success'];
+const FAILED_TAIL = ['mark_failed', 'fail'];
 
-describe("command machine (executed with aws-local-stepfunctions)", function () {
+describe('command machine (executed with aws-local-stepfunctions)', function () {
   this.timeout(20_000);
   const definition = buildCommandDefinition(OPTIONS);
 
-  describe("check_version_result", () => {
-    it("0 → set_ttl_command → … → success, syncing every target", async () => {
+  describe('check_version_result', () => {
+    it('0 → set_ttl_command → … → success, syncing every target', async () => {
       const run = await runDefinition(definition, INPUT, { doubles: doubles(0) });
-      assert.equal(run.status, "SUCCEEDED");
-      assert.deepEqual(run.path, ["check_version", "check_version_result", ...TAIL]);
-      assert.deepEqual(callsOf(run, "finish")[0].input.sync, [
-        { target: "data", status: "FINISHED" },
-        { target: "search", status: "FINISHED" },
+      assert.equal(run.status, 'SUCCEEDED');
+      assert.deepEqual(run.path, ['check_version', 'check_version_result', ...TAIL]);
+      assert.deepEqual(callsOf(run, 'finish')[0].input.sync, [
+        { target: 'data', status: 'FINISHED' },
+        { target: 'search', status: 'FINISHED' },
       ]);
       // Each iteration gets { pk, sk, target }; the consumer target runs its own Lambda.
-      assert.deepEqual(callsOf(run, "sync_search")[0].input, { ...INPUT, target: "search" });
-      assert.equal(callsOf(run, "sync_search")[0].functionName, functionArn("search"));
-      assert.equal(callsOf(run, "sync_data")[0].functionName, COMMAND_STEP_ARN);
-      assert.deepEqual(callsOf(run, "check_version")[0].payload.source, "step-function");
+      assert.deepEqual(callsOf(run, 'sync_search')[0].input, { ...INPUT, target: 'search' });
+      assert.equal(callsOf(run, 'sync_search')[0].functionName, functionArn('search'));
+      assert.equal(callsOf(run, 'sync_data')[0].functionName, COMMAND_STEP_ARN);
+      assert.deepEqual(callsOf(run, 'check_version')[0].payload.source, 'step-function');
     });
 
-    it("1 → wait_prev_command, resumed → set_ttl_command with the input unchanged (ResultPath null)", async () => {
+    it('1 → wait_prev_command, resumed → set_ttl_command with the input unchanged (ResultPath null)', async () => {
       const run = await runDefinition(definition, INPUT, { doubles: doubles(1) });
-      assert.equal(run.status, "SUCCEEDED");
-      assert.deepEqual(run.path, ["check_version", "check_version_result", "wait_prev_command", ...TAIL]);
-      const wait = callsOf(run, "wait_prev_command")[0];
+      assert.equal(run.status, 'SUCCEEDED');
+      assert.deepEqual(run.path, ['check_version', 'check_version_result', 'wait_prev_command', ...TAIL]);
+      const wait = callsOf(run, 'wait_prev_command')[0];
       assert.equal(wait.payload.taskToken, SIMULATED_TASK_TOKEN);
       // What the resumer sent is dropped: set_ttl_command sees wait_prev_command's input.
-      assert.deepEqual(callsOf(run, "set_ttl_command")[0].input, wait.input);
+      assert.deepEqual(callsOf(run, 'set_ttl_command')[0].input, wait.input);
     });
 
-    it("-1 → mark_failed → fail", async () => {
+    it('-1 → mark_failed → fail', async () => {
       const run = await runDefinition(definition, INPUT, { doubles: doubles(-1) });
-      assert.equal(run.status, "FAILED");
-      assert.equal(run.error?.name, "CommandFailed");
-      assert.deepEqual(run.path, ["check_version", "check_version_result", ...FAILED_TAIL]);
+      assert.equal(run.status, 'FAILED');
+      assert.equal(run.error?.name, 'CommandFailed');
+      assert.deepEqual(run.path, ['check_version', 'check_version_result', ...FAILED_TAIL]);
     });
 
-    it("an unexpected value (2) → wait_prev_command (Default)", async () => {
+    it('an unexpected value (2) → wait_prev_command (Default)', async () => {
       const run = await runDefinition(definition, INPUT, { doubles: doubles(2) });
-      assert.equal(run.status, "SUCCEEDED");
-      assert.deepEqual(run.path.slice(0, 3), ["check_version", "check_version_result", "wait_prev_command"]);
+      assert.equal(run.status, 'SUCCEEDED');
+      assert.deepEqual(run.path.slice(0, 3), ['check_version', 'check_version_result', 'wait_prev_command']);
     });
   });
 
-  describe("wait_prev_command never resumed", () => {
-    it("times out on HeartbeatSeconds into recheck_prev_command, which continues when it returns 0", async () => {
+  describe('wait_prev_command never resumed', () => {
+    it('times out on HeartbeatSeconds into recheck_prev_command, which continues when it returns 0', async () => {
       const run = await runDefinition(definition, INPUT, { doubles: doubles(1, { wait_prev_command: () => never() }) });
-      assert.equal(run.status, "SUCCEEDED");
+      assert.equal(run.status, 'SUCCEEDED');
       assert.deepEqual(run.path, [
-        "check_version",
-        "check_version_result",
-        "wait_prev_command",
-        "recheck_prev_command",
-        "recheck_prev_command_result",
+        'check_version',
+        'check_version_result',
+        'wait_prev_command',
+        'recheck_prev_command',
+        'recheck_prev_command_result',
         ...TAIL,
       ]);
-      const recheck = callsOf(run, "recheck_prev_command")[0];
-      assert.deepEqual((recheck.input.waitTimeout as JsonRecord).Error, "States.HeartbeatTimeout");
-      assert.equal(recheck.input.pk, INPUT.pk, "the timeout catcher keeps the command key");
+      const recheck = callsOf(run, 'recheck_prev_command')[0];
+      assert.deepEqual((recheck.input.waitTimeout as JsonRecord).Error, 'States.HeartbeatTimeout');
+      assert.equal(recheck.input.pk, INPUT.pk, 'the timeout catcher keeps the command key');
       assert.ok(run.elapsedMs >= 950, `heartbeat fired after ${run.elapsedMs} ms, expected ~1000`);
     });
 
@@ -116,56 +118,61 @@ describe("command machine (executed with aws-local-stepfunctions)", function () 
         return never();
       };
       const run = await runDefinition(definition, INPUT, { doubles: doubles(1, { wait_prev_command: wait }) });
-      assert.equal(run.status, "SUCCEEDED");
-      const recheck = callsOf(run, "recheck_prev_command")[0];
-      assert.deepEqual((recheck.input.waitTimeout as JsonRecord).Error, "States.Timeout");
+      assert.equal(run.status, 'SUCCEEDED');
+      const recheck = callsOf(run, 'recheck_prev_command')[0];
+      assert.deepEqual((recheck.input.waitTimeout as JsonRecord).Error, 'States.Timeout');
       assert.ok(run.elapsedMs >= 1950, `timeout fired after ${run.elapsedMs} ms, expected ~2000`);
     });
 
-    it("ends in fail after mark_failed when recheck_prev_command gives up (-1)", async () => {
+    it('ends in fail after mark_failed when recheck_prev_command gives up (-1)', async () => {
       const run = await runDefinition(definition, INPUT, {
-        doubles: doubles(1, { wait_prev_command: () => never(), recheck_prev_command: (input) => ({ ...input, result: -1, reason: "waited too long" }) }),
+        doubles: doubles(1, {
+          wait_prev_command: () => never(),
+          recheck_prev_command: (input) => ({ ...input, result: -1, reason: 'waited too long' }),
+        }),
       });
-      assert.equal(run.status, "FAILED");
-      assert.equal(run.error?.name, "CommandFailed");
+      assert.equal(run.status, 'FAILED');
+      assert.equal(run.error?.name, 'CommandFailed');
       assert.deepEqual(run.path, [
-        "check_version",
-        "check_version_result",
-        "wait_prev_command",
-        "recheck_prev_command",
-        "recheck_prev_command_result",
+        'check_version',
+        'check_version_result',
+        'wait_prev_command',
+        'recheck_prev_command',
+        'recheck_prev_command_result',
         ...FAILED_TAIL,
       ]);
-      assert.equal(callsOf(run, "mark_failed")[0].input.reason, "waited too long");
+      assert.equal(callsOf(run, 'mark_failed')[0].input.reason, 'waited too long');
     });
 
-    it("waits again when recheck_prev_command returns 1, then continues once resumed", async () => {
+    it('waits again when recheck_prev_command returns 1, then continues once resumed', async () => {
       let waits = 0;
       const wait: LambdaDouble = () => (++waits === 1 ? never() : { resumed: true });
-      const run = await runDefinition(definition, INPUT, { doubles: doubles(1, { wait_prev_command: wait, recheck_prev_command: withResult(1) }) });
-      assert.equal(run.status, "SUCCEEDED");
+      const run = await runDefinition(definition, INPUT, {
+        doubles: doubles(1, { wait_prev_command: wait, recheck_prev_command: withResult(1) }),
+      });
+      assert.equal(run.status, 'SUCCEEDED');
       assert.deepEqual(run.path.slice(2, 7), [
-        "wait_prev_command",
-        "recheck_prev_command",
-        "recheck_prev_command_result",
-        "wait_prev_command",
-        "set_ttl_command",
+        'wait_prev_command',
+        'recheck_prev_command',
+        'recheck_prev_command_result',
+        'wait_prev_command',
+        'set_ttl_command',
       ]);
     });
 
     it("goes to mark_failed when the predecessor's resumer reports a failure (SendTaskFailure)", async () => {
       const run = await runDefinition(definition, INPUT, {
-        doubles: doubles(1, { wait_prev_command: () => Promise.reject(lambdaError("PreviousVersionFailed")) }),
+        doubles: doubles(1, { wait_prev_command: () => Promise.reject(lambdaError('PreviousVersionFailed')) }),
       });
-      assert.equal(run.status, "FAILED");
-      assert.deepEqual(run.path.slice(-3), ["wait_prev_command", ...FAILED_TAIL]);
-      assert.equal((callsOf(run, "mark_failed")[0].input.error as JsonRecord).Error, "PreviousVersionFailed");
+      assert.equal(run.status, 'FAILED');
+      assert.deepEqual(run.path.slice(-3), ['wait_prev_command', ...FAILED_TAIL]);
+      assert.equal((callsOf(run, 'mark_failed')[0].input.error as JsonRecord).Error, 'PreviousVersionFailed');
     });
   });
 
-  describe("sync_data_all", () => {
+  describe('sync_data_all', () => {
     const targets = Array.from({ length: 9 }, (_, i) => ({ name: `t${i}`, functionArn: functionArn(`t${i}`) }));
-    const tenTargets = [{ target: "data" }, ...targets.map((t) => ({ target: t.name }))];
+    const tenTargets = [{ target: 'data' }, ...targets.map((t) => ({ target: t.name }))];
 
     for (const maxConcurrency of [1, 3, 10]) {
       it(`never runs more than MaxConcurrency ${maxConcurrency} of 10 targets at once`, async () => {
@@ -176,74 +183,82 @@ describe("command machine (executed with aws-local-stepfunctions)", function () 
         const run = await runDefinition(def, INPUT, {
           doubles: doubles(0, { transform_data: (input) => ({ ...input, targets: tenTargets }), ...syncDoubles }),
         });
-        assert.equal(run.status, "SUCCEEDED");
-        assert.equal((callsOf(run, "finish")[0].input.sync as Json[]).length, 10);
+        assert.equal(run.status, 'SUCCEEDED');
+        assert.equal((callsOf(run, 'finish')[0].input.sync as Json[]).length, 10);
         assert.ok(probe.peak <= maxConcurrency, `peak ${probe.peak} > MaxConcurrency ${maxConcurrency}`);
         if (maxConcurrency > 1) assert.ok(probe.peak > 1, `peak ${probe.peak}: the targets did not run in parallel`);
       });
     }
 
-    it("a failing sync target ends in fail after mark_failed, with the error in $.error", async () => {
+    it('a failing sync target ends in fail after mark_failed, with the error in $.error', async () => {
       const run = await runDefinition(definition, INPUT, {
-        doubles: doubles(0, { sync_search: () => Promise.reject(lambdaError("SearchIndexDown", "index unavailable")) }),
+        doubles: doubles(0, { sync_search: () => Promise.reject(lambdaError('SearchIndexDown', 'index unavailable')) }),
       });
-      assert.equal(run.status, "FAILED");
-      assert.deepEqual(run.path.slice(-4), ["transform_data", "sync_data_all", ...FAILED_TAIL]);
-      assert.equal((callsOf(run, "mark_failed")[0].input.error as JsonRecord).Error, "SearchIndexDown");
-      assert.equal(callsOf(run, "finish").length, 0);
+      assert.equal(run.status, 'FAILED');
+      assert.deepEqual(run.path.slice(-4), ['transform_data', 'sync_data_all', ...FAILED_TAIL]);
+      assert.equal((callsOf(run, 'mark_failed')[0].input.error as JsonRecord).Error, 'SearchIndexDown');
+      assert.equal(callsOf(run, 'finish').length, 0);
     });
 
-    it("a target nobody registered fails the command (sync_unknown_target)", async () => {
+    it('a target nobody registered fails the command (sync_unknown_target)', async () => {
       const run = await runDefinition(definition, INPUT, {
-        doubles: doubles(0, { transform_data: (input) => ({ ...input, targets: [{ target: "data" }, { target: "nobody" }] }) }),
+        doubles: doubles(0, {
+          transform_data: (input) => ({ ...input, targets: [{ target: 'data' }, { target: 'nobody' }] }),
+        }),
       });
-      assert.equal(run.status, "FAILED");
-      assert.equal((callsOf(run, "mark_failed")[0].input.error as JsonRecord).Error, "UnknownSyncTarget");
+      assert.equal(run.status, 'FAILED');
+      assert.equal((callsOf(run, 'mark_failed')[0].input.error as JsonRecord).Error, 'UnknownSyncTarget');
     });
   });
 
-  describe("retries and failure handling", () => {
-    it("retries a transient Lambda error (Lambda.TooManyRequestsException) and carries on", async () => {
+  describe('retries and failure handling', () => {
+    it('retries a transient Lambda error (Lambda.TooManyRequestsException) and carries on', async () => {
       let attempts = 0;
       const flaky: LambdaDouble = (input) => {
-        if (++attempts < 3) throw lambdaError("Lambda.TooManyRequestsException");
+        if (++attempts < 3) throw lambdaError('Lambda.TooManyRequestsException');
         return input;
       };
-      const run = await runDefinition(definition, INPUT, { doubles: doubles(0, { history_copy: flaky }), retryIntervalOverrides: { history_copy: 0 } });
-      assert.equal(run.status, "SUCCEEDED");
-      assert.equal(callsOf(run, "history_copy").length, 3);
+      const run = await runDefinition(definition, INPUT, {
+        doubles: doubles(0, { history_copy: flaky }),
+        retryIntervalOverrides: { history_copy: 0 },
+      });
+      assert.equal(run.status, 'SUCCEEDED');
+      assert.equal(callsOf(run, 'history_copy').length, 3);
     });
 
-    it("gives up after MaxAttempts 3 retries into mark_failed", async () => {
+    it('gives up after MaxAttempts 3 retries into mark_failed', async () => {
       const down: LambdaDouble = () => {
-        throw lambdaError("Lambda.ServiceException");
+        throw lambdaError('Lambda.ServiceException');
       };
-      const run = await runDefinition(definition, INPUT, { doubles: doubles(0, { history_copy: down }), retryIntervalOverrides: { history_copy: 0 } });
-      assert.equal(run.status, "FAILED");
-      assert.equal(callsOf(run, "history_copy").length, 4);
-      assert.deepEqual(run.path.slice(-3), ["history_copy", ...FAILED_TAIL]);
+      const run = await runDefinition(definition, INPUT, {
+        doubles: doubles(0, { history_copy: down }),
+        retryIntervalOverrides: { history_copy: 0 },
+      });
+      assert.equal(run.status, 'FAILED');
+      assert.equal(callsOf(run, 'history_copy').length, 4);
+      assert.deepEqual(run.path.slice(-3), ['history_copy', ...FAILED_TAIL]);
     });
 
-    it("does not retry a handler error: one call, then mark_failed → fail", async () => {
+    it('does not retry a handler error: one call, then mark_failed → fail', async () => {
       const broken: LambdaDouble = () => {
-        throw lambdaError("Error", "bug in the handler");
+        throw lambdaError('Error', 'bug in the handler');
       };
       const run = await runDefinition(definition, INPUT, { doubles: doubles(0, { transform_data: broken }) });
-      assert.equal(run.status, "FAILED");
-      assert.equal(callsOf(run, "transform_data").length, 1);
-      assert.deepEqual(run.path.slice(-3), ["transform_data", ...FAILED_TAIL]);
+      assert.equal(run.status, 'FAILED');
+      assert.equal(callsOf(run, 'transform_data').length, 1);
+      assert.deepEqual(run.path.slice(-3), ['transform_data', ...FAILED_TAIL]);
     });
 
-    it("ends in fail even when mark_failed itself fails", async () => {
+    it('ends in fail even when mark_failed itself fails', async () => {
       const run = await runDefinition(definition, INPUT, {
         doubles: doubles(-1, {
           mark_failed: () => {
-            throw lambdaError("Error", "alarm topic unreachable");
+            throw lambdaError('Error', 'alarm topic unreachable');
           },
         }),
       });
-      assert.equal(run.status, "FAILED");
-      assert.equal(run.error?.name, "CommandFailed");
+      assert.equal(run.status, 'FAILED');
+      assert.equal(run.error?.name, 'CommandFailed');
       assert.deepEqual(run.path.slice(-2), FAILED_TAIL);
     });
   });

@@ -3,16 +3,16 @@ import type {
   ImportCsvDefinitionOptions,
   ImportZipDefinitionOptions,
   TaskDefinitionOptions,
-} from "../../components/workflows";
+} from '../../components/workflows';
 
 export function functionArn(name: string): string {
   return `arn:aws:lambda:eu-west-1:123456789012:function:cqrs-test-${name}`;
 }
 
-export const COMMAND_STEP_ARN = functionArn("command-step");
-export const TASK_STEP_ARN = functionArn("task-step");
-export const IMPORT_CSV_STEP_ARN = functionArn("import-csv-step");
-export const IMPORT_ZIP_STEP_ARN = functionArn("import-zip-step");
+export const COMMAND_STEP_ARN = functionArn('command-step');
+export const TASK_STEP_ARN = functionArn('task-step');
+export const IMPORT_CSV_STEP_ARN = functionArn('import-csv-step');
+export const IMPORT_ZIP_STEP_ARN = functionArn('import-zip-step');
 
 export interface OptionSet {
   label: string;
@@ -24,7 +24,7 @@ export interface OptionSet {
 
 /** Dev-like numbers, no extra sync target, defaults wherever there is one. */
 export const DEV_LIKE: OptionSet = {
-  label: "dev-like",
+  label: 'dev-like',
   command: {
     commandStepArn: COMMAND_STEP_ARN,
     syncTargets: [],
@@ -33,18 +33,23 @@ export const DEV_LIKE: OptionSet = {
     syncMaxConcurrency: 10,
   },
   task: { taskStepArn: TASK_STEP_ARN },
-  importCsv: { importCsvStepArn: IMPORT_CSV_STEP_ARN, resultBucket: "cqrs-dev-import-123456789012", maxItemsPerBatch: 10, toleratedFailurePercentage: 5 },
+  importCsv: {
+    importCsvStepArn: IMPORT_CSV_STEP_ARN,
+    resultBucket: 'cqrs-dev-import-123456789012',
+    maxItemsPerBatch: 10,
+    toleratedFailurePercentage: 5,
+  },
   importZip: { importZipStepArn: IMPORT_ZIP_STEP_ARN, childTimeoutSeconds: 3600 },
 };
 
 /** Prod-like numbers, two extra sync targets, every option set explicitly. */
 export const PROD_LIKE: OptionSet = {
-  label: "prod-like",
+  label: 'prod-like',
   command: {
     commandStepArn: COMMAND_STEP_ARN,
     syncTargets: [
-      { name: "search-index", functionArn: functionArn("search-index") },
-      { name: "audit_log", functionArn: `${functionArn("audit-log")}:live` },
+      { name: 'search-index', functionArn: functionArn('search-index') },
+      { name: 'audit_log', functionArn: `${functionArn('audit-log')}:live` },
     ],
     waitTimeoutSeconds: 86_400,
     waitHeartbeatSeconds: 600,
@@ -53,8 +58,8 @@ export const PROD_LIKE: OptionSet = {
   task: { taskStepArn: TASK_STEP_ARN, maxConcurrency: 10, timeoutSeconds: 3600 },
   importCsv: {
     importCsvStepArn: IMPORT_CSV_STEP_ARN,
-    resultBucket: "cqrs-prod-import-123456789012",
-    resultPrefix: "results/import/",
+    resultBucket: 'cqrs-prod-import-123456789012',
+    resultPrefix: 'results/import/',
     maxItemsPerBatch: 100,
     maxConcurrency: 200,
     toleratedFailurePercentage: 0,

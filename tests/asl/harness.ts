@@ -21,9 +21,9 @@
  *   `ToleratedFailurePercentage` and `Label` are ignored; the Map iterates its input
  *   (or `ItemsPath`) like an inline Map. See import-csv-machine.test.ts.
  */
-import assert from "node:assert/strict";
-import { ExecutionError, ExecutionTimeoutError, StateMachine } from "aws-local-stepfunctions";
-import { forEachState, serializeDefinition, type StateMachineDefinition, type TaskState } from "../../components/asl";
+import assert from 'node:assert/strict';
+import { ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { forEachState, serializeDefinition, type StateMachineDefinition, type TaskState } from '../../components/asl';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonRecord = { [key: string]: Json };
@@ -43,7 +43,7 @@ export interface LambdaCall {
 /** A test double for a Lambda: returns the function result (the next state's input) or throws. */
 export type LambdaDouble = (input: JsonRecord, call: LambdaCall) => Json | Promise<Json>;
 
-export const SIMULATED_TASK_TOKEN = "local-task-token";
+export const SIMULATED_TASK_TOKEN = 'local-task-token';
 
 export interface RunOptions {
   /** Doubles keyed by Task state name. A Task without one fails the test. */
@@ -53,7 +53,7 @@ export interface RunOptions {
 }
 
 export interface RunResult {
-  status: "SUCCEEDED" | "FAILED" | "TIMED_OUT";
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
   output?: Json;
   /** Error name and cause of a failed execution. */
   error?: { name: string; cause: string };
@@ -99,17 +99,24 @@ export class ConcurrencyProbe {
 }
 
 function isWaitingTask(state: TaskState): boolean {
-  return state.Resource.endsWith(".waitForTaskToken");
+  return state.Resource.endsWith('.waitForTaskToken');
 }
 
-export async function runDefinition(definition: StateMachineDefinition, input: JsonRecord, opts: RunOptions): Promise<RunResult> {
+export async function runDefinition(
+  definition: StateMachineDefinition,
+  input: JsonRecord,
+  opts: RunOptions,
+): Promise<RunResult> {
   const calls: LambdaCall[] = [];
   const missingDoubles: string[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
   // HeartbeatSeconds simulation: no heartbeat within the interval → States.HeartbeatTimeout.
   function startHeartbeatTimer(seconds: number, fail: (e: Error) => void): () => void {
-    const timer = setTimeout(() => fail(lambdaError("States.HeartbeatTimeout", `no heartbeat for ${seconds} s`)), seconds * 1000);
+    const timer = setTimeout(
+      () => fail(lambdaError('States.HeartbeatTimeout', `no heartbeat for ${seconds} s`)),
+      seconds * 1000,
+    );
     timers.add(timer);
     return () => {
       clearTimeout(timer);
@@ -119,13 +126,13 @@ export async function runDefinition(definition: StateMachineDefinition, input: J
 
   const handlers: Record<string, (params: Json) => Promise<Json>> = {};
   forEachState(definition, (name, state) => {
-    if (state.Type !== "Task") return;
+    if (state.Type !== 'Task') return;
     handlers[name] = async (params) => {
       const { FunctionName, Payload } = params as { FunctionName: string; Payload: JsonRecord };
       const double = opts.doubles[name];
       if (double === undefined) {
         missingDoubles.push(name);
-        throw lambdaError("MissingTestDouble", `no double for state ${name}`);
+        throw lambdaError('MissingTestDouble', `no double for state ${name}`);
       }
       let stopHeartbeatTimer = (): void => undefined;
       const call: LambdaCall = {
@@ -138,8 +145,11 @@ export async function runDefinition(definition: StateMachineDefinition, input: J
       calls.push(call);
       if (!isWaitingTask(state)) return { StatusCode: 200, Payload: await double(call.input, call) };
       return new Promise<Json>((resolve, reject) => {
-        if (state.HeartbeatSeconds !== undefined) stopHeartbeatTimer = startHeartbeatTimer(state.HeartbeatSeconds, reject);
-        Promise.resolve(double(call.input, call)).then(resolve, reject).finally(() => stopHeartbeatTimer());
+        if (state.HeartbeatSeconds !== undefined)
+          stopHeartbeatTimer = startHeartbeatTimer(state.HeartbeatSeconds, reject);
+        Promise.resolve(double(call.input, call))
+          .then(resolve, reject)
+          .finally(() => stopHeartbeatTimer());
       });
     };
   });
@@ -154,19 +164,19 @@ export async function runDefinition(definition: StateMachineDefinition, input: J
   const path: string[] = [];
   const eventsRead = (async () => {
     for await (const event of execution.eventLogs) {
-      if (event.type === "StateEntered" && event.index === undefined) path.push(event.state.name);
+      if (event.type === 'StateEntered' && event.index === undefined) path.push(event.state.name);
     }
   })();
 
-  const result: RunResult = { status: "SUCCEEDED", path, calls, elapsedMs: 0 };
+  const result: RunResult = { status: 'SUCCEEDED', path, calls, elapsedMs: 0 };
   try {
     result.output = (await execution.result) as Json;
   } catch (err) {
     if (err instanceof ExecutionTimeoutError) {
-      result.status = "TIMED_OUT";
+      result.status = 'TIMED_OUT';
     } else if (err instanceof ExecutionError) {
       const cause = err.cause as Error;
-      result.status = "FAILED";
+      result.status = 'FAILED';
       result.error = { name: cause.name, cause: cause.message };
     } else {
       throw err;
@@ -176,7 +186,7 @@ export async function runDefinition(definition: StateMachineDefinition, input: J
     for (const timer of timers) clearTimeout(timer);
   }
   await eventsRead;
-  assert.deepEqual(missingDoubles, [], "every Task state reached needs a test double");
+  assert.deepEqual(missingDoubles, [], 'every Task state reached needs a test double');
   return result;
 }
 

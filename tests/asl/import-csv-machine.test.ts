@@ -8,25 +8,25 @@
  * definition's own ItemSelector and BatchInput templates are evaluated by the
  * interpreter.
  */
-import assert from "node:assert/strict";
-import { parse } from "csv-parse/sync";
-import { StateMachine } from "aws-local-stepfunctions";
-import type { MapState, StateMachineDefinition } from "../../components/asl";
-import { buildImportCsvDefinition, type ImportCsvDefinitionOptions } from "../../components/workflows";
-import { IMPORT_CSV_STEP_ARN } from "./fixtures";
-import { callsOf, lambdaError, runDefinition, type Json, type JsonRecord, type LambdaDouble } from "./harness";
+import assert from 'node:assert/strict';
+import { parse } from 'csv-parse/sync';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { MapState, StateMachineDefinition } from '../../components/asl';
+import { buildImportCsvDefinition, type ImportCsvDefinitionOptions } from '../../components/workflows';
+import { IMPORT_CSV_STEP_ARN } from './fixtures';
+import { callsOf, lambdaError, runDefinition, type Json, type JsonRecord, type LambdaDouble } from './harness';
 
 const OPTIONS: ImportCsvDefinitionOptions = {
   importCsvStepArn: IMPORT_CSV_STEP_ARN,
-  resultBucket: "cqrs-test-import-123456789012",
+  resultBucket: 'cqrs-test-import-123456789012',
   maxItemsPerBatch: 10,
   toleratedFailurePercentage: 5,
 };
-const INPUT = { pk: "TENANT#t1", sk: "CSV#job1", bucket: "cqrs-test-import-123456789012", key: "uploads/products.csv" };
+const INPUT = { pk: 'TENANT#t1', sk: 'CSV#job1', bucket: 'cqrs-test-import-123456789012', key: 'uploads/products.csv' };
 
 function importRows(definition: StateMachineDefinition): MapState {
   const state = definition.States.import_rows;
-  assert.ok(state.Type === "Map", "import_rows is a Map");
+  assert.ok(state.Type === 'Map', 'import_rows is a Map');
   return state;
 }
 
@@ -42,13 +42,13 @@ async function selectedItems(map: MapState, csv: string): Promise<JsonRecord[]> 
   // The interpreter sets $$.Map.Item.Index/Value per item exactly as the reader's items would.
   const output = await evaluate(
     {
-      StartAt: "select",
+      StartAt: 'select',
       States: {
         select: {
-          Type: "Map",
-          ItemsPath: "$.rows",
+          Type: 'Map',
+          ItemsPath: '$.rows',
           ItemSelector: map.ItemSelector,
-          ItemProcessor: { StartAt: "echo", States: { echo: { Type: "Pass", End: true } } },
+          ItemProcessor: { StartAt: 'echo', States: { echo: { Type: 'Pass', End: true } } },
           End: true,
         },
       },
@@ -62,7 +62,10 @@ async function selectedItems(map: MapState, csv: string): Promise<JsonRecord[]> 
 async function batches(map: MapState, mapInput: JsonRecord, items: JsonRecord[]): Promise<JsonRecord[]> {
   const batcher = map.ItemBatcher;
   assert.ok(batcher?.MaxItemsPerBatch && batcher.BatchInput);
-  const batchInput = await evaluate({ StartAt: "b", States: { b: { Type: "Pass", Parameters: batcher.BatchInput, End: true } } }, mapInput);
+  const batchInput = await evaluate(
+    { StartAt: 'b', States: { b: { Type: 'Pass', Parameters: batcher.BatchInput, End: true } } },
+    mapInput,
+  );
   const out: JsonRecord[] = [];
   for (let i = 0; i < items.length; i += batcher.MaxItemsPerBatch) {
     out.push({ BatchInput: batchInput, Items: items.slice(i, i + batcher.MaxItemsPerBatch) });
@@ -76,104 +79,123 @@ function childDefinition(map: MapState): StateMachineDefinition {
   return { StartAt, States };
 }
 
-const CSV = ["sku,name,price", ...Array.from({ length: 25 }, (_, i) => `SKU-${i},Product ${i},${(i + 1) * 100}`)].join("\n");
+const CSV = ['sku,name,price', ...Array.from({ length: 25 }, (_, i) => `SKU-${i},Product ${i},${(i + 1) * 100}`)].join(
+  '\n',
+);
 
-describe("import-csv machine", function () {
+describe('import-csv machine', function () {
   this.timeout(20_000);
   const definition = buildImportCsvDefinition(OPTIONS);
 
-  it("declares the Distributed Map of the contract (reader, selector, batcher, writer, EXPRESS children)", () => {
+  it('declares the Distributed Map of the contract (reader, selector, batcher, writer, EXPRESS children)', () => {
     const map = importRows(definition);
     assert.deepEqual(map.ItemReader, {
-      Resource: "arn:aws:states:::s3:getObject",
-      ReaderConfig: { InputType: "CSV", CSVHeaderLocation: "FIRST_ROW" },
-      Parameters: { "Bucket.$": "$.bucket", "Key.$": "$.key" },
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' },
+      Parameters: { 'Bucket.$': '$.bucket', 'Key.$': '$.key' },
     });
-    assert.deepEqual(map.ItemSelector, { "line.$": "$$.Map.Item.Index", "row.$": "$$.Map.Item.Value" });
+    assert.deepEqual(map.ItemSelector, { 'line.$': '$$.Map.Item.Index', 'row.$': '$$.Map.Item.Value' });
     // MaxItemsPerBatch, not the seed's MaxInputBytesPerBatch: 10; the byte bound keeps a
     // batch (carried twice in the child's Lambda payload) inside the 256 KiB state limit.
-    assert.deepEqual(map.ItemBatcher, { MaxItemsPerBatch: 10, MaxInputBytesPerBatch: 122880, BatchInput: { "pk.$": "$.pk", "sk.$": "$.sk" } });
-    assert.deepEqual(map.ResultWriter, {
-      Resource: "arn:aws:states:::s3:putObject",
-      Parameters: { Bucket: OPTIONS.resultBucket, Prefix: "import-results/" },
+    assert.deepEqual(map.ItemBatcher, {
+      MaxItemsPerBatch: 10,
+      MaxInputBytesPerBatch: 122880,
+      BatchInput: { 'pk.$': '$.pk', 'sk.$': '$.sk' },
     });
-    assert.deepEqual(map.ItemProcessor?.ProcessorConfig, { Mode: "DISTRIBUTED", ExecutionType: "EXPRESS" });
-    assert.deepEqual(Object.keys(map.ItemProcessor?.States ?? {}), ["csv_rows_handler"]);
+    assert.deepEqual(map.ResultWriter, {
+      Resource: 'arn:aws:states:::s3:putObject',
+      Parameters: { Bucket: OPTIONS.resultBucket, Prefix: 'import-results/' },
+    });
+    assert.deepEqual(map.ItemProcessor?.ProcessorConfig, { Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
+    assert.deepEqual(Object.keys(map.ItemProcessor?.States ?? {}), ['csv_rows_handler']);
     assert.equal(map.MaxConcurrency, 50);
     assert.equal(map.ToleratedFailurePercentage, 5);
-    assert.equal(map.Label, "import_rows");
-    assert.deepEqual(map.Catch, [{ ErrorEquals: ["States.ALL"], Next: "finalize_parent_job", ResultPath: "$.error" }]);
-    assert.equal(map.Next, "finalize_parent_job");
+    assert.equal(map.Label, 'import_rows');
+    assert.deepEqual(map.Catch, [{ ErrorEquals: ['States.ALL'], Next: 'finalize_parent_job', ResultPath: '$.error' }]);
+    assert.equal(map.Next, 'finalize_parent_job');
   });
 
-  it("characterization: the interpreter ignores ItemReader, so the parent cannot run import_rows locally", async () => {
+  it('characterization: the interpreter ignores ItemReader, so the parent cannot run import_rows locally', async () => {
     // If this starts failing, aws-local-stepfunctions has learnt to read items:
     // replace the simulated reader/batcher below with a real parent run.
     const run = await runDefinition(definition, INPUT, {
-      doubles: { csv_loader: (input) => ({ ...input, totalRows: 25 }), csv_rows_handler: () => null, finalize_parent_job: (input) => input },
+      doubles: {
+        csv_loader: (input) => ({ ...input, totalRows: 25 }),
+        csv_rows_handler: () => null,
+        finalize_parent_job: (input) => input,
+      },
     });
-    assert.equal(run.status, "FAILED");
-    assert.deepEqual(run.error, { name: "States.Runtime", cause: "Input of Map state must be an array or ItemsPath property must point to an array" });
-    assert.deepEqual(run.path, ["csv_loader", "import_rows"]);
+    assert.equal(run.status, 'FAILED');
+    assert.deepEqual(run.error, {
+      name: 'States.Runtime',
+      cause: 'Input of Map state must be an array or ItemsPath property must point to an array',
+    });
+    assert.deepEqual(run.path, ['csv_loader', 'import_rows']);
   });
 
-  it("csv_rows_handler receives { BatchInput: { pk, sk }, Items: [{ line, row }] } batches of MaxItemsPerBatch rows", async () => {
+  it('csv_rows_handler receives { BatchInput: { pk, sk }, Items: [{ line, row }] } batches of MaxItemsPerBatch rows', async () => {
     const map = importRows(definition);
     const items = await selectedItems(map, CSV);
     const inputs = await batches(map, { ...INPUT, totalRows: 25 }, items);
-    assert.deepEqual(inputs.map((b) => (b.Items as Json[]).length), [10, 10, 5]);
+    assert.deepEqual(
+      inputs.map((b) => (b.Items as Json[]).length),
+      [10, 10, 5],
+    );
 
     const handler: LambdaDouble = (input) => ({ processed: (input.Items as Json[]).length });
     const seen: JsonRecord[] = [];
     for (const batch of inputs) {
       const run = await runDefinition(childDefinition(map), batch, { doubles: { csv_rows_handler: handler } });
-      assert.equal(run.status, "SUCCEEDED");
+      assert.equal(run.status, 'SUCCEEDED');
       // OutputPath $.Payload: the child's output is the handler's return value.
       assert.deepEqual(run.output, { processed: (batch.Items as Json[]).length });
-      seen.push(callsOf(run, "csv_rows_handler")[0].input);
+      seen.push(callsOf(run, 'csv_rows_handler')[0].input);
     }
     assert.deepEqual(seen[0].BatchInput, { pk: INPUT.pk, sk: INPUT.sk });
-    assert.deepEqual((seen[0].Items as Json[])[0], { line: 0, row: { sku: "SKU-0", name: "Product 0", price: "100" } });
+    assert.deepEqual((seen[0].Items as Json[])[0], { line: 0, row: { sku: 'SKU-0', name: 'Product 0', price: '100' } });
     assert.deepEqual(
       seen.flatMap((b) => (b.Items as JsonRecord[]).map((item) => item.line)),
       Array.from({ length: 25 }, (_, i) => i),
-      "every record once, 0-based, in order",
+      'every record once, 0-based, in order',
     );
   });
 
-  it("a child batch retries transient Lambda errors and fails on a handler error without retrying it", async () => {
+  it('a child batch retries transient Lambda errors and fails on a handler error without retrying it', async () => {
     const map = importRows(definition);
     const [batch] = await batches(map, INPUT, await selectedItems(map, CSV));
     let attempts = 0;
     const flaky: LambdaDouble = () => {
-      if (++attempts === 1) throw lambdaError("Lambda.SdkClientException");
+      if (++attempts === 1) throw lambdaError('Lambda.SdkClientException');
       return { processed: 10 };
     };
-    const retried = await runDefinition(childDefinition(map), batch, { doubles: { csv_rows_handler: flaky }, retryIntervalOverrides: { csv_rows_handler: 0 } });
-    assert.equal(retried.status, "SUCCEEDED");
+    const retried = await runDefinition(childDefinition(map), batch, {
+      doubles: { csv_rows_handler: flaky },
+      retryIntervalOverrides: { csv_rows_handler: 0 },
+    });
+    assert.equal(retried.status, 'SUCCEEDED');
     assert.equal(attempts, 2);
 
     const broken: LambdaDouble = () => {
-      throw lambdaError("Error", "table missing");
+      throw lambdaError('Error', 'table missing');
     };
     const failed = await runDefinition(childDefinition(map), batch, { doubles: { csv_rows_handler: broken } });
-    assert.equal(failed.status, "FAILED");
-    assert.equal(callsOf(failed, "csv_rows_handler").length, 1);
+    assert.equal(failed.status, 'FAILED');
+    assert.equal(callsOf(failed, 'csv_rows_handler').length, 1);
   });
 
-  it("a csv_loader failure goes to finalize_parent_job with $.error", async () => {
+  it('a csv_loader failure goes to finalize_parent_job with $.error', async () => {
     const run = await runDefinition(definition, INPUT, {
       doubles: {
         csv_loader: () => {
-          throw lambdaError("CsvHeaderMissing");
+          throw lambdaError('CsvHeaderMissing');
         },
-        finalize_parent_job: (input) => ({ ...input, status: "FAILED" }),
+        finalize_parent_job: (input) => ({ ...input, status: 'FAILED' }),
       },
     });
-    assert.equal(run.status, "SUCCEEDED");
-    assert.deepEqual(run.path, ["csv_loader", "finalize_parent_job", "success"]);
-    const finalize = callsOf(run, "finalize_parent_job")[0].input;
-    assert.equal((finalize.error as JsonRecord).Error, "CsvHeaderMissing");
+    assert.equal(run.status, 'SUCCEEDED');
+    assert.deepEqual(run.path, ['csv_loader', 'finalize_parent_job', 'success']);
+    const finalize = callsOf(run, 'finalize_parent_job')[0].input;
+    assert.equal((finalize.error as JsonRecord).Error, 'CsvHeaderMissing');
     assert.equal(finalize.pk, INPUT.pk);
   });
 });

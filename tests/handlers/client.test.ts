@@ -18,7 +18,18 @@ import {
   type CqrsClientConfig,
 } from '../../client';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
-import { ARN, BUCKET, getItem, installMocks, putItem, queryPk, setupHandlerEnv, uniq, type Ctx, type Mocks } from './_support/env';
+import {
+  ARN,
+  BUCKET,
+  getItem,
+  installMocks,
+  putItem,
+  queryPk,
+  setupHandlerEnv,
+  uniq,
+  type Ctx,
+  type Mocks,
+} from './_support/env';
 
 describe('client API (DynamoDB Local)', function () {
   this.timeout(60000);
@@ -45,7 +56,12 @@ describe('client API (DynamoDB Local)', function () {
   describe('publishCommand', () => {
     it('writes version 1, then the next version after the highest of commands and data', async () => {
       const pk = uniq('TENANT');
-      const c1 = await publishCommand(config, { pk, code: 'ORDER#1', attributes: { total: 10 }, fields: { name: 'Order' } });
+      const c1 = await publishCommand(config, {
+        pk,
+        code: 'ORDER#1',
+        attributes: { total: 10 },
+        fields: { name: 'Order' },
+      });
       assert.deepEqual(c1, { pk, sk: 'ORDER#1@1', code: 'ORDER#1', version: 1 });
       const row = await getItem(config.tables.commands!, pk, 'ORDER#1@1');
       assert.deepEqual(row?.attributes, { total: 10 });
@@ -60,11 +76,15 @@ describe('client API (DynamoDB Local)', function () {
 
     it('two writers cannot create the same version (explicit: VersionExistsError; implicit: both get distinct versions)', async () => {
       const pk = uniq('TENANT');
-      const results = await Promise.allSettled([1, 2].map(() => publishCommand(config, { pk, code: 'X', version: 1, attributes: {} })));
+      const results = await Promise.allSettled(
+        [1, 2].map(() => publishCommand(config, { pk, code: 'X', version: 1, attributes: {} })),
+      );
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
       const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       assert.ok(rejected.reason instanceof VersionExistsError);
-      const many = await Promise.all(Array.from({ length: 4 }, (_, i) => publishCommand(config, { pk, code: 'Y', attributes: { i } })));
+      const many = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => publishCommand(config, { pk, code: 'Y', attributes: { i } })),
+      );
       assert.deepEqual(many.map((m) => m.version).sort(), [1, 2, 3, 4]);
       assert.equal((await queryPk(config.tables.commands!, pk)).length, 5);
     });
@@ -77,7 +97,10 @@ describe('client API (DynamoDB Local)', function () {
       assert.equal(row?.attributes, undefined);
       assert.match(String(row?.attributesRef), /^payloads\/commands\//);
       assert.deepEqual(JSON.parse(mocks.s3Store.get(BUCKET, String(row?.attributesRef))!.toString()), big);
-      await assert.rejects(publishCommand({ ...config, importBucket: undefined }, { pk, code: 'DOC', attributes: big }), /no payload bucket/);
+      await assert.rejects(
+        publishCommand({ ...config, importBucket: undefined }, { pk, code: 'DOC', attributes: big }),
+        /no payload bucket/,
+      );
     });
 
     it('validates input and config', async () => {
@@ -96,11 +119,18 @@ describe('client API (DynamoDB Local)', function () {
       const row = await getItem(config.tables.tasks!, pk, t.sk);
       assert.deepEqual([row?.type, row?.status, row?.total, row?.succeeded, row?.failed], ['TASK', 'CREATED', 2, 0, 0]);
       assert.deepEqual(row?.input, [{ id: 1 }, { id: 2 }]);
-      const big = await createTask(config, { pk, taskType: 'resize', items: Array.from({ length: 100 }, (_, i) => ({ id: i, pad: 'p'.repeat(50) })) });
+      const big = await createTask(config, {
+        pk,
+        taskType: 'resize',
+        items: Array.from({ length: 100 }, (_, i) => ({ id: i, pad: 'p'.repeat(50) })),
+      });
       const bigRow = await getItem(config.tables.tasks!, pk, big.sk);
       assert.equal(bigRow?.input, undefined);
       assert.match(String(bigRow?.inputRef), /^payloads\/tasks\//);
-      await assert.rejects(createTask(config, { pk, sk: t.sk, taskType: 'resize', items: [] }), /ConditionalCheckFailed|conditional/i);
+      await assert.rejects(
+        createTask(config, { pk, sk: t.sk, taskType: 'resize', items: [] }),
+        /ConditionalCheckFailed|conditional/i,
+      );
     });
   });
 
@@ -109,16 +139,32 @@ describe('client API (DynamoDB Local)', function () {
       mocks.s3Store.put(BUCKET, 'imports/small.csv', 'pk,code\nA,B\n');
       mocks.s3Store.put(BUCKET, 'imports/large.csv', 'pk,code\n' + 'A,B\n'.repeat(100));
       const small = await startCsvImport(config, { key: 'imports/small.csv', pk: 'TENANT#1' });
-      const large = await startCsvImport(config, { key: 'imports/large.csv', pk: 'TENANT#1', jobId: uniq('J').replace(/#/g, '-') });
+      const large = await startCsvImport(config, {
+        key: 'imports/large.csv',
+        pk: 'TENANT#1',
+        jobId: uniq('J').replace(/#/g, '-'),
+      });
       assert.equal(small.mode, 'DIRECT');
       assert.equal(large.mode, 'STEP_FUNCTION');
       assert.match(small.sk, /^CSV_JOB#/);
       const row = await getItem(config.tables.importTmp!, small.pk, small.sk);
-      assert.deepEqual([row?.type, row?.status, row?.mode, row?.bucket, row?.key], ['CSV_JOB', 'CREATED', 'DIRECT', BUCKET, 'imports/small.csv']);
+      assert.deepEqual(
+        [row?.type, row?.status, row?.mode, row?.bucket, row?.key],
+        ['CSV_JOB', 'CREATED', 'DIRECT', BUCKET, 'imports/small.csv'],
+      );
       const msgs = mocks.published.filter((p) => p.topic === ARN.mainTopic && p.action === 'import-csv');
-      assert.deepEqual(msgs.map((m) => m.body.sk), [small.sk, large.sk]);
+      assert.deepEqual(
+        msgs.map((m) => m.body.sk),
+        [small.sk, large.sk],
+      );
       // the consumer runs what the client started
-      await importConsumer({ Records: msgs.map((m, i) => ({ messageId: `m${i}`, body: JSON.stringify(m.body), messageAttributes: { action: { stringValue: m.action } } })) });
+      await importConsumer({
+        Records: msgs.map((m, i) => ({
+          messageId: `m${i}`,
+          body: JSON.stringify(m.body),
+          messageAttributes: { action: { stringValue: m.action } },
+        })),
+      });
       assert.equal((await getItem(config.tables.importTmp!, small.pk, small.sk))?.status, 'COMPLETED');
       assert.equal(mocks.started.length, 1);
       assert.equal(mocks.started[0].stateMachineArn, ARN.importCsv);
@@ -127,7 +173,10 @@ describe('client API (DynamoDB Local)', function () {
 
     it('refuses keys outside imports/ and other buckets: the import functions could not read them', async () => {
       await assert.rejects(startCsvImport(config, { key: 'uploads/x.csv' }), /key must be under imports\//);
-      await assert.rejects(startCsvImport(config, { key: 'imports/x.csv', bucket: 'someone-elses-bucket' }), /can read only the import bucket/);
+      await assert.rejects(
+        startCsvImport(config, { key: 'imports/x.csv', bucket: 'someone-elses-bucket' }),
+        /can read only the import bucket/,
+      );
     });
 
     it('startCsvImport with the same jobId republishes a job that has not started, refuses another file', async () => {
@@ -149,9 +198,14 @@ describe('client API (DynamoDB Local)', function () {
       assert.ok(mocks.published.some((p) => p.action === 'import-zip' && p.body.sk === z.sk));
       mocks.s3Store.put(BUCKET, 'imports/bad.csv', 'pk,code,n:number\nA,,1\nA,B,x\n');
       const bad = await startCsvImport(config, { key: 'imports/bad.csv', mode: 'DIRECT' });
-      await importConsumer({ Records: [{ messageId: 'x', body: JSON.stringify({ action: 'import-csv', pk: bad.pk, sk: bad.sk }) }] });
+      await importConsumer({
+        Records: [{ messageId: 'x', body: JSON.stringify({ action: 'import-csv', pk: bad.pk, sk: bad.sk }) }],
+      });
       const errors = await listImportErrors(config, bad);
-      assert.deepEqual(errors.map((e) => e.line), [2, 3]);
+      assert.deepEqual(
+        errors.map((e) => e.line),
+        [2, 3],
+      );
       assert.match(errors[0].reason, /empty required field "code"/);
       assert.match(errors[1].reason, /invalid number/);
       await assert.rejects(startCsvImport(config, { key: 'imports/missing.csv' }), /NotFound/);
@@ -169,7 +223,10 @@ describe('client API (DynamoDB Local)', function () {
     });
 
     it('createCqrsClient binds the config', async () => {
-      const client = createCqrsClient({ ...config, clients: { ...config.clients, dynamodb: new DynamoDBClient({ endpoint: ctx.db.endpoint }) } });
+      const client = createCqrsClient({
+        ...config,
+        clients: { ...config.clients, dynamodb: new DynamoDBClient({ endpoint: ctx.db.endpoint }) },
+      });
       const pk = uniq('TENANT');
       assert.equal((await client.publishCommand({ pk, code: 'A', attributes: {} })).sk, 'A@1');
       assert.equal(await client.resumeExecution('t'), 'sent');

@@ -10,7 +10,18 @@ import { buildCommandDefinition } from '../../components/workflows/command-defin
 import { handler as commandStep } from '../../handlers/command-step';
 import { waitHooks } from '../../handlers/command/steps';
 import { executionName } from '../../handlers/shared/keys';
-import { ARN, deleteItem, getItem, installMocks, putItem, queryPk, setupHandlerEnv, uniq, type Ctx, type Mocks } from './_support/env';
+import {
+  ARN,
+  deleteItem,
+  getItem,
+  installMocks,
+  putItem,
+  queryPk,
+  setupHandlerEnv,
+  uniq,
+  type Ctx,
+  type Mocks,
+} from './_support/env';
 import { LocalSfn } from './_support/local-sfn';
 
 type Row = Record<string, unknown>;
@@ -102,7 +113,10 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
     const pk = uniq('TENANT');
     const k1 = await publish(pk, 'ORDER', 1);
     const out1 = (await start(k1)) as Row;
-    assert.deepEqual(out1.sync, [{ target: 'data', status: 'FINISHED' }, { target: 'search', status: 'FINISHED' }]);
+    assert.deepEqual(out1.sync, [
+      { target: 'data', status: 'FINISHED' },
+      { target: 'search', status: 'FINISHED' },
+    ]);
     const k2 = await publish(pk, 'ORDER', 2);
     await start(k2);
     assert.equal((await getItem(T.data, pk, 'ORDER'))?.version, 2);
@@ -131,7 +145,10 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
     const r2 = await row(k2);
     assert.equal(r2?.result, 'COMPLETED');
     assert.ok(['finish:1', 'self'].includes(String(r2?.resumedBy)), String(r2?.resumedBy));
-    assert.ok(sfn.sent.every((s) => !s.stale || s.kind === 'success'), 'no failure to a dead token');
+    assert.ok(
+      sfn.sent.every((s) => !s.stale || s.kind === 'success'),
+      'no failure to a dead token',
+    );
   });
 
   it('five versions started at once in reverse order all complete, in version order', async () => {
@@ -158,7 +175,11 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
     assert.equal(r?.result, 'FAILED');
     assert.match(String(r?.failedReason), /version 3 <= data version 5/);
     assert.equal((await getItem(T.data, pk, 'ORDER'))?.version, 5, 'read model untouched');
-    assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.kind === 'command-failed' && p.body.sk === k3.sk));
+    assert.ok(
+      mocks.published.some(
+        (p) => p.topic === ARN.alarmTopic && p.body.kind === 'command-failed' && p.body.sk === k3.sk,
+      ),
+    );
   });
 
   for (const hook of ['beforeTokenStore', 'afterTokenStore'] as const) {
@@ -182,7 +203,9 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
       await Promise.all([run1, run2]);
       for (const k of [k1, k2]) assert.equal((await row(k))?.result, 'COMPLETED');
       assert.equal((await getItem(T.data, pk, 'ORDER'))?.version, 2);
-      const resumes = sfn.sent.filter((s) => s.kind === 'success' && s.execution === executionName('commands', k2.pk, k2.sk) && !s.stale);
+      const resumes = sfn.sent.filter(
+        (s) => s.kind === 'success' && s.execution === executionName('commands', k2.pk, k2.sk) && !s.stale,
+      );
       assert.equal(resumes.length, 1, 'resumed exactly once');
       assert.equal(sfn.waitingTokens().length, 0, 'nothing left waiting');
       assert.equal((await row(k2))?.resumedBy, hook === 'beforeTokenStore' ? 'self' : 'finish:1');
@@ -238,10 +261,16 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
     const k1 = await publish(pk, 'ORDER', 1);
     const run1 = start(k1);
     try {
-      await until('v1 in data while its search sync still runs', async () => (await getItem(T.data, pk, 'ORDER'))?.version === 1 && events.includes('start ORDER@1'));
+      await until(
+        'v1 in data while its search sync still runs',
+        async () => (await getItem(T.data, pk, 'ORDER'))?.version === 1 && events.includes('start ORDER@1'),
+      );
       const k2 = await publish(pk, 'ORDER', 2);
       const run2 = start(k2);
-      await until('v2 to wait (or to reach its own search sync)', async () => (await row(k2))?.taskToken || events.includes('start ORDER@2'));
+      await until(
+        'v2 to wait (or to reach its own search sync)',
+        async () => (await row(k2))?.taskToken || events.includes('start ORDER@2'),
+      );
       assert.ok(!events.includes('start ORDER@2'), 'v2 must not overtake v1 in the search target');
       openGate();
       await Promise.all([run1, run2]);
@@ -280,7 +309,9 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
     assert.equal((await row(k2))?.resumedBy, 'mark_failed:1');
     assert.equal((await row(k2))?.result, 'COMPLETED');
     assert.equal((await getItem(T.data, pk, 'ORDER'))?.version, 2);
-    assert.ok(mocks.published.some((p) => p.body.kind === 'command-failed' && p.body.sk === k1.sk && p.body.completed === true));
+    assert.ok(
+      mocks.published.some((p) => p.body.kind === 'command-failed' && p.body.sk === k1.sk && p.body.completed === true),
+    );
   });
 
   it('failed versions above data.version get no TTL, so their expiry cannot strand later versions', async () => {
@@ -293,7 +324,8 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
     process.env.SYNC_TARGETS = '["search"]';
     assert.equal((await getItem(T.data, pk, 'ORDER'))?.version, 1);
     // the TTL passes: DynamoDB deletes every row that has one
-    for (const r of await queryPk(T.commands, pk)) if (r.ttl !== undefined) await deleteItem(T.commands, pk, String(r.sk));
+    for (const r of await queryPk(T.commands, pk))
+      if (r.ttl !== undefined) await deleteItem(T.commands, pk, String(r.sk));
     const k4 = await publish(pk, 'ORDER', 4);
     await start(k4);
     assert.equal((await row(k4))?.result, 'COMPLETED');

@@ -1,7 +1,19 @@
 import { strict as assert } from 'node:assert';
 import { handler } from '../../handlers/command-step';
 import { waitHooks } from '../../handlers/command/steps';
-import { ARN, deleteItem, getItem, installMocks, putItem, queryPk, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
+import {
+  ARN,
+  deleteItem,
+  getItem,
+  installMocks,
+  putItem,
+  queryPk,
+  setupHandlerEnv,
+  stepEvent,
+  uniq,
+  type Ctx,
+  type Mocks,
+} from './_support/env';
 
 type Row = Record<string, unknown>;
 
@@ -27,7 +39,8 @@ describe('command-step handler (DynamoDB Local)', function () {
     delete waitHooks.afterTokenStore;
   });
 
-  const call = (state: string, input: Row, taskToken?: string) => handler(stepEvent(state, input, { taskToken })) as Promise<Row>;
+  const call = (state: string, input: Row, taskToken?: string) =>
+    handler(stepEvent(state, input, { taskToken })) as Promise<Row>;
   const command = async (pk: string, code: string, version: number, extra: Row = {}) => {
     const item = { pk, sk: `${code}@${version}`, code, version, attributes: { v: version }, ...extra };
     await putItem(T.commands, item);
@@ -40,7 +53,10 @@ describe('command-step handler (DynamoDB Local)', function () {
     s = await call('transform_data', s);
     for (const t of s.targets as Array<{ target: string }>) {
       if (t.target !== 'data') continue; // consumer targets are other Lambdas
-      assert.deepEqual(await call('sync_data', { pk: key.pk, sk: key.sk, target: t.target }), { target: t.target, status: 'FINISHED' });
+      assert.deepEqual(await call('sync_data', { pk: key.pk, sk: key.sk, target: t.target }), {
+        target: t.target,
+        status: 'FINISHED',
+      });
     }
     return call('finish', s);
   };
@@ -95,7 +111,10 @@ describe('command-step handler (DynamoDB Local)', function () {
       await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
       assert.equal(mocks.successes.length, 0, 'the re-check after the token write keeps waiting too');
       await call('finish', k1);
-      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2']);
+      assert.deepEqual(
+        mocks.successes.map((s) => s.taskToken),
+        ['token-2'],
+      );
       assert.equal((await getItem(T.commands, pk, 'A@2'))?.resumedBy, 'finish:1');
 
       // the same across FAILED versions: data at 5 (still syncing), 6 FAILED → 7 waits for 5
@@ -182,11 +201,16 @@ describe('command-step handler (DynamoDB Local)', function () {
       let s = await call('set_ttl_command', { ...k7, result: 0 });
       assert.equal(s.supersededCount, 1);
       assert.equal(typeof (await getItem(T.commands, pk, 'A@5'))?.ttl, 'number');
-      assert.equal((await getItem(T.commands, pk, 'A@6'))?.ttl, undefined, 'FAILED 6 is above data.version: later versions still read it');
+      assert.equal(
+        (await getItem(T.commands, pk, 'A@6'))?.ttl,
+        undefined,
+        'FAILED 6 is above data.version: later versions still read it',
+      );
       s = await call('history_copy', s);
       await call('mark_failed', { ...s, error: { Error: 'Boom', Cause: 'version 7 failed before its sync' } });
       // the TTL passes: DynamoDB deletes every row that has one
-      for (const r of await queryPk(T.commands, pk)) if (r.ttl !== undefined) await deleteItem(T.commands, pk, String(r.sk));
+      for (const r of await queryPk(T.commands, pk))
+        if (r.ttl !== undefined) await deleteItem(T.commands, pk, String(r.sk));
       const k8 = await command(pk, 'A', 8);
       assert.equal((await call('check_version', k8)).result, 0, '5 is gone but data proves it applied; 6 and 7 FAILED');
     });
@@ -213,7 +237,10 @@ describe('command-step handler (DynamoDB Local)', function () {
       assert.ok(waiting?.waitingSince);
 
       await apply(k1);
-      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2']);
+      assert.deepEqual(
+        mocks.successes.map((s) => s.taskToken),
+        ['token-2'],
+      );
       const resumed = await getItem(T.commands, pk, 'A@2');
       assert.equal(resumed?.taskToken, undefined);
       assert.equal(resumed?.status, 'wait_prev_command:FINISHED');
@@ -229,7 +256,7 @@ describe('command-step handler (DynamoDB Local)', function () {
       assert.equal(mocks.failures.length, 0);
     });
 
-    it('race: N finishes between N+1\'s check and its token write → N+1 resumes itself', async () => {
+    it("race: N finishes between N+1's check and its token write → N+1 resumes itself", async () => {
       const pk = uniq();
       const k1 = await command(pk, 'A', 1);
       const k2 = await command(pk, 'A', 2);
@@ -239,11 +266,14 @@ describe('command-step handler (DynamoDB Local)', function () {
         assert.equal(mocks.successes.length, 0);
       };
       await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
-      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2']);
+      assert.deepEqual(
+        mocks.successes.map((s) => s.taskToken),
+        ['token-2'],
+      );
       assert.equal((await getItem(T.commands, pk, 'A@2'))?.resumedBy, 'self');
     });
 
-    it('race: N finishes between N+1\'s token write and its re-check → exactly one SendTaskSuccess', async () => {
+    it("race: N finishes between N+1's token write and its re-check → exactly one SendTaskSuccess", async () => {
       const pk = uniq();
       const k1 = await command(pk, 'A', 1);
       const k2 = await command(pk, 'A', 2);
@@ -251,7 +281,11 @@ describe('command-step handler (DynamoDB Local)', function () {
         await apply(k1); // finish sees the token and resumes N+1
       };
       await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
-      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2'], 'the re-check lost the claim and did not send again');
+      assert.deepEqual(
+        mocks.successes.map((s) => s.taskToken),
+        ['token-2'],
+        'the re-check lost the claim and did not send again',
+      );
       assert.equal((await getItem(T.commands, pk, 'A@2'))?.resumedBy, 'finish:1');
     });
 
@@ -278,7 +312,11 @@ describe('command-step handler (DynamoDB Local)', function () {
       const alarm = mocks.published.find((p) => p.topic === ARN.alarmTopic && p.body.kind === 'command-failed');
       assert.ok(alarm, 'alarm published');
       assert.equal(alarm!.action, 'sfn-alarm');
-      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-2'], 'N+1 released, not left waiting');
+      assert.deepEqual(
+        mocks.successes.map((s) => s.taskToken),
+        ['token-2'],
+        'N+1 released, not left waiting',
+      );
       assert.equal((await call('check_version', k2)).result, 0);
     });
 
@@ -310,10 +348,18 @@ describe('command-step handler (DynamoDB Local)', function () {
       await call('sync_data', { ...k1, target: 'data' });
       await assert.rejects(call('finish', s), /Rate exceeded/);
       assert.equal((await getItem(T.commands, pk, 'A@1'))?.result, 'COMPLETED');
-      assert.equal((await getItem(T.commands, pk, 'A@2'))?.taskToken, 'token-2', 'the unsent token is kept for the next releaser');
+      assert.equal(
+        (await getItem(T.commands, pk, 'A@2'))?.taskToken,
+        'token-2',
+        'the unsent token is kept for the next releaser',
+      );
 
       const out = await call('mark_failed', { ...s, error: { Error: 'ThrottlingException', Cause: 'Rate exceeded' } });
-      assert.deepEqual(mocks.successes.map((x) => x.taskToken), ['token-2', 'token-2'], 'released now, not after HeartbeatSeconds');
+      assert.deepEqual(
+        mocks.successes.map((x) => x.taskToken),
+        ['token-2', 'token-2'],
+        'released now, not after HeartbeatSeconds',
+      );
       assert.equal((await getItem(T.commands, pk, 'A@2'))?.resumedBy, 'mark_failed:1');
       const r1 = await getItem(T.commands, pk, 'A@1');
       assert.equal(r1?.result, 'COMPLETED');
@@ -335,7 +381,10 @@ describe('command-step handler (DynamoDB Local)', function () {
         error: { Error: 'States.TaskFailed', Cause: 'history table unavailable' },
       });
       assert.match(String(out.reason), /history table unavailable/);
-      assert.match(String((await getItem(T.commands, pk, 'A@1'))?.failedReason), /^States.TaskFailed: history table unavailable/);
+      assert.match(
+        String((await getItem(T.commands, pk, 'A@1'))?.failedReason),
+        /^States.TaskFailed: history table unavailable/,
+      );
     });
 
     it('release skips FAILED versions and stops at one still blocked', async () => {
@@ -346,7 +395,10 @@ describe('command-step handler (DynamoDB Local)', function () {
       await call('wait_prev_command', { ...k3, result: 1 }, 'token-3');
       assert.equal(mocks.successes.length, 0);
       await apply(k1);
-      assert.deepEqual(mocks.successes.map((s) => s.taskToken), ['token-3']);
+      assert.deepEqual(
+        mocks.successes.map((s) => s.taskToken),
+        ['token-3'],
+      );
     });
   });
 
@@ -356,13 +408,20 @@ describe('command-step handler (DynamoDB Local)', function () {
       const k1 = await command(pk, 'A', 1);
       const k2 = await command(pk, 'A', 2);
       await call('wait_prev_command', { ...k2, result: 1 }, 'dead-token');
-      let out = await call('recheck_prev_command', { ...k2, result: 1, error: { Error: 'States.HeartbeatTimeout', Cause: '' } });
+      let out = await call('recheck_prev_command', {
+        ...k2,
+        result: 1,
+        error: { Error: 'States.HeartbeatTimeout', Cause: '' },
+      });
       assert.equal(out.result, 1);
       assert.equal(out.error, undefined);
       assert.equal((await getItem(T.commands, pk, 'A@2'))?.taskToken, undefined);
 
       process.env.COMMAND_MAX_WAIT_SECONDS = '1';
-      await putItem(T.commands, { ...(await getItem(T.commands, pk, 'A@2')), waitingSince: new Date(Date.now() - 5000).toISOString() });
+      await putItem(T.commands, {
+        ...(await getItem(T.commands, pk, 'A@2')),
+        waitingSince: new Date(Date.now() - 5000).toISOString(),
+      });
       out = await call('recheck_prev_command', { ...k2, result: 1 });
       assert.equal(out.result, -1);
       assert.match(String(out.reason), /gave up after waiting/);

@@ -6,12 +6,18 @@ import { handler as commandStep } from '../../handlers/command-step';
 import { handler as csvStep } from '../../handlers/import-csv-step';
 import { errorsPk, rowsPk } from '../../handlers/import/model';
 import { subTaskSk } from '../../handlers/shared/keys';
-import { handleExecutionEvent, machineOf, parseExecutionEvent, UnknownStateMachineError } from '../../handlers/triggers/execution-watch';
+import {
+  handleExecutionEvent,
+  machineOf,
+  parseExecutionEvent,
+  UnknownStateMachineError,
+} from '../../handlers/triggers/execution-watch';
 import { ARN, BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
 
 type Row = Record<string, unknown>;
 
-const executionArn = (machineArn: string, name: string): string => `${machineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+const executionArn = (machineArn: string, name: string): string =>
+  `${machineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 
 /** An EventBridge "Step Functions Execution Status Change" event as the rule delivers it. */
 function statusEvent(machineArn: string, name: string, status: string, input: unknown, extra: Row = {}): Row {
@@ -43,27 +49,49 @@ function statusEvent(machineArn: string, name: string, status: string, input: un
 }
 
 const sqs = (...bodies: Array<[string, unknown]>) => ({
-  Records: bodies.map(([messageId, body]) => ({ messageId, body: typeof body === 'string' ? body : JSON.stringify(body) })),
+  Records: bodies.map(([messageId, body]) => ({
+    messageId,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })),
 });
 
 describe('execution-watch (DynamoDB Local)', function () {
   this.timeout(60000);
   const env = useHandlerEnv();
 
-  const watchAlarms = () => env.mocks.published.filter((p) => p.topic === ARN.alarmTopic && p.body.kind === 'execution-ended');
+  const watchAlarms = () =>
+    env.mocks.published.filter((p) => p.topic === ARN.alarmTopic && p.body.kind === 'execution-ended');
 
   describe('task machine', () => {
     async function taskWithMixedSubTasks(): Promise<{ pk: string; sk: string; subs: string[] }> {
       const pk = uniq('TENANT');
       const sk = `TASK#${pk.replace(/[^A-Za-z0-9]/g, '')}`;
       const statuses = ['COMPLETED', 'FAILED', 'PROCESSING', 'CREATED', 'CREATED'];
-      await putItem(env.tables.tasks, { pk, sk, type: 'TASK', taskType: 'square', status: 'PROCESSING', subTasksCreated: true, total: statuses.length, succeeded: 1, failed: 1 });
+      await putItem(env.tables.tasks, {
+        pk,
+        sk,
+        type: 'TASK',
+        taskType: 'square',
+        status: 'PROCESSING',
+        subTasksCreated: true,
+        total: statuses.length,
+        succeeded: 1,
+        failed: 1,
+      });
       const subs: string[] = [];
       for (const [index, status] of statuses.entries()) {
         const s = subTaskSk(sk, index);
         subs.push(s);
         await putItem(env.tables.tasks, {
-          pk, sk: s, type: 'SUB_TASK', parentPk: pk, parentSk: sk, index, taskType: 'square', input: index, status,
+          pk,
+          sk: s,
+          type: 'SUB_TASK',
+          parentPk: pk,
+          parentSk: sk,
+          index,
+          taskType: 'square',
+          input: index,
+          status,
           ...(status === 'FAILED' ? { error: 'Error: executor said no' } : {}),
         });
       }
@@ -72,27 +100,51 @@ describe('execution-watch (DynamoDB Local)', function () {
 
     it('TIMED_OUT with a PROCESSING parent → parent FAILED, open sub-tasks FAILED with the reason, counters right, one alarm', async () => {
       const t = await taskWithMixedSubTasks();
-      const event = statusEvent(ARN.task, 'tasks-run-1', 'TIMED_OUT', { pk: t.pk, sk: t.sk, subTasks: t.subs.map((sk) => ({ pk: t.pk, sk })) });
+      const event = statusEvent(ARN.task, 'tasks-run-1', 'TIMED_OUT', {
+        pk: t.pk,
+        sk: t.sk,
+        subTasks: t.subs.map((sk) => ({ pk: t.pk, sk })),
+      });
       const res = await executionWatchHandler(sqs(['m1', event]));
       assert.deepEqual(res.batchItemFailures, []);
 
       const parent = (await getItem(env.tables.tasks, t.pk, t.sk))!;
       assert.equal(parent.status, 'FAILED');
       assert.deepEqual([parent.total, parent.succeeded, parent.failed], [5, 1, 4]);
-      assert.match(String(parent.error), /ExecutionTimedOut: execution tasks-run-1 of the task machine ended TIMED_OUT/);
+      assert.match(
+        String(parent.error),
+        /ExecutionTimedOut: execution tasks-run-1 of the task machine ended TIMED_OUT/,
+      );
       const subs = (await queryPk(env.tables.tasks, t.pk)).filter((r) => r.type === 'SUB_TASK');
-      assert.deepEqual(subs.map((s) => s.status), ['COMPLETED', 'FAILED', 'FAILED', 'FAILED', 'FAILED']);
+      assert.deepEqual(
+        subs.map((s) => s.status),
+        ['COMPLETED', 'FAILED', 'FAILED', 'FAILED', 'FAILED'],
+      );
       assert.equal(subs[1].error, 'Error: executor said no', 'a sub-task that had already failed keeps its own reason');
-      for (const s of subs.slice(2)) assert.match(String(s.error), /not processed: task machine failed \(ExecutionTimedOut: .*TIMED_OUT/);
+      for (const s of subs.slice(2))
+        assert.match(String(s.error), /not processed: task machine failed \(ExecutionTimedOut: .*TIMED_OUT/);
 
       const alarms = watchAlarms();
       assert.equal(alarms.length, 1);
       assert.equal(alarms[0].action, 'sfn-alarm');
       assert.deepEqual(
-        [alarms[0].body.machine, alarms[0].body.executionArn, alarms[0].body.status, alarms[0].body.pk, alarms[0].body.sk, alarms[0].body.rowStatus],
+        [
+          alarms[0].body.machine,
+          alarms[0].body.executionArn,
+          alarms[0].body.status,
+          alarms[0].body.pk,
+          alarms[0].body.sk,
+          alarms[0].body.rowStatus,
+        ],
         ['task', executionArn(ARN.task, 'tasks-run-1'), 'TIMED_OUT', t.pk, t.sk, 'FAILED'],
       );
-      assert.ok(env.mocks.published.some((p) => p.topic === ARN.mainTopic && p.action === 'task-status' && p.body.sk === t.sk && p.body.status === 'FAILED'), 'the usual task-status event');
+      assert.ok(
+        env.mocks.published.some(
+          (p) =>
+            p.topic === ARN.mainTopic && p.action === 'task-status' && p.body.sk === t.sk && p.body.status === 'FAILED',
+        ),
+        'the usual task-status event',
+      );
     });
 
     it('the same event twice → the second does nothing', async () => {
@@ -109,39 +161,66 @@ describe('execution-watch (DynamoDB Local)', function () {
       assert.deepEqual(await queryPk(env.tables.tasks, t.pk), subs1, 'sub-tasks untouched');
       assert.equal(env.mocks.sns.commandCalls(PublishCommand).length, published, 'no second alarm or status event');
       assert.equal(watchAlarms().length, 1);
-      assert.deepEqual(await handleExecutionEvent(event), { kind: 'already-terminal', machine: 'task', key: { pk: t.pk, sk: t.sk }, rowStatus: 'FAILED' });
+      assert.deepEqual(await handleExecutionEvent(event), {
+        kind: 'already-terminal',
+        machine: 'task',
+        key: { pk: t.pk, sk: t.sk },
+        rowStatus: 'FAILED',
+      });
     });
 
     it('input left out of the event (too large) → read with DescribeExecution', async () => {
       const t = await taskWithMixedSubTasks();
-      env.mocks.sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify({ pk: t.pk, sk: t.sk, subTasks: [] }) });
+      env.mocks.sfn
+        .on(DescribeExecutionCommand)
+        .resolves({ input: JSON.stringify({ pk: t.pk, sk: t.sk, subTasks: [] }) });
       const event = statusEvent(ARN.task, 'tasks-big', 'ABORTED', undefined);
       const out = await handleExecutionEvent(event);
       assert.equal(out.kind, 'failed');
-      assert.deepEqual(env.mocks.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn), [executionArn(ARN.task, 'tasks-big')]);
+      assert.deepEqual(
+        env.mocks.sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn),
+        [executionArn(ARN.task, 'tasks-big')],
+      );
       assert.equal((await getItem(env.tables.tasks, t.pk, t.sk))?.status, 'FAILED');
     });
   });
 
   describe('command machine', () => {
-    const call = (state: string, input: Row, taskToken?: string) => commandStep(stepEvent(state, input, { taskToken })) as Promise<Row>;
+    const call = (state: string, input: Row, taskToken?: string) =>
+      commandStep(stepEvent(state, input, { taskToken })) as Promise<Row>;
 
     it('ABORTED while version N+1 waits with a token → N FAILED with the reason, N+1 released (SendTaskSuccess)', async () => {
       const pk = uniq();
-      await putItem(env.tables.commands, { pk, sk: 'A@1', code: 'A', version: 1, attributes: { v: 1 }, status: 'sync_data:STARTED' });
+      await putItem(env.tables.commands, {
+        pk,
+        sk: 'A@1',
+        code: 'A',
+        version: 1,
+        attributes: { v: 1 },
+        status: 'sync_data:STARTED',
+      });
       await putItem(env.tables.commands, { pk, sk: 'A@2', code: 'A', version: 2, attributes: { v: 2 } });
       assert.equal((await call('check_version', { pk, sk: 'A@2' })).result, 1);
       await call('wait_prev_command', { pk, sk: 'A@2', result: 1 }, 'token-2');
       assert.equal(env.mocks.sfn.commandCalls(SendTaskSuccessCommand).length, 0, 'N+1 waits');
 
-      const event = statusEvent(ARN.command, 'commands-A-1', 'ABORTED', { pk, sk: 'A@1' }, { cause: 'stopped by operator' });
+      const event = statusEvent(
+        ARN.command,
+        'commands-A-1',
+        'ABORTED',
+        { pk, sk: 'A@1' },
+        { cause: 'stopped by operator' },
+      );
       const res = await executionWatchHandler(sqs(['c1', event]));
       assert.deepEqual(res.batchItemFailures, []);
 
       const n = (await getItem(env.tables.commands, pk, 'A@1'))!;
       assert.equal(n.result, 'FAILED');
       assert.equal(n.status, 'FAILED');
-      assert.match(String(n.failedReason), /ExecutionAborted: execution commands-A-1 of the command machine ended ABORTED \(stopped by operator\)/);
+      assert.match(
+        String(n.failedReason),
+        /ExecutionAborted: execution commands-A-1 of the command machine ended ABORTED \(stopped by operator\)/,
+      );
       const sent = env.mocks.sfn.commandCalls(SendTaskSuccessCommand);
       assert.equal(sent.length, 1);
       assert.equal(sent[0].args[0].input.taskToken, 'token-2');
@@ -151,8 +230,16 @@ describe('execution-watch (DynamoDB Local)', function () {
 
       const alarms = watchAlarms();
       assert.equal(alarms.length, 1);
-      assert.deepEqual([alarms[0].body.machine, alarms[0].body.status, alarms[0].body.executionArn], ['command', 'ABORTED', executionArn(ARN.command, 'commands-A-1')]);
-      assert.ok(env.mocks.published.some((p) => p.body.kind === 'command-failed' && p.body.executionArn === executionArn(ARN.command, 'commands-A-1')), 'mark_failed\'s own alarm');
+      assert.deepEqual(
+        [alarms[0].body.machine, alarms[0].body.status, alarms[0].body.executionArn],
+        ['command', 'ABORTED', executionArn(ARN.command, 'commands-A-1')],
+      );
+      assert.ok(
+        env.mocks.published.some(
+          (p) => p.body.kind === 'command-failed' && p.body.executionArn === executionArn(ARN.command, 'commands-A-1'),
+        ),
+        "mark_failed's own alarm",
+      );
 
       // redelivery: N already FAILED → nothing
       const before = env.mocks.sns.commandCalls(PublishCommand).length;
@@ -163,8 +250,18 @@ describe('execution-watch (DynamoDB Local)', function () {
 
     it('FAILED after mark_failed already ran → nothing', async () => {
       const pk = uniq();
-      await putItem(env.tables.commands, { pk, sk: 'A@1', code: 'A', version: 1, status: 'FAILED', result: 'FAILED', failedReason: 'Boom' });
-      const out = await handleExecutionEvent(statusEvent(ARN.command, 'c', 'FAILED', { pk, sk: 'A@1' }, { error: 'CommandFailed', cause: 'Boom' }));
+      await putItem(env.tables.commands, {
+        pk,
+        sk: 'A@1',
+        code: 'A',
+        version: 1,
+        status: 'FAILED',
+        result: 'FAILED',
+        failedReason: 'Boom',
+      });
+      const out = await handleExecutionEvent(
+        statusEvent(ARN.command, 'c', 'FAILED', { pk, sk: 'A@1' }, { error: 'CommandFailed', cause: 'Boom' }),
+      );
       assert.equal(out.kind, 'already-terminal');
       assert.equal((await getItem(env.tables.commands, pk, 'A@1'))?.failedReason, 'Boom');
       assert.equal(env.mocks.published.length, 0);
@@ -178,11 +275,33 @@ describe('execution-watch (DynamoDB Local)', function () {
       const pk = uniq('IMPORT');
       const jobId = pk.replace(/[^A-Za-z0-9]/g, '');
       const zip = { pk, sk: `ZIP_JOB#${jobId}` };
-      await putItem(env.tables.importTmp, { ...zip, type: 'ZIP_JOB', jobId, bucket: BUCKET, key: `uploads/${jobId}.zip`, status: 'PROCESSING', mode: 'STEP_FUNCTION', createdAt: new Date().toISOString() });
+      await putItem(env.tables.importTmp, {
+        ...zip,
+        type: 'ZIP_JOB',
+        jobId,
+        bucket: BUCKET,
+        key: `uploads/${jobId}.zip`,
+        status: 'PROCESSING',
+        mode: 'STEP_FUNCTION',
+        createdAt: new Date().toISOString(),
+      });
       const child = { pk, sk: `CSV_JOB#${jobId}-abc` };
       await putItem(env.tables.importTmp, {
-        ...child, type: 'CSV_JOB', jobId: `${jobId}-abc`, bucket: BUCKET, key: `unzipped/${jobId}/a.csv`, mode: 'STEP_FUNCTION', status: 'CREATED',
-        totalRows: 0, processedRows: 0, succeededRows: 0, failedRows: 0, parentPk: zip.pk, parentSk: zip.sk, taskToken: 'zip-token', createdAt: new Date().toISOString(),
+        ...child,
+        type: 'CSV_JOB',
+        jobId: `${jobId}-abc`,
+        bucket: BUCKET,
+        key: `unzipped/${jobId}/a.csv`,
+        mode: 'STEP_FUNCTION',
+        status: 'CREATED',
+        totalRows: 0,
+        processedRows: 0,
+        succeededRows: 0,
+        failedRows: 0,
+        parentPk: zip.pk,
+        parentSk: zip.sk,
+        taskToken: 'zip-token',
+        createdAt: new Date().toISOString(),
       });
       return { zip, child };
     }
@@ -191,28 +310,45 @@ describe('execution-watch (DynamoDB Local)', function () {
       const { zip, child } = await zipWithChildCsv();
       env.mocks.s3Store.put(BUCKET, `unzipped/${zip.sk.slice(8)}/a.csv`, CSV);
       const input = { pk: child.pk, sk: child.sk, bucket: BUCKET, key: `unzipped/${zip.sk.slice(8)}/a.csv` };
-      assert.equal((await csvStep(stepEvent('csv_loader', input)) as Row).totalRows, 5);
-      const items = CSV.split('\n').slice(1).map((line, i) => {
-        const [p, code, name] = line.split(',');
-        return { line: i, row: { pk: p, code, name } };
-      });
-      await csvStep(stepEvent('csv_rows_handler', { BatchInput: { pk: child.pk, sk: child.sk }, Items: items.slice(0, 2) }));
+      assert.equal(((await csvStep(stepEvent('csv_loader', input))) as Row).totalRows, 5);
+      const items = CSV.split('\n')
+        .slice(1)
+        .map((line, i) => {
+          const [p, code, name] = line.split(',');
+          return { line: i, row: { pk: p, code, name } };
+        });
+      await csvStep(
+        stepEvent('csv_rows_handler', { BatchInput: { pk: child.pk, sk: child.sk }, Items: items.slice(0, 2) }),
+      );
       // ... and then the machine hit its TimeoutSeconds: finalize_parent_job never ran
 
-      const res = await executionWatchHandler(sqs(['i1', statusEvent(ARN.importCsv, 'import_tmp-child', 'TIMED_OUT', input)]));
+      const res = await executionWatchHandler(
+        sqs(['i1', statusEvent(ARN.importCsv, 'import_tmp-child', 'TIMED_OUT', input)]),
+      );
       assert.deepEqual(res.batchItemFailures, []);
 
       const job = (await getItem(env.tables.importTmp, child.pk, child.sk))!;
       assert.equal(job.status, 'FAILED');
-      assert.match(String(job.error), /ExecutionTimedOut: execution import_tmp-child of the import-csv machine ended TIMED_OUT/);
+      assert.match(
+        String(job.error),
+        /ExecutionTimedOut: execution import_tmp-child of the import-csv machine ended TIMED_OUT/,
+      );
       assert.deepEqual([job.totalRows, job.processedRows, job.succeededRows, job.failedRows], [5, 5, 2, 3]);
       assert.equal(job.taskToken, undefined);
       const errors = await queryPk(env.tables.importTmp, errorsPk(child));
-      assert.deepEqual(errors.map((e) => e.index), [2, 3, 4]);
-      for (const e of errors) assert.match(String(e.reason), /not processed: the import failed \(ExecutionTimedOut: .*TIMED_OUT/);
+      assert.deepEqual(
+        errors.map((e) => e.index),
+        [2, 3, 4],
+      );
+      for (const e of errors)
+        assert.match(String(e.reason), /not processed: the import failed \(ExecutionTimedOut: .*TIMED_OUT/);
       const rowKeys = await queryPk(env.tables.importTmp, rowsPk(child));
       assert.equal(rowKeys.filter((r) => r.type === 'IMPORT_ROW').length, 2);
-      assert.deepEqual(rowKeys.filter((r) => r.type === 'IMPORT_ROW_VOID').map((r) => r.index), [2, 3, 4], 'unprocessed rows are fenced against a late batch');
+      assert.deepEqual(
+        rowKeys.filter((r) => r.type === 'IMPORT_ROW_VOID').map((r) => r.index),
+        [2, 3, 4],
+        'unprocessed rows are fenced against a late batch',
+      );
 
       const failures = env.mocks.sfn.commandCalls(SendTaskFailureCommand);
       assert.equal(failures.length, 1);
@@ -222,8 +358,15 @@ describe('execution-watch (DynamoDB Local)', function () {
       assert.equal(env.mocks.sfn.commandCalls(SendTaskSuccessCommand).length, 0);
       const alarms = watchAlarms();
       assert.equal(alarms.length, 1);
-      assert.deepEqual([alarms[0].body.machine, alarms[0].body.status, alarms[0].body.rowStatus], ['import-csv', 'TIMED_OUT', 'FAILED']);
-      assert.equal((await getItem(env.tables.importTmp, zip.pk, zip.sk))?.status, 'PROCESSING', 'the ZIP job ends through its own machine (the token failure)');
+      assert.deepEqual(
+        [alarms[0].body.machine, alarms[0].body.status, alarms[0].body.rowStatus],
+        ['import-csv', 'TIMED_OUT', 'FAILED'],
+      );
+      assert.equal(
+        (await getItem(env.tables.importTmp, zip.pk, zip.sk))?.status,
+        'PROCESSING',
+        'the ZIP job ends through its own machine (the token failure)',
+      );
 
       // redelivered → nothing more
       const before = env.mocks.sns.commandCalls(PublishCommand).length;
@@ -235,9 +378,33 @@ describe('execution-watch (DynamoDB Local)', function () {
     it('an already-COMPLETED job + a FAILED event → nothing', async () => {
       const pk = uniq('IMPORT');
       const sk = `CSV_JOB#${pk.replace(/[^A-Za-z0-9]/g, '')}`;
-      const row = { pk, sk, type: 'CSV_JOB', bucket: BUCKET, key: 'imports/x.csv', status: 'COMPLETED', mode: 'STEP_FUNCTION', totalRows: 3, processedRows: 3, succeededRows: 3, failedRows: 0, summary: { totalRows: 3 } };
+      const row = {
+        pk,
+        sk,
+        type: 'CSV_JOB',
+        bucket: BUCKET,
+        key: 'imports/x.csv',
+        status: 'COMPLETED',
+        mode: 'STEP_FUNCTION',
+        totalRows: 3,
+        processedRows: 3,
+        succeededRows: 3,
+        failedRows: 0,
+        summary: { totalRows: 3 },
+      };
       await putItem(env.tables.importTmp, row);
-      const res = await executionWatchHandler(sqs(['done', statusEvent(ARN.importCsv, 'csv-done', 'FAILED', { pk, sk, bucket: BUCKET, key: 'imports/x.csv' }, { error: 'States.Runtime', cause: 'late' })]));
+      const res = await executionWatchHandler(
+        sqs([
+          'done',
+          statusEvent(
+            ARN.importCsv,
+            'csv-done',
+            'FAILED',
+            { pk, sk, bucket: BUCKET, key: 'imports/x.csv' },
+            { error: 'States.Runtime', cause: 'late' },
+          ),
+        ]),
+      );
       assert.deepEqual(res.batchItemFailures, []);
       assert.deepEqual(await getItem(env.tables.importTmp, pk, sk), row);
       assert.equal(env.mocks.sns.commandCalls(PublishCommand).length, 0);
@@ -247,7 +414,9 @@ describe('execution-watch (DynamoDB Local)', function () {
 
     it('import-zip ABORTED → ZIP job FAILED with the reason', async () => {
       const { zip } = await zipWithChildCsv();
-      const out = await handleExecutionEvent(statusEvent(ARN.importZip, 'zip-run', 'ABORTED', { ...zip, bucket: BUCKET, key: 'uploads/x.zip' }));
+      const out = await handleExecutionEvent(
+        statusEvent(ARN.importZip, 'zip-run', 'ABORTED', { ...zip, bucket: BUCKET, key: 'uploads/x.zip' }),
+      );
       assert.equal(out.kind, 'failed');
       const row = (await getItem(env.tables.importTmp, zip.pk, zip.sk))!;
       assert.equal(row.status, 'FAILED');
@@ -260,22 +429,39 @@ describe('execution-watch (DynamoDB Local)', function () {
     it('unknown state machine or malformed event → batch item failure; the other records are still handled', async () => {
       const pk = uniq();
       await putItem(env.tables.commands, { pk, sk: 'A@1', code: 'A', version: 1 });
-      const res = await executionWatchHandler(sqs(
-        ['unknown', statusEvent('arn:aws:states:us-east-1:123456789012:stateMachine:someone-else', 'x', 'FAILED', { pk, sk: 'A@1' })],
-        ['not-json', '{oops'],
-        ['no-keys', statusEvent(ARN.command, 'y', 'FAILED', { foo: 1 })],
-        ['wrong-type', { 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', detail: {} }],
-        ['ok', statusEvent(ARN.command, 'z', 'TIMED_OUT', { pk, sk: 'A@1' })],
-      ));
-      assert.deepEqual(res.batchItemFailures.map((f) => f.itemIdentifier), ['unknown', 'not-json', 'no-keys', 'wrong-type']);
+      const res = await executionWatchHandler(
+        sqs(
+          [
+            'unknown',
+            statusEvent('arn:aws:states:us-east-1:123456789012:stateMachine:someone-else', 'x', 'FAILED', {
+              pk,
+              sk: 'A@1',
+            }),
+          ],
+          ['not-json', '{oops'],
+          ['no-keys', statusEvent(ARN.command, 'y', 'FAILED', { foo: 1 })],
+          ['wrong-type', { 'detail-type': 'EC2 Instance State-change Notification', source: 'aws.ec2', detail: {} }],
+          ['ok', statusEvent(ARN.command, 'z', 'TIMED_OUT', { pk, sk: 'A@1' })],
+        ),
+      );
+      assert.deepEqual(
+        res.batchItemFailures.map((f) => f.itemIdentifier),
+        ['unknown', 'not-json', 'no-keys', 'wrong-type'],
+      );
       assert.equal((await getItem(env.tables.commands, pk, 'A@1'))?.result, 'FAILED');
       assert.equal(watchAlarms().length, 1);
-      assert.throws(() => machineOf('arn:aws:states:us-east-1:123456789012:stateMachine:nope'), UnknownStateMachineError);
+      assert.throws(
+        () => machineOf('arn:aws:states:us-east-1:123456789012:stateMachine:nope'),
+        UnknownStateMachineError,
+      );
     });
 
     it('a status the rule should not forward (SUCCEEDED) is ignored; a missing row still alarms', async () => {
       const pk = uniq();
-      assert.equal((await handleExecutionEvent(statusEvent(ARN.task, 's', 'SUCCEEDED', { pk, sk: 'TASK#x' }))).kind, 'ignored');
+      assert.equal(
+        (await handleExecutionEvent(statusEvent(ARN.task, 's', 'SUCCEEDED', { pk, sk: 'TASK#x' }))).kind,
+        'ignored',
+      );
       assert.equal(env.mocks.published.length, 0);
       const out = await handleExecutionEvent(statusEvent(ARN.task, 'gone', 'TIMED_OUT', { pk, sk: 'TASK#gone' }));
       assert.equal(out.kind, 'row-missing');

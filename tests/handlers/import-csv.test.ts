@@ -51,17 +51,36 @@ describe('CSV import (DynamoDB Local)', function () {
     const key = `uploads/${pk}.csv`;
     env.mocks.s3Store.put(BUCKET, key, csv);
     const sk = `CSV_JOB#${pk.replace(/[^A-Za-z0-9]/g, '')}`;
-    await putItem(env.tables.importTmp, { pk, sk, type: 'CSV_JOB', jobId: sk.slice(8), bucket: BUCKET, key, status: 'CREATED', totalRows: 0, processedRows: 0, succeededRows: 0, failedRows: 0, createdAt: new Date().toISOString(), ...extra });
+    await putItem(env.tables.importTmp, {
+      pk,
+      sk,
+      type: 'CSV_JOB',
+      jobId: sk.slice(8),
+      bucket: BUCKET,
+      key,
+      status: 'CREATED',
+      totalRows: 0,
+      processedRows: 0,
+      succeededRows: 0,
+      failedRows: 0,
+      createdAt: new Date().toISOString(),
+      ...extra,
+    });
     return { pk, sk, key };
   }
-  const step = (state: string, input: unknown, executionInput?: unknown) => csvStep(stepEvent(state, input, { executionInput })) as Promise<Row>;
+  const step = (state: string, input: unknown, executionInput?: unknown) =>
+    csvStep(stepEvent(state, input, { executionInput })) as Promise<Row>;
 
   async function assertAccounted(j: { pk: string; sk: string }) {
     const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
     const errors = await queryPk(env.tables.importTmp, errorsPk(j));
     // the rows partition also holds the finalizer's IMPORT_ROW_VOID fences
     const rows = (await queryPk(env.tables.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
-    assert.equal(Number(row.succeededRows) + Number(row.failedRows), Number(row.totalRows), 'succeeded + failed = total');
+    assert.equal(
+      Number(row.succeededRows) + Number(row.failedRows),
+      Number(row.totalRows),
+      'succeeded + failed = total',
+    );
     assert.equal(Number(row.processedRows), Number(row.totalRows));
     assert.equal(errors.length, Number(row.failedRows), 'one IMPORT_ERROR per failed row');
     assert.equal(rows.length, Number(row.succeededRows), 'one IMPORT_ROW per succeeded row');
@@ -84,29 +103,55 @@ describe('CSV import (DynamoDB Local)', function () {
     assert.equal(again.counted, false, 'a retried batch is not counted twice');
     // the third batch's child execution failed: it is only in the manifest
     const resultKey = `import-results/${j.pk}/abc/FAILED_0.json`;
-    env.mocks.s3Store.put(BUCKET, resultKey, JSON.stringify([
-      { ExecutionArn: 'arn:x', Input: JSON.stringify({ BatchInput: { pk: j.pk, sk: j.sk }, Items: batches[2] }), Status: 'FAILED', Error: 'Lambda.TooManyRequestsException', Cause: 'Rate exceeded' },
-    ]));
+    env.mocks.s3Store.put(
+      BUCKET,
+      resultKey,
+      JSON.stringify([
+        {
+          ExecutionArn: 'arn:x',
+          Input: JSON.stringify({ BatchInput: { pk: j.pk, sk: j.sk }, Items: batches[2] }),
+          Status: 'FAILED',
+          Error: 'Lambda.TooManyRequestsException',
+          Cause: 'Rate exceeded',
+        },
+      ]),
+    );
     const manifestKey = `import-results/${j.pk}/abc/manifest.json`;
-    env.mocks.s3Store.put(BUCKET, manifestKey, JSON.stringify({ DestinationBucket: BUCKET, MapRunArn: 'arn:maprun', ResultFiles: { FAILED: [{ Key: resultKey, Size: 1 }], PENDING: [], SUCCEEDED: [] } }));
-    const out = await step('finalize_parent_job', { MapRunArn: 'arn:maprun', ResultWriterDetails: { Bucket: BUCKET, Key: manifestKey } }, input);
+    env.mocks.s3Store.put(
+      BUCKET,
+      manifestKey,
+      JSON.stringify({
+        DestinationBucket: BUCKET,
+        MapRunArn: 'arn:maprun',
+        ResultFiles: { FAILED: [{ Key: resultKey, Size: 1 }], PENDING: [], SUCCEEDED: [] },
+      }),
+    );
+    const out = await step(
+      'finalize_parent_job',
+      { MapRunArn: 'arn:maprun', ResultWriterDetails: { Bucket: BUCKET, Key: manifestKey } },
+      input,
+    );
     assert.equal(out.status, 'FAILED');
     assert.deepEqual([out.totalRows, out.succeededRows, out.failedRows], [9, 2, 7]);
 
     const { row, errors } = await assertAccounted(j);
     assert.equal(row.status, 'FAILED');
     const byIndex = new Map(errors.map((e) => [Number(e.index), e]));
-    for (const [i, re] of Object.entries(EXPECTED_REASONS)) assert.match(String(byIndex.get(Number(i))?.reason), re, `row ${i}`);
+    for (const [i, re] of Object.entries(EXPECTED_REASONS))
+      assert.match(String(byIndex.get(Number(i))?.reason), re, `row ${i}`);
     assert.match(String(byIndex.get(8)?.reason), /batch failed: Lambda.TooManyRequestsException: Rate exceeded/);
     assert.equal(byIndex.get(2)?.line, 4, 'line number = record index + 2 (header is line 1)');
     const event = env.mocks.published.find((p) => p.action === 'import-status' && p.body.sk === j.sk);
     assert.equal(event?.body.status, 'FAILED');
     assert.ok(env.mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.kind === 'import-failed'));
     const imported = (await queryPk(env.tables.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
-    assert.deepEqual(imported.map((r) => r.command), [
-      { pk: 'T1', code: 'A', version: 1, attributes: { name: 'Alpha', price: 10.5, active: true } },
-      { pk: 'T1', code: 'B', attributes: { name: 'Beta', price: 3, active: false } },
-    ]);
+    assert.deepEqual(
+      imported.map((r) => r.command),
+      [
+        { pk: 'T1', code: 'A', version: 1, attributes: { name: 'Alpha', price: 10.5, active: true } },
+        { pk: 'T1', code: 'B', attributes: { name: 'Beta', price: 3, active: false } },
+      ],
+    );
   });
 
   it('STEP_FUNCTION: a Map that died midway → finalize records every unreported row with the machine error', async () => {
@@ -114,7 +159,10 @@ describe('CSV import (DynamoDB Local)', function () {
     const input = { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key };
     await step('csv_loader', input);
     await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: mapItems(MIXED_CSV).slice(0, 2) });
-    const out = await step('finalize_parent_job', { ...input, error: { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'too many failures' } });
+    const out = await step('finalize_parent_job', {
+      ...input,
+      error: { Error: 'States.ExceedToleratedFailureThreshold', Cause: 'too many failures' },
+    });
     assert.equal(out.status, 'FAILED');
     const { errors } = await assertAccounted(j);
     assert.equal(errors.length, 7);
@@ -127,15 +175,31 @@ describe('CSV import (DynamoDB Local)', function () {
     await step('csv_loader', input);
     const items = mapItems(MIXED_CSV);
     await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: items.slice(0, 4) });
-    const ended = await step('finalize_parent_job', { ...input, error: { Error: 'States.Runtime', Cause: 'map run aborted' } });
+    const ended = await step('finalize_parent_job', {
+      ...input,
+      error: { Error: 'States.Runtime', Cause: 'map run aborted' },
+    });
     assert.deepEqual([ended.status, ended.totalRows, ended.succeededRows, ended.failedRows], ['FAILED', 9, 2, 7]);
     // the EXPRESS child holding rows 6..8 (8 is valid) was still running and now gets to write
     const late = await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: items.slice(6) });
     assert.deepEqual([late.counted, late.late, late.processed], [false, true, 0]);
     const { row, errors } = await assertAccounted(j);
-    assert.deepEqual([row.totalRows, row.processedRows, row.succeededRows, row.failedRows], [9, 9, 2, 7], 'nothing counted twice');
-    assert.equal(await getItem(env.tables.importTmp, rowsPk(j), '0000000008').then((r) => r?.type), 'IMPORT_ROW_VOID', 'no IMPORT_ROW (no command) for row 8');
-    for (const e of errors.filter((x) => Number(x.index) >= 4)) assert.match(String(e.reason), /not processed: the import failed \(States.Runtime/, 'the finalizer\'s record stands');
+    assert.deepEqual(
+      [row.totalRows, row.processedRows, row.succeededRows, row.failedRows],
+      [9, 9, 2, 7],
+      'nothing counted twice',
+    );
+    assert.equal(
+      await getItem(env.tables.importTmp, rowsPk(j), '0000000008').then((r) => r?.type),
+      'IMPORT_ROW_VOID',
+      'no IMPORT_ROW (no command) for row 8',
+    );
+    for (const e of errors.filter((x) => Number(x.index) >= 4))
+      assert.match(
+        String(e.reason),
+        /not processed: the import failed \(States.Runtime/,
+        "the finalizer's record stands",
+      );
   });
 
   it('STEP_FUNCTION: a batch racing the finalizer stops at the first row the finalizer already recorded', async () => {
@@ -145,12 +209,20 @@ describe('CSV import (DynamoDB Local)', function () {
     const items = mapItems(MIXED_CSV);
     await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: items.slice(0, 4) });
     // the finalizer records rows 4..8 between the batch's job check and its writes
-    await recordUnprocessed(await requireJob(j), items.slice(4).map((it) => ({ index: it.line, raw: it.row })), 'not processed: the import failed (test)');
+    await recordUnprocessed(
+      await requireJob(j),
+      items.slice(4).map((it) => ({ index: it.line, raw: it.row })),
+      'not processed: the import failed (test)',
+    );
     // (its first index differs from the finalizer's chunk, so no marker tells it it is done)
     const racing = await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: items.slice(5) });
     assert.deepEqual([racing.counted, racing.late], [false, true]);
     const rows = (await queryPk(env.tables.importTmp, rowsPk(j))).filter((r) => r.type === 'IMPORT_ROW');
-    assert.deepEqual(rows.map((r) => r.index), [0, 1], 'row 8 was recorded as not processed: it is not published');
+    assert.deepEqual(
+      rows.map((r) => r.index),
+      [0, 1],
+      'row 8 was recorded as not processed: it is not published',
+    );
     const job8 = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
     assert.deepEqual([job8.processedRows, job8.succeededRows, job8.failedRows], [9, 2, 7]);
   });
@@ -171,8 +243,14 @@ describe('CSV import (DynamoDB Local)', function () {
     const csv = 'id,code\n1,A\n2,B\n';
     const j = await job(csv);
     const input = { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key };
-    await assert.rejects(step('csv_loader', input), (e: Error) => e.name === 'InvalidHeader' && /missing required column "pk"/.test(e.message));
-    const out = await step('finalize_parent_job', { ...input, error: { Error: 'InvalidHeader', Cause: 'missing required column "pk"' } });
+    await assert.rejects(
+      step('csv_loader', input),
+      (e: Error) => e.name === 'InvalidHeader' && /missing required column "pk"/.test(e.message),
+    );
+    const out = await step('finalize_parent_job', {
+      ...input,
+      error: { Error: 'InvalidHeader', Cause: 'missing required column "pk"' },
+    });
     assert.equal(out.status, 'FAILED');
     const { errors } = await assertAccounted(j);
     assert.equal(errors.length, 2);
@@ -186,7 +264,9 @@ describe('CSV import (DynamoDB Local)', function () {
     assert.equal((await step('finalize_parent_job', input)).status, 'COMPLETED');
     await assertAccounted(a);
     const b = await job(csv, { mode: 'DIRECT' });
-    await importConsumer({ Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: b.pk, sk: b.sk }) }] });
+    await importConsumer({
+      Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: b.pk, sk: b.sk }) }],
+    });
     const { row } = await assertAccounted(b);
     assert.equal(row.status, 'COMPLETED');
     assert.equal(row.totalRows, 0);
@@ -194,7 +274,18 @@ describe('CSV import (DynamoDB Local)', function () {
 
   it('DIRECT: same validation in one Lambda (exact column counts and file line numbers)', async () => {
     const j = await job(MIXED_CSV, { mode: 'DIRECT' });
-    const res = await importConsumer({ Records: [{ messageId: 'm1', body: JSON.stringify({ Type: 'Notification', Message: JSON.stringify({ pk: j.pk, sk: j.sk }), MessageAttributes: { action: { Type: 'String', Value: 'import-csv' } } }) }] });
+    const res = await importConsumer({
+      Records: [
+        {
+          messageId: 'm1',
+          body: JSON.stringify({
+            Type: 'Notification',
+            Message: JSON.stringify({ pk: j.pk, sk: j.sk }),
+            MessageAttributes: { action: { Type: 'String', Value: 'import-csv' } },
+          }),
+        },
+      ],
+    });
     assert.deepEqual(res.batchItemFailures, []);
     assert.equal(env.mocks.started.length, 0, 'DIRECT does not start a state machine');
     const { row, errors } = await assertAccounted(j);
@@ -202,7 +293,8 @@ describe('CSV import (DynamoDB Local)', function () {
     assert.equal(row.status, 'FAILED');
     assert.deepEqual([row.totalRows, row.succeededRows, row.failedRows], [9, 3, 6]);
     const byIndex = new Map(errors.map((e) => [Number(e.index), e]));
-    for (const [i, re] of Object.entries(EXPECTED_REASONS)) assert.match(String(byIndex.get(Number(i))?.reason), re, `row ${i}`);
+    for (const [i, re] of Object.entries(EXPECTED_REASONS))
+      assert.match(String(byIndex.get(Number(i))?.reason), re, `row ${i}`);
     assert.equal(byIndex.get(4)?.line, 6);
   });
 
@@ -210,13 +302,21 @@ describe('CSV import (DynamoDB Local)', function () {
     const lines = ['pk,code,qty:integer'];
     for (let i = 0; i < 250; i++) lines.push(`P${i % 7},C${i},${i}`);
     const j = await job(lines.join('\r\n') + '\r\n', { mode: 'DIRECT' });
-    await importConsumer({ Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }] });
+    await importConsumer({
+      Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }],
+    });
     const { row, rows } = await assertAccounted(j);
     assert.equal(row.status, 'COMPLETED');
     assert.equal(rows.length, 250);
-    assert.equal((await queryPk(env.tables.importTmp, `IMPORT_BATCH#${j.pk}#${j.sk}`)).length, 3, '3 chunks of ≤ 100 rows, each counted once');
+    assert.equal(
+      (await queryPk(env.tables.importTmp, `IMPORT_BATCH#${j.pk}#${j.sk}`)).length,
+      3,
+      '3 chunks of ≤ 100 rows, each counted once',
+    );
     // redelivery of the same message does not count anything twice
-    await importConsumer({ Records: [{ messageId: 'm2', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }] });
+    await importConsumer({
+      Records: [{ messageId: 'm2', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }],
+    });
     assert.equal((await getItem(env.tables.importTmp, j.pk, j.sk))?.succeededRows, 250);
   });
 
@@ -233,10 +333,12 @@ describe('CSV import (DynamoDB Local)', function () {
       setTimeout(() => body.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 20);
       return { Body: body };
     });
-    await importConsumer({ Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }] });
+    await importConsumer({
+      Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }) }],
+    });
     const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
     assert.equal(row.status, 'FAILED');
-    assert.equal(row.totalRows, null, 'the file\'s total is unknown, not the rows read so far');
+    assert.equal(row.totalRows, null, "the file's total is unknown, not the rows read so far");
     // rows the parser had buffered when the stream failed are lost with it: what counts is
     // what the import consumed, at most the complete lines before the cut
     const rowsRead = Number(row.rowsRead);
@@ -245,19 +347,28 @@ describe('CSV import (DynamoDB Local)', function () {
     assert.equal(row.unreadRemainder, true);
     const bytesRead = Buffer.byteLength(lines.slice(0, readLines).join('\n') + '\n');
     assert.deepEqual(row.readStoppedAt, { line: readLines, byte: bytesRead });
-    assert.match(String(row.error), new RegExp(`the file was not fully read: reading stopped after line ${readLines} \\(byte ${bytesRead}\\) with ${rowsRead} data rows read; the rest of the file was neither counted nor imported.*socket hang up`));
+    assert.match(
+      String(row.error),
+      new RegExp(
+        `the file was not fully read: reading stopped after line ${readLines} \\(byte ${bytesRead}\\) with ${rowsRead} data rows read; the rest of the file was neither counted nor imported.*socket hang up`,
+      ),
+    );
     assert.equal(Number(row.processedRows), rowsRead, 'every row read is accounted for');
     assert.equal(Number(row.succeededRows) + Number(row.failedRows), rowsRead);
     const summary = row.summary as Row;
     assert.deepEqual([summary.totalRows, summary.unreadRemainder, summary.rowsRead], [null, true, rowsRead]);
     const event = env.mocks.published.find((p) => p.action === 'import-status' && p.body.sk === j.sk);
     assert.deepEqual([event?.body.status, event?.body.totalRows, event?.body.unreadRemainder], ['FAILED', null, true]);
-    assert.ok(env.mocks.published.some((p) => p.topic === ARN.alarmTopic && /not fully read/.test(String(p.body.error))));
+    assert.ok(
+      env.mocks.published.some((p) => p.topic === ARN.alarmTopic && /not fully read/.test(String(p.body.error))),
+    );
   });
 
   it('DIRECT: empty object → FAILED with a reason; a job without mode gets one by size (STEP_FUNCTION starts the machine once)', async () => {
     const empty = await job('', { mode: 'DIRECT' });
-    await importConsumer({ Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: empty.pk, sk: empty.sk }) }] });
+    await importConsumer({
+      Records: [{ messageId: 'm1', body: JSON.stringify({ action: 'import-csv', pk: empty.pk, sk: empty.sk }) }],
+    });
     const row = await getItem(env.tables.importTmp, empty.pk, empty.sk);
     assert.equal(row?.status, 'FAILED');
     assert.match(String(row?.error), /EmptyFile/);
@@ -287,7 +398,10 @@ describe('CSV import (DynamoDB Local)', function () {
         { messageId: 'wrong-action', body: JSON.stringify({ action: 'task-start', pk: good.pk, sk: good.sk }) },
       ],
     });
-    assert.deepEqual(res.batchItemFailures.map((f) => f.itemIdentifier), ['missing', 'garbage', 'wrong-action']);
+    assert.deepEqual(
+      res.batchItemFailures.map((f) => f.itemIdentifier),
+      ['missing', 'garbage', 'wrong-action'],
+    );
     assert.equal((await getItem(env.tables.importTmp, good.pk, good.sk))?.status, 'COMPLETED');
   });
 
@@ -317,7 +431,12 @@ describe('CSV import (DynamoDB Local)', function () {
     assert.ok(stats.retries >= 3);
     assert.equal((await queryPk(table, pk)).length, 60);
 
-    const never = { send: async (cmd: BatchWriteCommand) => ({ UnprocessedItems: cmd.input.RequestItems }) } as unknown as DynamoDBDocumentClient;
-    await assert.rejects(batchPutAll(never, table, items.slice(0, 3), { maxRetries: 2, baseDelayMs: 1 }), (e: Error) => e instanceof UnprocessedItemsError && e.items.length === 3);
+    const never = {
+      send: async (cmd: BatchWriteCommand) => ({ UnprocessedItems: cmd.input.RequestItems }),
+    } as unknown as DynamoDBDocumentClient;
+    await assert.rejects(
+      batchPutAll(never, table, items.slice(0, 3), { maxRetries: 2, baseDelayMs: 1 }),
+      (e: Error) => e instanceof UnprocessedItemsError && e.items.length === 3,
+    );
   });
 });

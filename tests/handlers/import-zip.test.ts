@@ -24,7 +24,8 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
   this.timeout(60000);
   const env = useHandlerEnv();
 
-  const step = (state: string, input: unknown, taskToken?: string) => zipStep(stepEvent(state, input, { taskToken })) as Promise<Row>;
+  const step = (state: string, input: unknown, taskToken?: string) =>
+    zipStep(stepEvent(state, input, { taskToken })) as Promise<Row>;
 
   async function zipJob(buf: Buffer): Promise<{ pk: string; sk: string; key: string; jobId: string }> {
     const pk = uniq('IMPORT');
@@ -32,7 +33,17 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const key = `uploads/${jobId}.zip`;
     env.mocks.s3Store.put(BUCKET, key, buf);
     const sk = `ZIP_JOB#${jobId}`;
-    await putItem(env.tables.importTmp, { pk, sk, type: 'ZIP_JOB', jobId, bucket: BUCKET, key, status: 'CREATED', mode: 'STEP_FUNCTION', createdAt: new Date().toISOString() });
+    await putItem(env.tables.importTmp, {
+      pk,
+      sk,
+      type: 'ZIP_JOB',
+      jobId,
+      bucket: BUCKET,
+      key,
+      status: 'CREATED',
+      mode: 'STEP_FUNCTION',
+      createdAt: new Date().toISOString(),
+    });
     return { pk, sk, key, jobId };
   }
 
@@ -55,7 +66,10 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     assert.equal(out.bucket, BUCKET);
     assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}nested/a.csv`)?.toString(), good);
     assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}c/big.CSV`)?.toString(), big);
-    assert.ok(env.mocks.s3Store.ranges.length > 0 && env.mocks.s3Store.ranges.length <= 8, `few ranged GETs (${env.mocks.s3Store.ranges.length})`);
+    assert.ok(
+      env.mocks.s3Store.ranges.length > 0 && env.mocks.s3Store.ranges.length <= 8,
+      `few ranged GETs (${env.mocks.s3Store.ranges.length})`,
+    );
     const row = await getItem(env.tables.importTmp, j.pk, j.sk);
     assert.equal(row?.files, 3);
     assert.equal(row?.status, 'PROCESSING');
@@ -74,7 +88,11 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const out = await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
     const prefix = `unzipped/${j.jobId}/`;
     assert.deepEqual(out.csvKeys, [`${prefix}a/b.csv`, `${prefix}b.csv`]);
-    assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}b.csv`)?.toString(), first, 'not overwritten by a later entry');
+    assert.equal(
+      env.mocks.s3Store.get(BUCKET, `${prefix}b.csv`)?.toString(),
+      first,
+      'not overwritten by a later entry',
+    );
     assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}a/b.csv`)?.toString(), good);
     const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
     assert.equal(row.files, 2);
@@ -89,22 +107,37 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     for (const [i, k] of csvKeys.entries()) {
       await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: k }, `t${i}`);
       const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, k);
-      await importConsumer({ Records: [{ messageId: `m${i}`, body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }] });
+      await importConsumer({
+        Records: [{ messageId: `m${i}`, body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }],
+      });
     }
     const end = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, csvKeys });
     assert.equal(end.status, 'FAILED', 'every imported file completed, but three entries were not imported');
-    assert.match(String(end.error), /3 archive entries were not imported: \.\/b\.csv \(same path as the earlier entry "b\.csv"\)/);
+    assert.match(
+      String(end.error),
+      /3 archive entries were not imported: \.\/b\.csv \(same path as the earlier entry "b\.csv"\)/,
+    );
     const summary = (await getItem(env.tables.importTmp, j.pk, j.sk))?.summary as Row;
     assert.equal(summary.skippedEntryCount, 3);
   });
 
   it('an entry with a ".." segment fails the archive instead of landing on another entry\'s path', async () => {
     // yazl refuses to write such a name: patch a same-length placeholder in both headers
-    const buf = await buildZip([['b.csv', good], ['a/xx/b.csv', bad]]);
+    const buf = await buildZip([
+      ['b.csv', good],
+      ['a/xx/b.csv', bad],
+    ]);
     const patched = Buffer.from(buf.toString('latin1').split('a/xx/b.csv').join('a/../b.csv'), 'latin1');
     const j = await zipJob(patched);
-    await assert.rejects(step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key }), /invalid relative path: a\/\.\.\/b\.csv/);
-    assert.equal(env.mocks.s3Store.get(BUCKET, `unzipped/${j.jobId}/b.csv`)?.toString(), good, 'b.csv was not overwritten');
+    await assert.rejects(
+      step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key }),
+      /invalid relative path: a\/\.\.\/b\.csv/,
+    );
+    assert.equal(
+      env.mocks.s3Store.get(BUCKET, `unzipped/${j.jobId}/b.csv`)?.toString(),
+      good,
+      'b.csv was not overwritten',
+    );
     // and without relying on yauzl: such a name has no safe path (it is skipped and recorded)
     assert.equal(safeEntryPath('a/../b.csv'), undefined);
     assert.equal(safeEntryPath('a\\..\\b.csv'), undefined);
@@ -112,9 +145,14 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
   });
 
   it('trigger_single_csv_and_wait → child job with the token → its end sends SendTaskSuccess or SendTaskFailure; finalize_zip_job sums up', async () => {
-    const buf = await buildZip([['1-good.csv', good], ['2-bad.csv', bad]]);
+    const buf = await buildZip([
+      ['1-good.csv', good],
+      ['2-bad.csv', bad],
+    ]);
     const j = await zipJob(buf);
-    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key })) as { csvKeys: string[] };
+    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key })) as {
+      csvKeys: string[];
+    };
 
     // file 1: DIRECT child (small), completes → SendTaskSuccess
     await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[0] }, 'tok-1');
@@ -134,7 +172,9 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     // file 2: has an invalid row → FAILED → SendTaskFailure
     await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[1] }, 'tok-2');
     const child2 = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[1]);
-    await importConsumer({ Records: [{ messageId: 'c2', body: JSON.stringify({ action: 'import-csv', pk: child2.pk, sk: child2.sk }) }] });
+    await importConsumer({
+      Records: [{ messageId: 'c2', body: JSON.stringify({ action: 'import-csv', pk: child2.pk, sk: child2.sk }) }],
+    });
     assert.equal(env.mocks.failures.length, 1);
     assert.equal(env.mocks.failures[0].taskToken, 'tok-2');
     assert.equal(env.mocks.failures[0].error, 'ImportJobFailed');
@@ -142,24 +182,43 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
 
     // a retried trigger for an already-ended child delivers the outcome to the new token at once
     await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[1] }, 'tok-2-retry');
-    assert.deepEqual(env.mocks.failures.map((f) => f.taskToken), ['tok-2', 'tok-2-retry']);
+    assert.deepEqual(
+      env.mocks.failures.map((f) => f.taskToken),
+      ['tok-2', 'tok-2-retry'],
+    );
 
-    const out = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, bucket: BUCKET, csvKeys, error: { Error: 'ImportJobFailed', Cause: 'child failed' } });
+    const out = await step('finalize_zip_job', {
+      pk: j.pk,
+      sk: j.sk,
+      bucket: BUCKET,
+      csvKeys,
+      error: { Error: 'ImportJobFailed', Cause: 'child failed' },
+    });
     assert.equal(out.status, 'FAILED');
     assert.deepEqual([out.totalRows, out.succeededRows, out.failedRows], [4, 3, 1]);
     const zip = await getItem(env.tables.importTmp, j.pk, j.sk);
     assert.equal(zip?.status, 'FAILED');
     const files = (zip?.summary as Row).files as Row[];
-    assert.deepEqual(files.map((f) => f.status), ['COMPLETED', 'FAILED']);
+    assert.deepEqual(
+      files.map((f) => f.status),
+      ['COMPLETED', 'FAILED'],
+    );
   });
 
   it('finalize_zip_job: all children COMPLETED → COMPLETED; files never started are reported', async () => {
-    const buf = await buildZip([['a.csv', good], ['b.csv', good]]);
+    const buf = await buildZip([
+      ['a.csv', good],
+      ['b.csv', good],
+    ]);
     const j = await zipJob(buf);
-    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key })) as { csvKeys: string[] };
+    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key })) as {
+      csvKeys: string[];
+    };
     await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[0] }, 't-a');
     const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[0]);
-    await importConsumer({ Records: [{ messageId: 'a', body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }] });
+    await importConsumer({
+      Records: [{ messageId: 'a', body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }],
+    });
     const partial = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, csvKeys });
     assert.equal(partial.status, 'FAILED', 'b.csv never started');
     assert.match(String(partial.error), /NOT_STARTED/);
@@ -168,10 +227,14 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
   it('an archive with only CSVs, all imported, ends COMPLETED', async () => {
     const buf = await buildZip([['only.csv', good]], false);
     const j = await zipJob(buf);
-    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key })) as { csvKeys: string[] };
+    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key })) as {
+      csvKeys: string[];
+    };
     await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[0] }, 't');
     const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[0]);
-    await importConsumer({ Records: [{ messageId: 'a', body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }] });
+    await importConsumer({
+      Records: [{ messageId: 'a', body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }],
+    });
     const out = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, csvKeys });
     assert.equal(out.status, 'COMPLETED');
     assert.equal(out.succeededRows, 2);

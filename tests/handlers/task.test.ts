@@ -6,7 +6,19 @@ import { handler as taskConsumer } from '../../handlers/task-action-consumer';
 import { createTask } from '../../client';
 import { MAX_TASK_INPUT_BYTES } from '../../handlers/task/prepare';
 import { SFN_MAX_PAYLOAD_BYTES } from '../../handlers/shared/sfn-helpers';
-import { ARN, BUCKET, getItem, installMocks, putItem, queryPk, setupHandlerEnv, stepEvent, uniq, type Ctx, type Mocks } from './_support/env';
+import {
+  ARN,
+  BUCKET,
+  getItem,
+  installMocks,
+  putItem,
+  queryPk,
+  setupHandlerEnv,
+  stepEvent,
+  uniq,
+  type Ctx,
+  type Mocks,
+} from './_support/env';
 
 type Row = Record<string, unknown>;
 
@@ -23,7 +35,11 @@ function insertRecord(table: string, image: Row, seq: string) {
     eventID: seq,
     eventName: 'INSERT',
     eventSourceARN: `arn:aws:dynamodb:us-east-1:123456789012:table/${table}/stream/2024-01-01T00:00:00.000`,
-    dynamodb: { Keys: { pk: { S: String(image.pk) }, sk: { S: String(image.sk) } }, NewImage: (toAv(image) as { M: never }).M, SequenceNumber: seq },
+    dynamodb: {
+      Keys: { pk: { S: String(image.pk) }, sk: { S: String(image.sk) } },
+      NewImage: (toAv(image) as { M: never }).M,
+      SequenceNumber: seq,
+    },
   };
 }
 
@@ -46,7 +62,11 @@ describe('task workflow (DynamoDB Local)', function () {
     process.env.TASK_EXECUTORS = '{}';
   });
 
-  const config = () => ({ tables: { tasks: T.tasks }, importBucket: BUCKET, clients: { dynamodb: ctx.doc, s3: undefined } });
+  const config = () => ({
+    tables: { tasks: T.tasks },
+    importBucket: BUCKET,
+    clients: { dynamodb: ctx.doc, s3: undefined },
+  });
 
   it('stream INSERT → sub-task rows + task machine started once (deterministic name)', async () => {
     const pk = uniq('TENANT');
@@ -63,8 +83,14 @@ describe('task workflow (DynamoDB Local)', function () {
     const input = started.input as { pk: string; sk: string; subTasks: Array<{ pk: string; sk: string }> };
     assert.equal(input.subTasks.length, 3);
     const subs = (await queryPk(T.tasks, pk)).filter((r) => r.type === 'SUB_TASK');
-    assert.deepEqual(subs.map((s) => s.status), ['CREATED', 'CREATED', 'CREATED']);
-    assert.deepEqual(subs.map((s) => s.input), [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    assert.deepEqual(
+      subs.map((s) => s.status),
+      ['CREATED', 'CREATED', 'CREATED'],
+    );
+    assert.deepEqual(
+      subs.map((s) => s.input),
+      [{ n: 1 }, { n: 2 }, { n: 3 }],
+    );
     const parent = await getItem(T.tasks, task.pk, task.sk);
     assert.equal(parent?.status, 'PROCESSING');
     assert.equal(parent?.total, 3);
@@ -81,15 +107,24 @@ describe('task workflow (DynamoDB Local)', function () {
       return { square: n * n };
     });
     const pk = uniq('TENANT');
-    const task = await createTask(config(), { pk, taskType: 'square', items: Array.from({ length: 7 }, (_, i) => ({ n: i + 1 })) });
+    const task = await createTask(config(), {
+      pk,
+      taskType: 'square',
+      items: Array.from({ length: 7 }, (_, i) => ({ n: i + 1 })),
+    });
     await streamRouter({ Records: [insertRecord(T.tasks, (await getItem(T.tasks, task.pk, task.sk))!, '1')] });
     const { subTasks } = mocks.started[0].input as { subTasks: Array<{ pk: string; sk: string }> };
     // the Map runs 2 at a time; run them concurrently in pairs like MaxConcurrency 2 would
     const outcomes: Row[] = [];
     for (let i = 0; i < subTasks.length; i += 2) {
-      outcomes.push(...((await Promise.all(subTasks.slice(i, i + 2).map((k) => taskStep(stepEvent('iterator', k))))) as Row[]));
+      outcomes.push(
+        ...((await Promise.all(subTasks.slice(i, i + 2).map((k) => taskStep(stepEvent('iterator', k))))) as Row[]),
+      );
     }
-    assert.deepEqual(outcomes.map((o) => o.status), ['COMPLETED', 'COMPLETED', 'FAILED', 'COMPLETED', 'COMPLETED', 'FAILED', 'COMPLETED']);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['COMPLETED', 'COMPLETED', 'FAILED', 'COMPLETED', 'COMPLETED', 'FAILED', 'COMPLETED'],
+    );
     // re-running an ended sub-task (a retry) changes nothing
     await taskStep(stepEvent('iterator', subTasks[2]));
     let parent = (await getItem(T.tasks, task.pk, task.sk))!;
@@ -109,7 +144,9 @@ describe('task workflow (DynamoDB Local)', function () {
   });
 
   it('TASK_EXECUTORS: Lambda executors invoked with client-lambda; FunctionError recorded; all succeed → COMPLETED', async () => {
-    process.env.TASK_EXECUTORS = JSON.stringify({ remote: 'arn:aws:lambda:us-east-1:123456789012:function:remote-exec' });
+    process.env.TASK_EXECUTORS = JSON.stringify({
+      remote: 'arn:aws:lambda:us-east-1:123456789012:function:remote-exec',
+    });
     const calls: Row[] = [];
     mocks.lambda.on(InvokeCommand).callsFake(async (input: { FunctionName: string; Payload: Uint8Array }) => {
       const req = JSON.parse(Buffer.from(input.Payload).toString()) as Row;
@@ -128,7 +165,13 @@ describe('task workflow (DynamoDB Local)', function () {
     assert.equal(done.status, 'COMPLETED');
 
     // FunctionError
-    mocks.lambda.on(InvokeCommand).callsFake(async () => ({ StatusCode: 200, FunctionError: 'Unhandled', Payload: Buffer.from(JSON.stringify({ errorType: 'TypeError', errorMessage: 'x is undefined' })) }));
+    mocks.lambda
+      .on(InvokeCommand)
+      .callsFake(async () => ({
+        StatusCode: 200,
+        FunctionError: 'Unhandled',
+        Payload: Buffer.from(JSON.stringify({ errorType: 'TypeError', errorMessage: 'x is undefined' })),
+      }));
     const t2 = await createTask(config(), { pk, taskType: 'remote', items: [{ id: 'c' }] });
     await streamRouter({ Records: [insertRecord(T.tasks, (await getItem(T.tasks, t2.pk, t2.sk))!, '2')] });
     const in2 = mocks.started[1].input as { subTasks: Array<{ pk: string; sk: string }> };
@@ -156,7 +199,9 @@ describe('task workflow (DynamoDB Local)', function () {
     await streamRouter({ Records: [insertRecord(T.tasks, (await getItem(T.tasks, task.pk, task.sk))!, '1')] });
     const input = mocks.started[0].input as { subTasks: Array<{ pk: string; sk: string }> };
     await taskStep(stepEvent('iterator', input.subTasks[0]));
-    const summary = (await taskStep(stepEvent('finalize_task', { ...input, error: { Error: 'States.Timeout', Cause: 'map timed out' } }))) as Row;
+    const summary = (await taskStep(
+      stepEvent('finalize_task', { ...input, error: { Error: 'States.Timeout', Cause: 'map timed out' } }),
+    )) as Row;
     assert.deepEqual([summary.status, summary.succeeded, summary.failed], ['FAILED', 1, 2]);
     const subs = (await queryPk(T.tasks, pk)).filter((r) => r.type === 'SUB_TASK');
     assert.match(String(subs[1].error), /not processed: task machine failed \(States.Timeout: map timed out\)/);
@@ -173,7 +218,10 @@ describe('task workflow (DynamoDB Local)', function () {
     const subs = (await queryPk(T.tasks, pk)).filter((r) => r.type === 'SUB_TASK');
     const res = await taskConsumer({
       Records: [
-        ...subs.map((s, i) => ({ messageId: `e${i}`, body: JSON.stringify({ action: 'task-execute', pk: s.pk, sk: s.sk }) })),
+        ...subs.map((s, i) => ({
+          messageId: `e${i}`,
+          body: JSON.stringify({ action: 'task-execute', pk: s.pk, sk: s.sk }),
+        })),
         { messageId: 'bad', body: JSON.stringify({ action: 'task-execute', pk, sk: 'missing' }) },
       ],
     });
@@ -198,7 +246,11 @@ describe('task workflow (DynamoDB Local)', function () {
     const start = { messageId: 'redrive', body: JSON.stringify({ action: 'task-start', pk: task.pk, sk: task.sk }) };
     assert.deepEqual((await taskConsumer({ Records: [start] })).batchItemFailures, []);
     const subs = (await queryPk(T.tasks, pk)).filter((r) => r.type === 'SUB_TASK');
-    assert.deepEqual(subs.map((s) => s.status), ['COMPLETED', 'PROCESSING'], 'existing sub-tasks are left alone');
+    assert.deepEqual(
+      subs.map((s) => s.status),
+      ['COMPLETED', 'PROCESSING'],
+      'existing sub-tasks are left alone',
+    );
     assert.equal(subs[0].result, 2);
     assert.equal(mocks.started.length, 1, 'the second start finds the execution already there');
     assert.equal((await getItem(T.tasks, task.pk, task.sk))?.subTasksCreated, true);
@@ -210,26 +262,58 @@ describe('task workflow (DynamoDB Local)', function () {
     const payload = {
       source: 'step-function',
       context: {
-        Execution: { Id: 'arn:aws:states:us-east-1:123456789012:execution:cqrs-prod-task:' + 'n'.repeat(80), Input: keysAtCap, Name: 'n'.repeat(80), RoleArn: 'arn:aws:iam::123456789012:role/' + 'r'.repeat(64), StartTime: new Date().toISOString() },
+        Execution: {
+          Id: 'arn:aws:states:us-east-1:123456789012:execution:cqrs-prod-task:' + 'n'.repeat(80),
+          Input: keysAtCap,
+          Name: 'n'.repeat(80),
+          RoleArn: 'arn:aws:iam::123456789012:role/' + 'r'.repeat(64),
+          StartTime: new Date().toISOString(),
+        },
         State: { Name: 'finalize_task', EnteredTime: new Date().toISOString(), RetryCount: 2 },
-        StateMachine: { Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:cqrs-prod-task', Name: 'cqrs-prod-task' },
+        StateMachine: {
+          Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:cqrs-prod-task',
+          Name: 'cqrs-prod-task',
+        },
       },
       input: { ...keysAtCap, error: { Error: 'States.TaskFailed', Cause: 'c'.repeat(32768) } },
     };
-    assert.ok(Buffer.byteLength(JSON.stringify(payload)) < SFN_MAX_PAYLOAD_BYTES, 'the cap leaves room for both copies and a caught error');
+    assert.ok(
+      Buffer.byteLength(JSON.stringify(payload)) < SFN_MAX_PAYLOAD_BYTES,
+      'the cap leaves room for both copies and a caught error',
+    );
 
     // 1000 sub-tasks with long keys: ~150 KB of keys, under the old 255 KiB check, over the cap
     const pk = uniq('TENANT') + '#' + 'p'.repeat(90);
-    const task = await createTask(config(), { pk, taskType: 'square', items: Array.from({ length: 1000 }, (_, i) => i) });
-    const bytes = Buffer.byteLength(JSON.stringify({ pk: task.pk, sk: task.sk, subTasks: Array.from({ length: 1000 }, (_, i) => ({ pk: task.pk, sk: `${task.sk}#SUB#${String(i).padStart(6, '0')}` })) }));
+    const task = await createTask(config(), {
+      pk,
+      taskType: 'square',
+      items: Array.from({ length: 1000 }, (_, i) => i),
+    });
+    const bytes = Buffer.byteLength(
+      JSON.stringify({
+        pk: task.pk,
+        sk: task.sk,
+        subTasks: Array.from({ length: 1000 }, (_, i) => ({
+          pk: task.pk,
+          sk: `${task.sk}#SUB#${String(i).padStart(6, '0')}`,
+        })),
+      }),
+    );
     assert.ok(bytes > SFN_MAX_PAYLOAD_BYTES / 2 && bytes < SFN_MAX_PAYLOAD_BYTES - 1024, `keys: ${bytes} bytes`);
     const image = (await getItem(T.tasks, task.pk, task.sk))!;
     assert.deepEqual((await streamRouter({ Records: [insertRecord(T.tasks, image, '400')] })).batchItemFailures, []);
     assert.equal(mocks.started.length, 0, 'no execution that would die with States.DataLimitExceeded');
     const row = await getItem(T.tasks, task.pk, task.sk);
     assert.equal(row?.status, 'FAILED');
-    assert.match(String(row?.error), /1000 sub-tasks: their keys \(\d+ bytes\) exceed the 102400 bytes .*split it into several tasks/);
-    assert.equal((await queryPk(T.tasks, pk)).filter((r) => r.type === 'SUB_TASK').length, 0, 'no orphan sub-task rows');
+    assert.match(
+      String(row?.error),
+      /1000 sub-tasks: their keys \(\d+ bytes\) exceed the 102400 bytes .*split it into several tasks/,
+    );
+    assert.equal(
+      (await queryPk(T.tasks, pk)).filter((r) => r.type === 'SUB_TASK').length,
+      0,
+      'no orphan sub-task rows',
+    );
     assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.kind === 'task-failed'));
   });
 });

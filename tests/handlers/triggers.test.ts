@@ -32,14 +32,22 @@ describe('triggers (DynamoDB Local)', function () {
     it('are deterministic, ≤ 80 chars, only [A-Za-z0-9_-], and distinct for distinct keys', () => {
       const a = executionName('commands', 'TENANT#t1', 'ORDER#1@2');
       assert.equal(a, executionName('commands', 'TENANT#t1', 'ORDER#1@2'));
-      assert.notEqual(a, executionName('commands', 'TENANT/t1', 'ORDER#1@2'), 'sanitising cannot collide: a hash of the raw key is appended');
+      assert.notEqual(
+        a,
+        executionName('commands', 'TENANT/t1', 'ORDER#1@2'),
+        'sanitising cannot collide: a hash of the raw key is appended',
+      );
       assert.notEqual(a, executionName('commands', 'TENANT#t1', 'ORDER#1@3'));
       const long = executionName('import_tmp', 'x'.repeat(300), 'CSV_JOB#' + 'y'.repeat(300));
       for (const n of [a, long, executionName('tasks', 'ä ö', '[]{}<>?*"#%\\^|~`$&,;:/')]) {
         assert.ok(n.length <= 80, n);
         assert.match(n, /^[A-Za-z0-9_-]+$/);
       }
-      assert.match(executionName('commands', 'plain', 'key-1'), /^commands-plain-key-1-[0-9a-f]{20}$/, 'readable prefix + hash');
+      assert.match(
+        executionName('commands', 'plain', 'key-1'),
+        /^commands-plain-key-1-[0-9a-f]{20}$/,
+        'readable prefix + hash',
+      );
     });
 
     it('never collide when "-" inside a part moves between parts', () => {
@@ -51,11 +59,20 @@ describe('triggers (DynamoDB Local)', function () {
 
     it('the second of two ambiguous command keys still starts its own execution', async () => {
       const pk = uniq('T');
-      for (const [p, sk] of [[`${pk}#a-b`, 'c@1'], [`${pk}#a`, 'b-c@1']]) {
-        const res = await streamRouter({ Records: [record(env.tables.commands, { pk: p, sk, code: sk.split('@')[0], version: 1 }, '1')] });
+      for (const [p, sk] of [
+        [`${pk}#a-b`, 'c@1'],
+        [`${pk}#a`, 'b-c@1'],
+      ]) {
+        const res = await streamRouter({
+          Records: [record(env.tables.commands, { pk: p, sk, code: sk.split('@')[0], version: 1 }, '1')],
+        });
         assert.deepEqual(res.batchItemFailures, []);
       }
-      assert.deepEqual(env.mocks.started.map((s) => (s.input as Row).sk), ['c@1', 'b-c@1'], 'both versions run');
+      assert.deepEqual(
+        env.mocks.started.map((s) => (s.input as Row).sk),
+        ['c@1', 'b-c@1'],
+        'both versions run',
+      );
       assert.notEqual(env.mocks.started[0].name, env.mocks.started[1].name);
     });
   });
@@ -85,14 +102,27 @@ describe('triggers (DynamoDB Local)', function () {
         ],
       });
       assert.deepEqual(res.batchItemFailures, [{ itemIdentifier: '13' }]);
-      assert.deepEqual(env.mocks.started.map((s) => (s.input as Row).sk), ['A@1'], 'records after the failure are left for the retry');
+      assert.deepEqual(
+        env.mocks.started.map((s) => (s.input as Row).sk),
+        ['A@1'],
+        'records after the failure are left for the retry',
+      );
     });
 
     it('import_tmp: an IMPORT_ROW becomes the next command version, exactly once even if redelivered', async () => {
       const target = uniq('TENANT');
       const jobPk = uniq('IMPORT');
       await putItem(env.tables.data, { pk: target, sk: 'SKU1', version: 3 });
-      const row = { pk: `IMPORT_ROW#${jobPk}#CSV_JOB#j`, sk: '0000000000', type: 'IMPORT_ROW', jobPk, jobSk: 'CSV_JOB#j', index: 0, line: 2, command: { pk: target, code: 'SKU1', attributes: { qty: 4 } } };
+      const row = {
+        pk: `IMPORT_ROW#${jobPk}#CSV_JOB#j`,
+        sk: '0000000000',
+        type: 'IMPORT_ROW',
+        jobPk,
+        jobSk: 'CSV_JOB#j',
+        index: 0,
+        line: 2,
+        command: { pk: target, code: 'SKU1', attributes: { qty: 4 } },
+      };
       await putItem(env.tables.importTmp, row);
       const rec = record(env.tables.importTmp, row, '20');
       await streamRouter({ Records: [rec] });
@@ -104,7 +134,13 @@ describe('triggers (DynamoDB Local)', function () {
       assert.deepEqual(cmds[0].importSource, { jobPk, jobSk: 'CSV_JOB#j', line: 2 });
       assert.ok((await getItem(env.tables.importTmp, row.pk, row.sk))?.publishedAt);
       // a second imported row of the same code gets the version after that
-      const row2 = { ...row, sk: '0000000001', index: 1, line: 3, command: { pk: target, code: 'SKU1', attributes: { qty: 5 } } };
+      const row2 = {
+        ...row,
+        sk: '0000000001',
+        index: 1,
+        line: 3,
+        command: { pk: target, code: 'SKU1', attributes: { qty: 5 } },
+      };
       await putItem(env.tables.importTmp, row2);
       await streamRouter({ Records: [record(env.tables.importTmp, row2, '21')] });
       assert.deepEqual((await queryPk(env.tables.commands, target)).map((c) => c.sk).sort(), ['SKU1@4', 'SKU1@5']);
@@ -113,13 +149,29 @@ describe('triggers (DynamoDB Local)', function () {
     it('import_tmp: a redelivered IMPORT_ROW with an explicit version is done, not a version clash', async () => {
       const target = uniq('TENANT');
       const jobPk = uniq('IMPORT');
-      const row = { pk: `IMPORT_ROW#${jobPk}#CSV_JOB#j`, sk: '0000000000', type: 'IMPORT_ROW', jobPk, jobSk: 'CSV_JOB#j', index: 0, line: 2, command: { pk: target, code: 'SKU1', version: 1, attributes: { qty: 1 } } };
+      const row = {
+        pk: `IMPORT_ROW#${jobPk}#CSV_JOB#j`,
+        sk: '0000000000',
+        type: 'IMPORT_ROW',
+        jobPk,
+        jobSk: 'CSV_JOB#j',
+        index: 0,
+        line: 2,
+        command: { pk: target, code: 'SKU1', version: 1, attributes: { qty: 1 } },
+      };
       await putItem(env.tables.importTmp, row);
       const rec = record(env.tables.importTmp, row, '30');
       assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, []);
       // both transaction conditions fail now: version 1 exists and the row is marked published
-      assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, [], 'redelivery does not block the shard');
-      assert.deepEqual((await queryPk(env.tables.commands, target)).map((c) => c.sk), ['SKU1@1']);
+      assert.deepEqual(
+        (await streamRouter({ Records: [rec] })).batchItemFailures,
+        [],
+        'redelivery does not block the shard',
+      );
+      assert.deepEqual(
+        (await queryPk(env.tables.commands, target)).map((c) => c.sk),
+        ['SKU1@1'],
+      );
       const stored = (await getItem(env.tables.importTmp, row.pk, row.sk))!;
       assert.ok(stored.publishedAt);
       assert.equal(stored.status, undefined, 'not recorded as a clash');
@@ -129,14 +181,33 @@ describe('triggers (DynamoDB Local)', function () {
     it('import_tmp: an explicit version another writer already created is recorded on the row and alarmed, not thrown', async () => {
       const target = uniq('TENANT');
       const jobPk = uniq('IMPORT');
-      await putItem(env.tables.commands, { pk: target, sk: 'SKU1@1', code: 'SKU1', version: 1, attributes: { qty: 9 } });
-      const row = { pk: `IMPORT_ROW#${jobPk}#CSV_JOB#j`, sk: '0000000003', type: 'IMPORT_ROW', jobPk, jobSk: 'CSV_JOB#j', index: 3, line: 5, command: { pk: target, code: 'SKU1', version: 1, attributes: { qty: 1 } } };
+      await putItem(env.tables.commands, {
+        pk: target,
+        sk: 'SKU1@1',
+        code: 'SKU1',
+        version: 1,
+        attributes: { qty: 9 },
+      });
+      const row = {
+        pk: `IMPORT_ROW#${jobPk}#CSV_JOB#j`,
+        sk: '0000000003',
+        type: 'IMPORT_ROW',
+        jobPk,
+        jobSk: 'CSV_JOB#j',
+        index: 3,
+        line: 5,
+        command: { pk: target, code: 'SKU1', version: 1, attributes: { qty: 1 } },
+      };
       await putItem(env.tables.importTmp, row);
       const rec = record(env.tables.importTmp, row, '40');
       assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, []);
       assert.deepEqual((await streamRouter({ Records: [rec] })).batchItemFailures, [], 'redelivered: still no failure');
       const cmds = await queryPk(env.tables.commands, target);
-      assert.deepEqual(cmds.map((c) => c.attributes), [{ qty: 9 }], 'the existing version is untouched');
+      assert.deepEqual(
+        cmds.map((c) => c.attributes),
+        [{ qty: 9 }],
+        'the existing version is untouched',
+      );
       const stored = (await getItem(env.tables.importTmp, row.pk, row.sk))!;
       assert.equal(stored.status, 'FAILED');
       assert.match(String(stored.reason), /version clash: .* \/ SKU1@1 already exists/);
@@ -159,9 +230,20 @@ describe('triggers (DynamoDB Local)', function () {
         ss: { SS: ['a', 'b'] },
         bin: { B: Buffer.from('hi').toString('base64') },
       });
-      assert.deepEqual({ ...img, ss: [...(img.ss as Set<string>)], bin: String(img.bin) }, {
-        s: 'x', n: 12.5, big: '123456789012345678901', b: true, z: null, l: ['a', 1], m: { k: 'v' }, ss: ['a', 'b'], bin: 'hi',
-      });
+      assert.deepEqual(
+        { ...img, ss: [...(img.ss as Set<string>)], bin: String(img.bin) },
+        {
+          s: 'x',
+          n: 12.5,
+          big: '123456789012345678901',
+          b: true,
+          z: null,
+          l: ['a', 1],
+          m: { k: 'v' },
+          ss: ['a', 'b'],
+          bin: 'hi',
+        },
+      );
     });
   });
 
@@ -175,14 +257,34 @@ describe('triggers (DynamoDB Local)', function () {
       try {
         const res = await notificationConsumer({
           Records: [
-            { messageId: 'a', body: JSON.stringify({ Type: 'Notification', Message: JSON.stringify({ pk: 'p', sk: 's', status: 'COMPLETED' }), MessageAttributes: { action: { Type: 'String', Value: 'task-status' } } }) },
-            { messageId: 'b', body: JSON.stringify({ pk: 'p', sk: 's2', status: 'FAILED' }), messageAttributes: { action: { stringValue: 'import-status', dataType: 'String' } } },
+            {
+              messageId: 'a',
+              body: JSON.stringify({
+                Type: 'Notification',
+                Message: JSON.stringify({ pk: 'p', sk: 's', status: 'COMPLETED' }),
+                MessageAttributes: { action: { Type: 'String', Value: 'task-status' } },
+              }),
+            },
+            {
+              messageId: 'b',
+              body: JSON.stringify({ pk: 'p', sk: 's2', status: 'FAILED' }),
+              messageAttributes: { action: { stringValue: 'import-status', dataType: 'String' } },
+            },
             { messageId: 'c', body: JSON.stringify({ action: 'task-status', pk: 'p', sk: 'explode' }) },
             { messageId: 'd', body: JSON.stringify({ action: 'task-status' }) },
           ],
         });
-        assert.deepEqual(res.batchItemFailures.map((f) => f.itemIdentifier), ['c', 'd']);
-        assert.deepEqual(seen.map((e) => [e.action, e.sk, e.status]), [['task-status', 's', 'COMPLETED'], ['import-status', 's2', 'FAILED']]);
+        assert.deepEqual(
+          res.batchItemFailures.map((f) => f.itemIdentifier),
+          ['c', 'd'],
+        );
+        assert.deepEqual(
+          seen.map((e) => [e.action, e.sk, e.status]),
+          [
+            ['task-status', 's', 'COMPLETED'],
+            ['import-status', 's2', 'FAILED'],
+          ],
+        );
       } finally {
         off();
       }

@@ -1,14 +1,14 @@
-import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import YAML from "yaml";
-import { CONFIG_SCHEMA, ConfigError, loadStackSettings } from "../../components/stack-config";
-import { pulumiYamlConfig, readmeTable } from "../../scripts/config-reference";
-import { readStackConfig } from "../../scripts/synth/run-program";
-import { synthProgram, ROOT } from "../support/synth";
-import { runProgram } from "../../program";
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { CONFIG_SCHEMA, ConfigError, loadStackSettings } from '../../components/stack-config';
+import { pulumiYamlConfig, readmeTable } from '../../scripts/config-reference';
+import { readStackConfig } from '../../scripts/synth/run-program';
+import { synthProgram, ROOT } from '../support/synth';
+import { runProgram } from '../../program';
 
-function load(values: Record<string, string>, stack = "dev") {
+function load(values: Record<string, string>, stack = 'dev') {
   return loadStackSettings(stack, (k) => values[k], Object.keys(values));
 }
 
@@ -22,96 +22,102 @@ function problemsOf(values: Record<string, string>): string[] {
   assert.fail(`expected ${JSON.stringify(values)} to be rejected`);
 }
 
-describe("stack configuration", () => {
-  it("fills every default and derives the prefix from the stack", () => {
-    const s = load({}, "Feature_Branch");
-    assert.equal(s.prefix, "cqrs-feature-branch");
+describe('stack configuration', () => {
+  it('fills every default and derives the prefix from the stack', () => {
+    const s = load({}, 'Feature_Branch');
+    assert.equal(s.prefix, 'cqrs-feature-branch');
     for (const [key, spec] of Object.entries(CONFIG_SCHEMA)) {
       assert.deepEqual((s as unknown as Record<string, unknown>)[key], spec.default, key);
     }
   });
 
   const bad: [string, string, RegExp][] = [
-    ["namePrefix", "Bad--Prefix", /cqrs-workflows:namePrefix = "Bad--Prefix": must start with a lowercase letter/],
-    ["deletionProtection", "yes", /cqrs-workflows:deletionProtection = "yes": must be true or false/],
-    ["protectData", "1", /cqrs-workflows:protectData = "1": must be true or false/],
-    ["logRetentionDays", "10", /cqrs-workflows:logRetentionDays = "10": must be one of 1, 3, 5, 7, 14/],
-    ["stateMachineLogLevel", "OFF", /cqrs-workflows:stateMachineLogLevel = "OFF": must be one of ALL, ERROR, FATAL/],
-    ["includeExecutionData", "maybe", /includeExecutionData = "maybe": must be true or false/],
-    ["alarmEmails", "oncall@example.com", /alarmEmails = "oncall@example.com": must be a list of strings/],
-    ["alarmEmails", '["not-an-email"]', /alarmEmails item "not-an-email" is not an e-mail address/],
-    ["maxReceiveCount", "0", /maxReceiveCount = "0": must be from 1 to 1000/],
-    ["lambdaMemoryMb", "64", /lambdaMemoryMb = "64": must be from 128 to 10240/],
-    ["streamMaxRetryAttempts", "-1", /streamMaxRetryAttempts = "-1": must be from 0 to 10/],
-    ["commandWaitTimeoutSeconds", "1.5", /commandWaitTimeoutSeconds = "1.5": must be a whole number/],
-    ["commandWaitHeartbeatSeconds", "5", /commandWaitHeartbeatSeconds = "5": must be from 10/],
-    ["commandMaxWaitSeconds", "abc", /commandMaxWaitSeconds = "abc": must be a whole number/],
-    ["commandTtlDays", "0", /commandTtlDays = "0": must be from 1 to 3650/],
-    ["syncMaxConcurrency", "0", /syncMaxConcurrency = "0": must be from 1 to 40/],
-    ["taskMaxConcurrency", "100", /taskMaxConcurrency = "100": must be from 1 to 40/],
-    ["taskTimeoutSeconds", "10", /taskTimeoutSeconds = "10": must be from 60/],
-    ["importMaxItemsPerBatch", "0", /importMaxItemsPerBatch = "0": must be from 1 to 1000/],
-    ["importMaxConcurrency", "0", /importMaxConcurrency = "0": must be from 1 to 1000/],
-    ["importToleratedFailurePercentage", "101", /importToleratedFailurePercentage = "101": must be from 0 to 100/],
-    ["zipChildTimeoutSeconds", "30", /zipChildTimeoutSeconds = "30": must be from 60/],
-    ["directImportMaxBytes", "-5", /directImportMaxBytes = "-5": must be from 0/],
-    ["importResultRetentionDays", "", /importResultRetentionDays = "": must be a whole number/],
+    ['namePrefix', 'Bad--Prefix', /cqrs-workflows:namePrefix = "Bad--Prefix": must start with a lowercase letter/],
+    ['deletionProtection', 'yes', /cqrs-workflows:deletionProtection = "yes": must be true or false/],
+    ['protectData', '1', /cqrs-workflows:protectData = "1": must be true or false/],
+    ['logRetentionDays', '10', /cqrs-workflows:logRetentionDays = "10": must be one of 1, 3, 5, 7, 14/],
+    ['stateMachineLogLevel', 'OFF', /cqrs-workflows:stateMachineLogLevel = "OFF": must be one of ALL, ERROR, FATAL/],
+    ['includeExecutionData', 'maybe', /includeExecutionData = "maybe": must be true or false/],
+    ['alarmEmails', 'oncall@example.com', /alarmEmails = "oncall@example.com": must be a list of strings/],
+    ['alarmEmails', '["not-an-email"]', /alarmEmails item "not-an-email" is not an e-mail address/],
+    ['maxReceiveCount', '0', /maxReceiveCount = "0": must be from 1 to 1000/],
+    ['lambdaMemoryMb', '64', /lambdaMemoryMb = "64": must be from 128 to 10240/],
+    ['streamMaxRetryAttempts', '-1', /streamMaxRetryAttempts = "-1": must be from 0 to 10/],
+    ['commandWaitTimeoutSeconds', '1.5', /commandWaitTimeoutSeconds = "1.5": must be a whole number/],
+    ['commandWaitHeartbeatSeconds', '5', /commandWaitHeartbeatSeconds = "5": must be from 10/],
+    ['commandMaxWaitSeconds', 'abc', /commandMaxWaitSeconds = "abc": must be a whole number/],
+    ['commandTtlDays', '0', /commandTtlDays = "0": must be from 1 to 3650/],
+    ['syncMaxConcurrency', '0', /syncMaxConcurrency = "0": must be from 1 to 40/],
+    ['taskMaxConcurrency', '100', /taskMaxConcurrency = "100": must be from 1 to 40/],
+    ['taskTimeoutSeconds', '10', /taskTimeoutSeconds = "10": must be from 60/],
+    ['importMaxItemsPerBatch', '0', /importMaxItemsPerBatch = "0": must be from 1 to 1000/],
+    ['importMaxConcurrency', '0', /importMaxConcurrency = "0": must be from 1 to 1000/],
+    ['importToleratedFailurePercentage', '101', /importToleratedFailurePercentage = "101": must be from 0 to 100/],
+    ['zipChildTimeoutSeconds', '30', /zipChildTimeoutSeconds = "30": must be from 60/],
+    ['directImportMaxBytes', '-5', /directImportMaxBytes = "-5": must be from 0/],
+    ['importResultRetentionDays', '', /importResultRetentionDays = "": must be a whole number/],
   ];
   for (const [key, value, message] of bad) {
     it(`rejects ${key} = ${JSON.stringify(value)} naming the key, the value and what is allowed`, () => {
       const problems = problemsOf({ [key]: value });
-      assert.equal(problems.length, 1, problems.join("\n"));
+      assert.equal(problems.length, 1, problems.join('\n'));
       assert.match(problems[0], message);
     });
   }
 
-  it("covers every key of the schema with a rejection case", () => {
+  it('covers every key of the schema with a rejection case', () => {
     const tested = new Set(bad.map(([k]) => k));
     for (const key of Object.keys(CONFIG_SCHEMA)) assert.ok(tested.has(key), `no rejection test for ${key}`);
   });
 
-  it("rejects a heartbeat that is not below the timeout, and a total wait shorter than one wait", () => {
+  it('rejects a heartbeat that is not below the timeout, and a total wait shorter than one wait', () => {
     assert.match(
-      problemsOf({ commandWaitTimeoutSeconds: "600", commandWaitHeartbeatSeconds: "600" })[0],
+      problemsOf({ commandWaitTimeoutSeconds: '600', commandWaitHeartbeatSeconds: '600' })[0],
       /commandWaitHeartbeatSeconds = 600: must be below commandWaitTimeoutSeconds \(600\)/,
     );
     assert.match(
-      problemsOf({ commandWaitTimeoutSeconds: "7200", commandMaxWaitSeconds: "3600" })[0],
+      problemsOf({ commandWaitTimeoutSeconds: '7200', commandMaxWaitSeconds: '3600' })[0],
       /commandMaxWaitSeconds = 3600: must be at least commandWaitTimeoutSeconds \(7200\)/,
     );
   });
 
-  it("rejects a misspelt key instead of ignoring it", () => {
-    assert.match(problemsOf({ logRetentionDay: "14" })[0], /cqrs-workflows:logRetentionDay is not a known setting/);
+  it('rejects a misspelt key instead of ignoring it', () => {
+    assert.match(problemsOf({ logRetentionDay: '14' })[0], /cqrs-workflows:logRetentionDay is not a known setting/);
   });
 
-  it("reports every bad key at once", () => {
-    assert.equal(problemsOf({ maxReceiveCount: "0", lambdaMemoryMb: "1", protectData: "no" }).length, 3);
+  it('reports every bad key at once', () => {
+    assert.equal(problemsOf({ maxReceiveCount: '0', lambdaMemoryMb: '1', protectData: 'no' }).length, 3);
   });
 
-  it("fails the program before any resource is registered", async () => {
-    const config = { ...readStackConfig(ROOT, "dev"), "cqrs-workflows:taskMaxConcurrency": "0" };
-    const result = await synthProgram("dev", runProgram, { config });
+  it('fails the program before any resource is registered', async () => {
+    const config = { ...readStackConfig(ROOT, 'dev'), 'cqrs-workflows:taskMaxConcurrency': '0' };
+    const result = await synthProgram('dev', runProgram, { config });
     assert.equal(result.resources.length, 0);
     assert.equal(result.errors.length, 1);
     assert.match(result.errors[0].message, /cqrs-workflows:taskMaxConcurrency = "0": must be from 1 to 40/);
   });
 
-  it("Pulumi.yaml declares every key with its type, description and default", () => {
-    const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { name: string; config: unknown };
-    assert.equal(project.name, "cqrs-workflows");
+  it('Pulumi.yaml declares every key with its type, description and default', () => {
+    const project = YAML.parse(fs.readFileSync(path.join(ROOT, 'Pulumi.yaml'), 'utf8')) as {
+      name: string;
+      config: unknown;
+    };
+    assert.equal(project.name, 'cqrs-workflows');
     assert.deepEqual(project.config, pulumiYamlConfig());
   });
 
   it("README's configuration table is the schema's", () => {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    assert.ok(readme.includes(readmeTable()), "README config table is stale: run `npx tsx scripts/config-reference.ts --write`");
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    assert.ok(
+      readme.includes(readmeTable()),
+      'README config table is stale: run `npx tsx scripts/config-reference.ts --write`',
+    );
   });
 
-  for (const stack of ["dev", "prod"]) {
+  for (const stack of ['dev', 'prod']) {
     it(`Pulumi.${stack}.yaml is valid`, () => {
       const raw = readStackConfig(ROOT, stack);
-      const ns = "cqrs-workflows:";
+      const ns = 'cqrs-workflows:';
       const values = Object.fromEntries(
         Object.entries(raw)
           .filter(([k]) => k.startsWith(ns))
@@ -119,7 +125,7 @@ describe("stack configuration", () => {
       );
       const s = loadStackSettings(stack, (k) => values[k], Object.keys(values));
       assert.equal(s.prefix, `cqrs-${stack}`);
-      if (stack === "prod") {
+      if (stack === 'prod') {
         assert.equal(s.deletionProtection, true);
         assert.equal(s.protectData, true);
         assert.ok(s.logRetentionDays >= 365);

@@ -1,13 +1,13 @@
-import { strict as assert } from "node:assert";
-import * as aws from "@pulumi/aws";
-import { MACHINE_KEYS } from "../../components/function-catalog";
-import { WorkflowStateMachine } from "../../components/state-machine";
-import type { SynthResource } from "../../scripts/synth/run-program";
-import { byName, ofType, synthProgram, synthStack, T } from "../support/synth";
+import { strict as assert } from 'node:assert';
+import * as aws from '@pulumi/aws';
+import { MACHINE_KEYS } from '../../components/function-catalog';
+import { WorkflowStateMachine } from '../../components/state-machine';
+import type { SynthResource } from '../../scripts/synth/run-program';
+import { byName, ofType, synthProgram, synthStack, T } from '../support/synth';
 
 const EXPECTED = {
-  dev: { level: "ALL", includeExecutionData: true, retention: 14 },
-  prod: { level: "ERROR", includeExecutionData: false, retention: 365 },
+  dev: { level: 'ALL', includeExecutionData: true, retention: 14 },
+  prod: { level: 'ERROR', includeExecutionData: false, retention: 365 },
 } as const;
 
 interface Statement {
@@ -23,11 +23,18 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
     const arn = (m: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:${prefix}-${m}`;
     const fn = (f: string) => `arn:aws:lambda:eu-west-1:123456789012:function:${prefix}-${f}`;
     const statements = (machine: string): Statement[] =>
-      (JSON.parse(String(byName(resources, T.rolePolicy, `cqrs-machines-${machine}-policy`).inputs.policy)) as { Statement: Statement[] }).Statement;
+      (
+        JSON.parse(String(byName(resources, T.rolePolicy, `cqrs-machines-${machine}-policy`).inputs.policy)) as {
+          Statement: Statement[];
+        }
+      ).Statement;
 
     before(async () => {
       const result = await synthStack(stack);
-      assert.deepEqual(result.errors.map((e) => e.message), []);
+      assert.deepEqual(
+        result.errors.map((e) => e.message),
+        [],
+      );
       resources = result.resources;
     });
 
@@ -35,71 +42,89 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
       for (const m of MACHINE_KEYS) {
         const sm = byName(resources, T.stateMachine, `cqrs-machines-${m}-state-machine`);
         assert.equal(sm.inputs.name, `${prefix}-${m}`);
-        assert.equal(sm.inputs.type, "STANDARD");
+        assert.equal(sm.inputs.type, 'STANDARD');
         assert.deepEqual(sm.inputs.tracingConfiguration, { enabled: true });
-        const logging = sm.inputs.loggingConfiguration as { level: string; includeExecutionData: boolean; logDestination: string };
+        const logging = sm.inputs.loggingConfiguration as {
+          level: string;
+          includeExecutionData: boolean;
+          logDestination: string;
+        };
         assert.equal(logging.level, expected.level);
         assert.equal(logging.includeExecutionData, expected.includeExecutionData);
         const logs = byName(resources, T.logGroup, `cqrs-machines-${m}-logs`);
         assert.equal(logs.inputs.name, `/aws/vendedlogs/states/${prefix}-${m}`);
         assert.equal(logs.inputs.retentionInDays, expected.retention);
-        assert.match(logging.logDestination, new RegExp(`log-group:/aws/vendedlogs/states/${prefix}-${m}:\\*$|/aws/vendedlogs/states/${prefix}-${m}:\\*$`));
+        assert.match(
+          logging.logDestination,
+          new RegExp(`log-group:/aws/vendedlogs/states/${prefix}-${m}:\\*$|/aws/vendedlogs/states/${prefix}-${m}:\\*$`),
+        );
       }
     });
 
-    it("alarm on failed, timed-out and throttled executions", () => {
+    it('alarm on failed, timed-out and throttled executions', () => {
       for (const m of MACHINE_KEYS) {
-        const alarms = ofType(resources, T.alarm).filter((a) => (a.inputs.dimensions as { StateMachineArn?: string }).StateMachineArn === arn(m));
-        assert.deepEqual(alarms.map((a) => a.inputs.metricName).sort(), ["ExecutionThrottled", "ExecutionsFailed", "ExecutionsTimedOut"]);
-        for (const a of alarms) assert.equal(a.inputs.namespace, "AWS/States");
+        const alarms = ofType(resources, T.alarm).filter(
+          (a) => (a.inputs.dimensions as { StateMachineArn?: string }).StateMachineArn === arn(m),
+        );
+        assert.deepEqual(alarms.map((a) => a.inputs.metricName).sort(), [
+          'ExecutionThrottled',
+          'ExecutionsFailed',
+          'ExecutionsTimedOut',
+        ]);
+        for (const a of alarms) assert.equal(a.inputs.namespace, 'AWS/States');
       }
     });
 
-    it("get roles derived from their definitions: exactly the functions they name, their own executions, their S3 locations", () => {
-      const invoked = (m: string) => statements(m).find((s) => s.Sid === "InvokeFunctions")?.Resource;
-      assert.deepEqual(invoked("command"), [fn("command-step"), `${fn("command-step")}:*`]);
-      assert.deepEqual(invoked("task"), [fn("task-step"), `${fn("task-step")}:*`]);
-      assert.deepEqual(invoked("import-csv"), [fn("import-csv-step"), `${fn("import-csv-step")}:*`]);
-      assert.deepEqual(invoked("import-zip"), [fn("import-zip-step"), `${fn("import-zip-step")}:*`]);
-      const csv = statements("import-csv");
+    it('get roles derived from their definitions: exactly the functions they name, their own executions, their S3 locations', () => {
+      const invoked = (m: string) => statements(m).find((s) => s.Sid === 'InvokeFunctions')?.Resource;
+      assert.deepEqual(invoked('command'), [fn('command-step'), `${fn('command-step')}:*`]);
+      assert.deepEqual(invoked('task'), [fn('task-step'), `${fn('task-step')}:*`]);
+      assert.deepEqual(invoked('import-csv'), [fn('import-csv-step'), `${fn('import-csv-step')}:*`]);
+      assert.deepEqual(invoked('import-zip'), [fn('import-zip-step'), `${fn('import-zip-step')}:*`]);
+      const csv = statements('import-csv');
       const bucket = `${prefix}-import-123456789012`;
-      assert.deepEqual(csv.find((s) => s.Sid === "ReadItems")?.Resource, [`arn:aws:s3:::${bucket}/*`]);
-      assert.deepEqual(csv.find((s) => s.Sid === "WriteResults")?.Resource, [`arn:aws:s3:::${bucket}/import-results/*`]);
-      assert.deepEqual(csv.find((s) => s.Sid === "StartChildExecutions")?.Resource, [arn("import-csv")]);
-      for (const m of ["command", "task", "import-zip"]) {
+      assert.deepEqual(csv.find((s) => s.Sid === 'ReadItems')?.Resource, [`arn:aws:s3:::${bucket}/*`]);
+      assert.deepEqual(csv.find((s) => s.Sid === 'WriteResults')?.Resource, [
+        `arn:aws:s3:::${bucket}/import-results/*`,
+      ]);
+      assert.deepEqual(csv.find((s) => s.Sid === 'StartChildExecutions')?.Resource, [arn('import-csv')]);
+      for (const m of ['command', 'task', 'import-zip']) {
         const sids = statements(m).map((s) => s.Sid);
-        assert.ok(!sids.includes("StartChildExecutions") && !sids.includes("ReadItems"), `${m} has Distributed Map grants it does not need`);
+        assert.ok(
+          !sids.includes('StartChildExecutions') && !sids.includes('ReadItems'),
+          `${m} has Distributed Map grants it does not need`,
+        );
       }
-      const trust = JSON.parse(String(byName(resources, T.role, "cqrs-machines-command-role").inputs.assumeRolePolicy));
-      assert.deepEqual(trust.Statement[0].Principal, { Service: "states.amazonaws.com" });
+      const trust = JSON.parse(String(byName(resources, T.role, 'cqrs-machines-command-role').inputs.assumeRolePolicy));
+      assert.deepEqual(trust.Statement[0].Principal, { Service: 'states.amazonaws.com' });
     });
   });
 }
 
-describe("an invalid definition", () => {
+describe('an invalid definition', () => {
   it("fails the program, naming the machine, the state and the validator's message, before the state machine exists", async () => {
     const broken = {
-      StartAt: "first",
+      StartAt: 'first',
       States: {
-        first: { Type: "Pass", Next: "nowhere" },
+        first: { Type: 'Pass', Next: 'nowhere' },
       },
     };
     const result = await synthProgram(
-      "dev",
+      'dev',
       () =>
-        new WorkflowStateMachine("broken", {
-          stateMachineName: "cqrs-dev-broken",
-          type: "STANDARD",
+        new WorkflowStateMachine('broken', {
+          stateMachineName: 'cqrs-dev-broken',
+          type: 'STANDARD',
           // A hand-written definition that skipped the typed builders.
           definition: broken as never,
-          arnContext: { partition: "aws", region: "eu-west-1", accountId: "123456789012" },
-          bucketName: "cqrs-dev-import-123456789012",
-          alarmTopicArn: new aws.sns.Topic("alarms").arn,
+          arnContext: { partition: 'aws', region: 'eu-west-1', accountId: '123456789012' },
+          bucketName: 'cqrs-dev-import-123456789012',
+          alarmTopicArn: new aws.sns.Topic('alarms').arn,
         }),
-      { config: { "aws:region": "eu-west-1" } },
+      { config: { 'aws:region': 'eu-west-1' } },
     );
-    assert.ok(result.errors.length > 0, "the program should fail");
-    const message = result.errors.map((e) => e.message).join("\n");
+    assert.ok(result.errors.length > 0, 'the program should fail');
+    const message = result.errors.map((e) => e.message).join('\n');
     assert.match(message, /State machine "cqrs-dev-broken" definition is invalid/);
     assert.match(message, /state "first"/);
     assert.match(message, /nowhere/);

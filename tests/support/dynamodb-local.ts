@@ -41,7 +41,12 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilReady(client: DynamoDBClient, proc: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+async function waitUntilReady(
+  client: DynamoDBClient,
+  proc: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -58,7 +63,13 @@ async function waitUntilReady(client: DynamoDBClient, proc: ChildProcess, output
 }
 
 async function createTables(client: DynamoDBClient, prefix: string): Promise<LocalDynamo['tables']> {
-  const names = { commands: 'commands', data: 'data', history: 'history', tasks: 'tasks', importTmp: 'import_tmp' } as const;
+  const names = {
+    commands: 'commands',
+    data: 'data',
+    history: 'history',
+    tasks: 'tasks',
+    importTmp: 'import_tmp',
+  } as const;
   const out = {} as LocalDynamo['tables'];
   for (const [logical, suffix] of Object.entries(names) as Array<[keyof LocalDynamo['tables'], string]>) {
     const TableName = `${prefix}-${suffix}`;
@@ -74,7 +85,9 @@ async function createTables(client: DynamoDBClient, prefix: string): Promise<Loc
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
         BillingMode: 'PAY_PER_REQUEST',
-        ...(STREAM_TABLES.has(suffix) ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } } : {}),
+        ...(STREAM_TABLES.has(suffix)
+          ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }
+          : {}),
       }),
     );
     out[logical] = TableName;
@@ -87,7 +100,15 @@ export async function startDynamoDbLocal(options: { prefix?: string; timeoutMs?:
   const port = await freePort();
   const proc = spawn(
     'java',
-    ['-Xmx512m', `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-port', String(port)],
+    [
+      '-Xmx512m',
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(dir, 'DynamoDBLocal.jar'),
+      '-inMemory',
+      '-port',
+      String(port),
+    ],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -98,7 +119,11 @@ export async function startDynamoDbLocal(options: { prefix?: string; timeoutMs?:
   };
   process.once('exit', kill);
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   try {
     await waitUntilReady(client, proc, () => output, options.timeoutMs ?? 60000);
     const tables = await createTables(client, options.prefix ?? 'cqrs-test');

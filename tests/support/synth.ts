@@ -1,8 +1,8 @@
-import * as path from "node:path";
-import { synthesize, type SynthOptions, type SynthResource, type SynthResult } from "../../scripts/synth/run-program";
-import { runProgram } from "../../program";
+import * as path from 'node:path';
+import { synthesize, type SynthOptions, type SynthResource, type SynthResult } from '../../scripts/synth/run-program';
+import { runProgram } from '../../program';
 
-export const ROOT = path.join(__dirname, "..", "..");
+export const ROOT = path.join(__dirname, '..', '..');
 
 type ProgramOutputs = ReturnType<typeof runProgram>;
 const cache = new Map<string, Promise<SynthResult<ProgramOutputs>>>();
@@ -33,33 +33,40 @@ export function ofType(resources: SynthResource[], type: string): SynthResource[
 
 export function byName(resources: SynthResource[], type: string, name: string): SynthResource {
   const found = resources.find((r) => r.type === type && r.name === name);
-  if (!found) throw new Error(`no ${type} named ${name}; have ${ofType(resources, type).map((r) => r.name).join(", ")}`);
+  if (!found)
+    throw new Error(
+      `no ${type} named ${name}; have ${ofType(resources, type)
+        .map((r) => r.name)
+        .join(', ')}`,
+    );
   return found;
 }
 
 export const T = {
-  table: "aws:dynamodb/table:Table",
-  queue: "aws:sqs/queue:Queue",
-  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
-  topic: "aws:sns/topic:Topic",
-  subscription: "aws:sns/topicSubscription:TopicSubscription",
-  lambda: "aws:lambda/function:Function",
-  logGroup: "aws:cloudwatch/logGroup:LogGroup",
-  role: "aws:iam/role:Role",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  esm: "aws:lambda/eventSourceMapping:EventSourceMapping",
-  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
-  stateMachine: "aws:sfn/stateMachine:StateMachine",
-  bucket: "aws:s3/bucket:Bucket",
+  table: 'aws:dynamodb/table:Table',
+  queue: 'aws:sqs/queue:Queue',
+  queuePolicy: 'aws:sqs/queuePolicy:QueuePolicy',
+  topic: 'aws:sns/topic:Topic',
+  subscription: 'aws:sns/topicSubscription:TopicSubscription',
+  lambda: 'aws:lambda/function:Function',
+  logGroup: 'aws:cloudwatch/logGroup:LogGroup',
+  role: 'aws:iam/role:Role',
+  rolePolicy: 'aws:iam/rolePolicy:RolePolicy',
+  esm: 'aws:lambda/eventSourceMapping:EventSourceMapping',
+  alarm: 'aws:cloudwatch/metricAlarm:MetricAlarm',
+  stateMachine: 'aws:sfn/stateMachine:StateMachine',
+  bucket: 'aws:s3/bucket:Bucket',
 } as const;
 
 /** Every IAM-style policy document among the resources, parsed, with where it came from. */
-export function policyDocuments(resources: SynthResource[]): { where: string; doc: { Statement: { Action?: string | string[]; Resource?: unknown; Effect?: string }[] } }[] {
+export function policyDocuments(
+  resources: SynthResource[],
+): { where: string; doc: { Statement: { Action?: string | string[]; Resource?: unknown; Effect?: string }[] } }[] {
   const docs: { where: string; doc: { Statement: { Action?: string | string[] }[] } }[] = [];
   for (const r of resources) {
-    for (const prop of ["policy", "assumeRolePolicy"]) {
+    for (const prop of ['policy', 'assumeRolePolicy']) {
       const value = r.inputs[prop];
-      if (typeof value === "string" && value.trim().startsWith("{")) {
+      if (typeof value === 'string' && value.trim().startsWith('{')) {
         docs.push({ where: `${r.type} ${r.name}.${prop}`, doc: JSON.parse(value) });
       }
     }

@@ -4,10 +4,23 @@
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ExecutionAlreadyExists, SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  ExecutionAlreadyExists,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { sharedDynamoDbLocal, type LocalDynamo } from '../../support/dynamodb-local';
 import { resetDynamoDbClient } from '../../../handlers/shared/aws/dynamodb';
@@ -83,7 +96,15 @@ export async function queryPk(table: string, pk: string): Promise<Array<Record<s
   const out: Array<Record<string, unknown>> = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const res = await ctx!.doc.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true, ExclusiveStartKey: start }));
+    const res = await ctx!.doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
     out.push(...(res.Items ?? []));
     start = res.LastEvaluatedKey;
   } while (start);
@@ -93,7 +114,9 @@ export async function scanAll(table: string): Promise<Array<Record<string, unkno
   const out: Array<Record<string, unknown>> = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const res = await ctx!.doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    const res = await ctx!.doc.send(
+      new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
     out.push(...(res.Items ?? []));
     start = res.LastEvaluatedKey;
   } while (start);
@@ -132,7 +155,8 @@ export class FakeS3 {
     return this.objects.get(`${bucket}/${key}`);
   }
   install(mock: AwsClientStub<S3Client>): void {
-    const notFound = (name: string): Error => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: 404 } });
+    const notFound = (name: string): Error =>
+      Object.assign(new Error(name), { name, $metadata: { httpStatusCode: 404 } });
     mock.on(HeadObjectCommand).callsFake(async (input: { Bucket: string; Key: string }) => {
       const b = this.get(input.Bucket, input.Key);
       if (!b) throw notFound('NotFound');
@@ -153,18 +177,22 @@ export class FakeS3 {
       for (let i = 0; i < slice.length; i += 4096) chunks.push(slice.subarray(i, i + 4096));
       return { Body: Readable.from(chunks), ContentLength: slice.length };
     });
-    mock.on(PutObjectCommand).callsFake(async (input: { Bucket: string; Key: string; Body: unknown; ContentLength?: number }) => {
-      let body: Buffer;
-      if (typeof input.Body === 'string' || input.Body instanceof Uint8Array) body = Buffer.from(input.Body as string);
-      else {
-        const parts: Buffer[] = [];
-        for await (const c of input.Body as AsyncIterable<Buffer>) parts.push(Buffer.from(c));
-        body = Buffer.concat(parts);
-      }
-      if (input.ContentLength !== undefined && input.ContentLength !== body.length) throw new Error(`ContentLength ${input.ContentLength} != body ${body.length}`);
-      this.put(input.Bucket, input.Key, body);
-      return { ETag: '"x"' };
-    });
+    mock
+      .on(PutObjectCommand)
+      .callsFake(async (input: { Bucket: string; Key: string; Body: unknown; ContentLength?: number }) => {
+        let body: Buffer;
+        if (typeof input.Body === 'string' || input.Body instanceof Uint8Array)
+          body = Buffer.from(input.Body as string);
+        else {
+          const parts: Buffer[] = [];
+          for await (const c of input.Body as AsyncIterable<Buffer>) parts.push(Buffer.from(c));
+          body = Buffer.concat(parts);
+        }
+        if (input.ContentLength !== undefined && input.ContentLength !== body.length)
+          throw new Error(`ContentLength ${input.ContentLength} != body ${body.length}`);
+        this.put(input.Bucket, input.Key, body);
+        return { ETag: '"x"' };
+      });
   }
 }
 
@@ -173,10 +201,12 @@ export class FakeS3 {
  * with the same name throws ExecutionAlreadyExists); SendTask* calls are recorded and, if a
  * `onTaskSuccess`/`onTaskFailure` router is given, forwarded to it.
  */
-export function installMocks(options: {
-  onTaskSuccess?: (token: string, output: unknown) => void | Promise<void>;
-  onTaskFailure?: (token: string, error?: string, cause?: string) => void | Promise<void>;
-} = {}): Mocks {
+export function installMocks(
+  options: {
+    onTaskSuccess?: (token: string, output: unknown) => void | Promise<void>;
+    onTaskFailure?: (token: string, error?: string, cause?: string) => void | Promise<void>;
+  } = {},
+): Mocks {
   const sfn = mockClient(SFNClient);
   const sns = mockClient(SNSClient);
   const s3 = mockClient(S3Client);
@@ -188,10 +218,14 @@ export function installMocks(options: {
   const names = new Set<string>();
   sfn.on(StartExecutionCommand).callsFake(async (input: { stateMachineArn: string; name: string; input: string }) => {
     const id = `${input.stateMachineArn}:${input.name}`;
-    if (names.has(id)) throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${input.name}'`, $metadata: {} });
+    if (names.has(id))
+      throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${input.name}'`, $metadata: {} });
     names.add(id);
     started.push({ stateMachineArn: input.stateMachineArn, name: input.name, input: JSON.parse(input.input) });
-    return { executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() };
+    return {
+      executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+      startDate: new Date(),
+    };
   });
   sfn.on(SendTaskSuccessCommand).callsFake(async (input: { taskToken: string; output: string }) => {
     const output = JSON.parse(input.output);
@@ -204,11 +238,19 @@ export function installMocks(options: {
     await options.onTaskFailure?.(input.taskToken, input.error, input.cause);
     return {};
   });
-  sns.on(PublishCommand).callsFake(async (input: { TopicArn: string; Message: string; MessageAttributes?: Record<string, { StringValue?: string }> }) => {
-    const body = JSON.parse(input.Message) as Record<string, unknown>;
-    published.push({ topic: input.TopicArn, action: input.MessageAttributes?.action?.StringValue ?? '', body });
-    return { MessageId: String(published.length) };
-  });
+  sns
+    .on(PublishCommand)
+    .callsFake(
+      async (input: {
+        TopicArn: string;
+        Message: string;
+        MessageAttributes?: Record<string, { StringValue?: string }>;
+      }) => {
+        const body = JSON.parse(input.Message) as Record<string, unknown>;
+        published.push({ topic: input.TopicArn, action: input.MessageAttributes?.action?.StringValue ?? '', body });
+        return { MessageId: String(published.length) };
+      },
+    );
   const s3Store = new FakeS3();
   s3Store.install(s3);
   return {
@@ -234,7 +276,11 @@ export function stepEvent(state: string, input: unknown, extra: { taskToken?: st
   return {
     source: 'step-function',
     context: {
-      Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:test:${state}`, Name: 'test', Input: extra.executionInput ?? input },
+      Execution: {
+        Id: `arn:aws:states:us-east-1:123456789012:execution:test:${state}`,
+        Name: 'test',
+        Input: extra.executionInput ?? input,
+      },
       State: { Name: state, EnteredTime: new Date().toISOString(), RetryCount: 0 },
       StateMachine: { Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:test', Name: 'test' },
       ...(extra.taskToken ? { Task: { Token: extra.taskToken } } : {}),

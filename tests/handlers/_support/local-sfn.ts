@@ -34,9 +34,18 @@ interface TaskDef {
 
 export class LocalSfn {
   private readonly waiting = new Map<string, Waiting>();
-  readonly sent: Array<{ kind: 'success' | 'failure'; token: string; state?: string; execution?: string; stale: boolean }> = [];
+  readonly sent: Array<{
+    kind: 'success' | 'failure';
+    token: string;
+    state?: string;
+    execution?: string;
+    stale: boolean;
+  }> = [];
 
-  constructor(private readonly definition: StateMachineDefinition, private readonly functions: (functionName: string, state: string) => LambdaFn) {}
+  constructor(
+    private readonly definition: StateMachineDefinition,
+    private readonly functions: (functionName: string, state: string) => LambdaFn,
+  ) {}
 
   /** Route for the SFN mock's SendTaskSuccess. */
   succeed(token: string, output: Json): void {
@@ -78,18 +87,24 @@ export class LocalSfn {
       overrides[state] = async (params: Json) => {
         const p = params as { FunctionName: string; Payload: Record<string, unknown> };
         const fn = this.functions(p.FunctionName, state);
-        const payload: Record<string, unknown> = { ...p.Payload, context: { ...(p.Payload.context as object), State: { Name: state, EnteredTime: new Date().toISOString() } } };
+        const payload: Record<string, unknown> = {
+          ...p.Payload,
+          context: { ...(p.Payload.context as object), State: { Name: state, EnteredTime: new Date().toISOString() } },
+        };
         if (!waits) return { StatusCode: 200, Payload: (await fn(payload)) ?? null };
         const token = `${executionName}:${state}:${randomUUID()}`;
         (payload.context as { Task?: unknown }).Task = { Token: token };
         payload.taskToken = token;
-        const resumed = new Promise<Json>((resolve, reject) => this.waiting.set(token, { resolve, reject, state, execution: executionName }));
+        const resumed = new Promise<Json>((resolve, reject) =>
+          this.waiting.set(token, { resolve, reject, state, execution: executionName }),
+        );
         resumed.catch(() => undefined);
         let timer: NodeJS.Timeout | undefined;
         const heartbeat = new Promise<never>((_, reject) => {
           if (def.HeartbeatSeconds) {
             timer = setTimeout(() => {
-              if (this.waiting.delete(token)) reject(Object.assign(new Error('no heartbeat'), { name: 'States.HeartbeatTimeout' }));
+              if (this.waiting.delete(token))
+                reject(Object.assign(new Error('no heartbeat'), { name: 'States.HeartbeatTimeout' }));
             }, def.HeartbeatSeconds * 1000);
           }
         });
@@ -107,7 +122,10 @@ export class LocalSfn {
     const execution = machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never },
       context: {
-        Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:local:${executionName}`, Name: executionName },
+        Execution: {
+          Id: `arn:aws:states:us-east-1:123456789012:execution:local:${executionName}`,
+          Name: executionName,
+        },
         StateMachine: { Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:local', Name: 'local' },
         Task: { Token: 'replaced-per-wait' },
       },
