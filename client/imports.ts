@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed } from '../handlers/shared/errors';
-import { queryAll } from '../handlers/shared/dynamo';
-import { publishAction } from '../handlers/shared/notify';
-import { BUCKET_PREFIXES } from '../handlers/shared/bucket-layout';
-import {
-  Action,
-  DEFAULT_DIRECT_IMPORT_MAX_BYTES,
-  ImportMode,
-  ImportRowType,
-  ImportStatus,
-} from '../handlers/shared/status';
+import { asText, isConditionalCheckFailed } from '../core/errors';
+import { queryAll } from '../core/dynamo';
+import { publishAction } from '../core/publish-action';
+import { BUCKET_PREFIXES } from '../core/bucket-layout';
+import { Action, DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportMode, ImportRowType, ImportStatus } from '../core/status';
 import { documentClient, need, type CqrsClientConfig } from './config';
 
 export { DEFAULT_DIRECT_IMPORT_MAX_BYTES };
@@ -109,7 +103,9 @@ async function startJob(
       existing.key !== input.key ||
       existing.status !== ImportStatus.CREATED
     ) {
-      throw new Error(`start import: job ${pk} / ${sk} already exists for another file or has already started`);
+      throw new Error(`start import: job ${pk} / ${sk} already exists for another file or has already started`, {
+        cause: err,
+      });
     }
     await publishAction(sns, topic, type === ImportRowType.ZIP_JOB ? Action.IMPORT_ZIP : Action.IMPORT_CSV, { pk, sk });
     return { pk, sk, jobId, mode: existing.mode as ImportMode, size: Number(existing.size ?? size) };
@@ -157,6 +153,6 @@ export async function listImportErrors(
     index: Number(i.index),
     line: Number(i.line),
     reason: String(i.reason),
-    ...(i.raw !== undefined ? { raw: String(i.raw) } : {}),
+    ...(i.raw !== undefined ? { raw: asText(i.raw) } : {}),
   }));
 }

@@ -2,7 +2,7 @@
  * cqrs-workflows/client — the typed API applications use to feed the workflows.
  * Every function takes an explicit config (table names, topic, bucket, SDK clients).
  */
-import type { TokenOutcome } from '../handlers/shared/sfn-helpers';
+import type { TokenOutcome } from '../core/sfn';
 import { publishCommand, type PublishCommandInput, type PublishedCommand } from './commands';
 import type { CqrsClientConfig } from './config';
 import {
@@ -39,9 +39,9 @@ export {
   type StartImportInput,
 } from './imports';
 export { failExecution, resumeExecution } from './tokens';
-export type { TokenOutcome } from '../handlers/shared/sfn-helpers';
-export { ImportMode, ImportStatus, TaskStatus, CommandResult, Action } from '../handlers/shared/status';
-export { commandSk, parseCommandSk } from '../handlers/shared/keys';
+export type { TokenOutcome } from '../core/sfn';
+export { ImportMode, ImportStatus, TaskStatus, CommandResult, Action } from '../core/status';
+export { commandSk, parseCommandSk } from '../core/keys';
 
 export interface CqrsClient {
   publishCommand(input: PublishCommandInput): Promise<PublishedCommand>;

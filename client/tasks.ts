@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_MAX_INLINE_BYTES, offloadIfLarge } from '../handlers/shared/offload';
-import { TaskRowType, TaskStatus } from '../handlers/shared/status';
+import { DEFAULT_MAX_INLINE_BYTES, offloadIfLarge } from '../core/offload';
+import { TaskRowType, TaskStatus } from '../core/status';
 import { documentClient, need, type CqrsClientConfig } from './config';
 
 export interface CreateTaskInput {

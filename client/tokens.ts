@@ -1,4 +1,4 @@
-import { sendTaskFailure, sendTaskSuccess, type TokenOutcome } from '../handlers/shared/sfn-helpers';
+import { sendTaskFailure, sendTaskSuccess, type TokenOutcome } from '../core/sfn';
 import { need, type CqrsClientConfig } from './config';
 
 /**

@@ -10,7 +10,7 @@ import {
   type FunctionKey,
   type MachineKey,
 } from './function-catalog';
-import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../handlers/shared/status';
+import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../core/status';
 import { HandlerFunction } from './handler-function';
 import { ImportBucket } from './import-bucket';
 import { ExecutionEventRule } from './execution-events';

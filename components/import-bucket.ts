@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { BUCKET_PREFIXES } from '../handlers/shared/bucket-layout';
+import { BUCKET_PREFIXES } from '../core/bucket-layout';
 
 /** Key prefixes inside the import bucket, shared with the handlers (one definition). */
 export const IMPORT_PREFIXES = BUCKET_PREFIXES;

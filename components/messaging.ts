@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { Action } from '../handlers/shared/status';
+import { Action } from '../core/status';
 import { thresholdAlarm } from './alarms';
 import { physicalName } from './naming';
 

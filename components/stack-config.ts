@@ -2,7 +2,7 @@
  * The stack configuration: one schema that the program validates against, that
  * `Pulumi.yaml` declares and that README documents (tests keep the three equal).
  */
-import { DEFAULT_DIRECT_IMPORT_MAX_BYTES } from '../handlers/shared/status';
+import { DEFAULT_DIRECT_IMPORT_MAX_BYTES } from '../core/status';
 import { defaultPrefix, prefixProblem } from './naming';
 
 export const CONFIG_NAMESPACE = 'cqrs-workflows';
@@ -289,7 +289,7 @@ export function loadStackSettings(
   for (const [key, spec] of Object.entries(CONFIG_SCHEMA) as [ConfigKey, ConfigSpec][]) {
     const raw = read(key);
     if (raw === undefined) {
-      values[key] = Array.isArray(spec.default) ? [...spec.default] : spec.default;
+      values[key] = Array.isArray(spec.default) ? [...(spec.default as readonly unknown[])] : spec.default;
       continue;
     }
     const { value, problem } = parseValue(key, spec, raw);
@@ -324,5 +324,5 @@ export function loadStackSettings(
     ...(values as Omit<StackSettings, 'prefix' | 'stack'>),
     prefix: namePrefix === '' ? defaultPrefix(stack) : namePrefix,
     stack,
-  } as StackSettings;
+  };
 }

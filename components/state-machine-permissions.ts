@@ -58,7 +58,7 @@ export function permissionsFor(
       const params = state.ResultWriter.Parameters ?? {};
       if (params.Bucket !== id.bucketName) {
         throw new Error(
-          `${machineName}: state "${stateName}" writes results to ${String(params.Bucket)}, not the import bucket ${id.bucketName}`,
+          `${machineName}: state "${stateName}" writes results to ${JSON.stringify(params.Bucket)}, not the import bucket ${id.bucketName}`,
         );
       }
       const prefix = typeof params.Prefix === 'string' ? params.Prefix : '';

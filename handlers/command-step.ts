@@ -1,5 +1,5 @@
 import { handleCommandStep } from './command/steps';
-import type { StepEvent } from './shared/types';
+import type { StepEvent } from '../core/types';
 
 /** Every Task state of the command machine, dispatched on context.State.Name. */
 export const handler = (event: StepEvent<unknown>): Promise<unknown> => handleCommandStep(event);

@@ -1,5 +1,5 @@
 import { handleImportCsvStep } from './import/csv-dispatch';
-import type { StepEvent } from './shared/types';
+import type { StepEvent } from '../core/types';
 
 export { registerImportSchema, defineImportSchema } from './import/schema';
 

@@ -1,4 +1,4 @@
-import type { StepEvent } from './shared/types';
+import type { StepEvent } from '../core/types';
 import { handleTaskStep } from './task/steps';
 
 export {

@@ -103,7 +103,7 @@ function unknownCheckingProxy<T>(target: T, path: string[] = []): T {
   if (target === null || typeof target !== 'object' || isUnknownValue(target)) {
     return target;
   }
-  return new Proxy(target as unknown as object, {
+  return new Proxy(target, {
     get: (obj, prop) => {
       const field = (obj as Record<string | symbol, unknown>)[prop];
       if (typeof prop === 'symbol') {
@@ -119,7 +119,7 @@ function unknownCheckingProxy<T>(target: T, path: string[] = []): T {
       }
       return unknownCheckingProxy(field, next);
     },
-  }) as T;
+  });
 }
 
 function pulumiTypeOf(x: unknown): string | undefined {
@@ -132,7 +132,7 @@ function isTypeOf(type: string, resourceClass: unknown): boolean {
   if (pulumiType) {
     return type === pulumiType;
   }
-  const isInstance = (resourceClass as { isInstance?: unknown }).isInstance;
+  const isInstance = (resourceClass as { isInstance?: (value: unknown) => unknown }).isInstance;
   return typeof isInstance === 'function' && isInstance({ __pulumiType: type }) === true;
 }
 
@@ -146,7 +146,7 @@ function freezeMap(map: Map<string, string>): ReadonlyMap<string, string> {
     size: map.size,
     values: map.values.bind(map),
     [Symbol.iterator]: map[Symbol.iterator].bind(map),
-  }) as ReadonlyMap<string, string>;
+  });
 }
 
 function policyConfigEntry(

@@ -38,7 +38,7 @@ function importTimeMs(file: string): number {
 
 const kb = (n: number): string => `${(n / 1000).toFixed(1)} KB`;
 
-async function main(): Promise<void> {
+function main(): void {
   rmSync(outRoot, { recursive: true, force: true });
   mkdirSync(outRoot, { recursive: true });
   const rows: Array<{ name: string; min: number; gz: number; ms: number; okSize: boolean; okTime: boolean }> = [];
@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   for (const t of table) console.log(line(t));
 }
 
-main().catch((err: unknown) => {
+try {
+  main();
+} catch (err) {
   console.error(err);
   process.exit(1);
-});
+}

@@ -12,6 +12,7 @@ type AslValidator = (
   definition: unknown,
   options: { checkPaths: boolean; checkArn: boolean },
 ) => { isValid: boolean; errors: AslValidatorError[] };
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- asl-validator is CommonJS without typings
 const aslValidator = require('asl-validator') as AslValidator;
 
 /** One problem found in a definition. */
@@ -176,6 +177,7 @@ export function validateDefinition(machineName: string, definition: StateMachine
   } catch (err) {
     throw new Error(
       `State machine "${machineName}": asl-validator could not process the definition: ${(err as Error).message}`,
+      { cause: err },
     );
   }
   const issues = result.errors.map((e) => locate(definition, e));

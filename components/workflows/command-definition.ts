@@ -79,7 +79,7 @@ function checkSyncTargets(targets: readonly SyncTargetFunction[]): void {
   const seen = new Set<string>();
   targets.forEach((target, i) => {
     const option = `syncTargets[${i}].name`;
-    const name = target?.name;
+    const name: unknown = (target as SyncTargetFunction | undefined)?.name;
     if (typeof name !== 'string' || !TARGET_NAME.test(name)) {
       throw new Error(`${BUILDER}: option "${option}" must match [A-Za-z0-9_-]+, got ${JSON.stringify(name)}`);
     }
@@ -99,7 +99,7 @@ function checkSyncTargets(targets: readonly SyncTargetFunction[]): void {
     }
     if (seen.has(name)) throw new Error(`${BUILDER}: option "${option}" duplicates sync target "${name}"`);
     seen.add(name);
-    checkLambdaArn(BUILDER, `syncTargets[${i}].functionArn`, target.functionArn);
+    checkLambdaArn(BUILDER, `syncTargets[${i}].functionArn`, (target as SyncTargetFunction).functionArn);
   });
 }
 

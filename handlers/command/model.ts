@@ -1,14 +1,14 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { sfn } from '../shared/aws/sfn';
-import { batchGetAll, keyId } from '../shared/dynamo';
+import { batchGetAll, keyId, type Item } from '../../core/dynamo';
 import { tables } from '../shared/env';
-import { describeError, isConditionalCheckFailed } from '../shared/errors';
-import { commandSk, dataKey, parseCommandSk } from '../shared/keys';
+import { describeError, isConditionalCheckFailed } from '../../core/errors';
+import { commandSk, dataKey, parseCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
-import { sendTaskFailure, sendTaskSuccess } from '../shared/sfn-helpers';
-import { CommandResult, StepPhase, stepStatus } from '../shared/status';
-import type { Key } from '../shared/types';
+import { sendTaskFailure, sendTaskSuccess } from '../../core/sfn';
+import { CommandResult, StepPhase, stepStatus } from '../../core/status';
+import type { Key } from '../../core/types';
 
 /** A row of the `commands` table (docs/architecture.md, data model; `result` etc. are refinements). */
 export interface CommandRow {
@@ -110,7 +110,7 @@ export async function evaluateVersion(pk: string, code: string, version: number)
   const keys = applied ? [...between, applied] : between;
   const rows = keys.length
     ? await batchGetAll(ddb(), tables.commands(), keys, { consistentRead: true, projection: ['result', 'status'] })
-    : new Map();
+    : new Map<string, Item>();
   // the highest unfinished version below this one is the one to wait for
   for (const key of between) {
     if (!hasEnded(rows.get(keyId(key)))) {

@@ -1,13 +1,13 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { requirePositiveNumber, stringListEnv, tables } from '../shared/env';
-import { isConditionalCheckFailed, NamedError, truncate } from '../shared/errors';
-import { dataKey, parseCommandSk } from '../shared/keys';
+import { isConditionalCheckFailed, NamedError, truncate } from '../../core/errors';
+import { dataKey, parseCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { publishAlarm } from '../shared/notify';
 import { runRecordedStep } from '../shared/step-status';
-import { COMMAND_FAILED_STATUS, CommandResult, StepPhase, stepStatus } from '../shared/status';
-import { isRecord, requireKey, stateName, type CaughtError, type Key, type StepEvent } from '../shared/types';
+import { COMMAND_FAILED_STATUS, CommandResult, StepPhase, stepStatus } from '../../core/status';
+import { isRecord, requireKey, stateName, type CaughtError, type Key, type StepEvent } from '../../core/types';
 import {
   claimAndResume,
   commandKeyOf,
@@ -73,7 +73,8 @@ export interface WaitHooks {
 export const waitHooks: WaitHooks = {};
 
 function withoutError(input: CommandStateInput): CommandStateInput {
-  const { error: _error, ...rest } = input;
+  const rest = { ...input };
+  delete rest.error;
   return rest;
 }
 

@@ -1,4 +1,4 @@
-import { stateName, isRecord, type StepEvent } from '../shared/types';
+import { stateName, isRecord, type StepEvent } from '../../core/types';
 import { csvLoader, csvRowsHandler, finalizeParentJob, type CsvMachineInput, type RowsBatchInput } from './csv-steps';
 
 export async function handleImportCsvStep(event: StepEvent<unknown>): Promise<unknown> {

@@ -1,13 +1,13 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
-import { queryAll } from '../shared/dynamo';
+import { queryAll } from '../../core/dynamo';
 import { tables } from '../shared/env';
-import { describeError, NamedError, truncate } from '../shared/errors';
+import { asText, describeError, NamedError, truncate } from '../../core/errors';
 import { log } from '../shared/log';
-import { bodyToString } from '../shared/s3-body';
-import { ImportMode, ImportStatus, isTerminal } from '../shared/status';
-import { isRecord, requireKey, type CaughtError, type Key, type SfnContext } from '../shared/types';
+import { bodyToString } from '../../core/s3-body';
+import { ImportMode, ImportStatus, isTerminal } from '../../core/status';
+import { isRecord, requireKey, type CaughtError, type Key, type SfnContext } from '../../core/types';
 import { countCsv, readCsv } from './csv';
 import { openObject } from './objects';
 import {
@@ -161,7 +161,7 @@ async function recordFailedBatchesFromManifest(job: ImportJob, ref: ManifestRef)
         const reason =
           group === 'PENDING'
             ? 'not processed: the batch was still pending when the import ended'
-            : `batch failed: ${truncate(`${String(r.Error ?? 'Error')}: ${String(r.Cause ?? '')}`, 3000)}`;
+            : `batch failed: ${truncate(`${asText(r.Error ?? 'Error')}: ${asText(r.Cause ?? '')}`, 3000)}`;
         await recordUnprocessed(job, rows, reason);
         batches++;
       }

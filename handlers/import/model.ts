@@ -2,13 +2,13 @@ import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dy
 import { ddb } from '../shared/aws/dynamodb';
 import { sfn } from '../shared/aws/sfn';
 import { tables } from '../shared/env';
-import { isConditionalCheckFailed, isTransactionConditionFailure } from '../shared/errors';
-import { rowIndexSk } from '../shared/keys';
+import { isConditionalCheckFailed, isTransactionConditionFailure } from '../../core/errors';
+import { rowIndexSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
-import { sendTaskFailure, sendTaskSuccess } from '../shared/sfn-helpers';
-import { Action, ImportRowType, ImportStatus, isTerminal, type ImportMode } from '../shared/status';
-import type { Key } from '../shared/types';
+import { sendTaskFailure, sendTaskSuccess } from '../../core/sfn';
+import { Action, ImportRowType, ImportStatus, isTerminal, type ImportMode } from '../../core/status';
+import type { Key } from '../../core/types';
 
 /** Import job row in `import_tmp` (`type = CSV_JOB | ZIP_JOB`). */
 export interface ImportJob {

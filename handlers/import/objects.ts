@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { s3 } from '../shared/aws/s3';
-import { bodyToReadable } from '../shared/s3-body';
+import { bodyToReadable } from '../../core/s3-body';
 
 export async function openObject(bucket: string, key: string): Promise<Readable> {
   const res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));

@@ -1,12 +1,12 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
-import { approxItemBytes, batchGetAll, batchPutAll, keyId, mapLimit, type Item } from '../shared/dynamo';
+import { approxItemBytes, batchGetAll, batchPutAll, keyId, mapLimit, type Item } from '../../core/dynamo';
 import { optionalEnv, tables } from '../shared/env';
-import { isConditionalCheckFailed, truncate } from '../shared/errors';
-import { rowIndexSk, sha256Hex } from '../shared/keys';
-import { offloadIfLarge } from '../shared/offload';
-import { ImportRowType } from '../shared/status';
+import { isConditionalCheckFailed, truncate } from '../../core/errors';
+import { rowIndexSk, sha256Hex } from '../../core/keys';
+import { offloadIfLarge } from '../../core/offload';
+import { ImportRowType } from '../../core/status';
 import {
   acceptsBatches,
   claimsPk,

@@ -202,7 +202,7 @@ export interface SchemaDefinition {
 export function defineImportSchema(def: SchemaDefinition): ImportSchema {
   const declared = new Map(def.columns.map((c) => [c.name, c]));
   const specsFor = (header: readonly string[]): ColumnSpec[] =>
-    header.map((h) => declared.get(h) ?? { name: h, attribute: h, type: 'string' as ColumnType });
+    header.map((h) => declared.get(h) ?? { name: h, attribute: h, type: 'string' });
   return {
     name: def.name,
     checkHeader(header) {

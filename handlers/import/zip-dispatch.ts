@@ -1,4 +1,4 @@
-import { stateName, type StepEvent } from '../shared/types';
+import { stateName, type StepEvent } from '../../core/types';
 import { finalizeZipJob, triggerSingleCsvAndWait, unzip, type ZipMachineInput } from './zip-steps';
 
 export async function handleImportZipStep(event: StepEvent<unknown>): Promise<unknown> {

@@ -1,14 +1,14 @@
-import { BUCKET_PREFIXES } from '../shared/bucket-layout';
+import { BUCKET_PREFIXES } from '../../core/bucket-layout';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { sns } from '../shared/aws/sns';
-import { queryAll } from '../shared/dynamo';
+import { queryAll } from '../../core/dynamo';
 import { requireEnv, requirePositiveNumber, tables } from '../shared/env';
-import { isConditionalCheckFailed, truncate } from '../shared/errors';
-import { sha256Hex } from '../shared/keys';
-import { publishAction } from '../shared/notify';
-import { Action, ImportMode, ImportRowType, ImportStatus, isTerminal } from '../shared/status';
-import { isRecord, requireKey, type CaughtError, type Key } from '../shared/types';
+import { asText, isConditionalCheckFailed, truncate } from '../../core/errors';
+import { sha256Hex } from '../../core/keys';
+import { publishAction } from '../../core/publish-action';
+import { Action, ImportMode, ImportRowType, ImportStatus, isTerminal } from '../../core/status';
+import { isRecord, requireKey, type CaughtError, type Key } from '../../core/types';
 import { objectSize } from './objects';
 import type { JobOutcome } from './csv-steps';
 import { completeJob, deliverJobOutcome, requireJob, updateJob, type ImportJob } from './model';
@@ -182,7 +182,7 @@ export async function finalizeZipJob(input: ZipMachineInput): Promise<JobOutcome
   const failedRows = sum('failedRows');
   const problems: string[] = [];
   const machineError = isRecord(input.error)
-    ? truncate(`${input.error.Error ?? 'Error'}: ${input.error.Cause ?? ''}`, 1500)
+    ? truncate(`${asText(input.error.Error ?? 'Error')}: ${asText(input.error.Cause ?? '')}`, 1500)
     : undefined;
   if (machineError) problems.push(machineError);
   const notCompleted = files.filter((f) => f.status !== ImportStatus.COMPLETED);

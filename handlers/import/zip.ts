@@ -2,7 +2,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/
 import { PassThrough, type Readable } from 'node:stream';
 import { RandomAccessReader, fromRandomAccessReaderPromise, type Entry } from 'yauzl';
 import { s3 } from '../shared/aws/s3';
-import { bodyToBuffer, bodyToReadable } from '../shared/s3-body';
+import { bodyToBuffer, bodyToReadable } from '../../core/s3-body';
 
 /** Reads at most this size are served from cached aligned blocks (EOCD, central directory, local headers). */
 const SMALL_READ = 64 * 1024;

@@ -1,36 +1,9 @@
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { publishAction, type EventBody } from '../../core/publish-action';
 import { sns } from './aws/sns';
 import { requireEnv } from './env';
-import { describeError, truncate } from './errors';
+import { describeError, truncate } from '../../core/errors';
 import { log } from './log';
-import { Action } from './status';
-
-/** SNS messages are limited to 256 KiB; keep ours well below. */
-const MAX_MESSAGE_BYTES = 200 * 1024;
-
-export interface EventBody {
-  [key: string]: unknown;
-}
-
-/** Publish `{ action, ...body }` with an `action` message attribute (the topic's filter policies route on it). */
-export async function publishAction(
-  client: SNSClient,
-  topicArn: string,
-  action: string,
-  body: EventBody,
-): Promise<void> {
-  let message = JSON.stringify({ ...body, action });
-  if (Buffer.byteLength(message, 'utf8') > MAX_MESSAGE_BYTES) {
-    message = JSON.stringify({ action, truncated: true, preview: truncate(message, MAX_MESSAGE_BYTES / 2) });
-  }
-  await client.send(
-    new PublishCommand({
-      TopicArn: topicArn,
-      Message: message,
-      MessageAttributes: { action: { DataType: 'String', StringValue: action } },
-    }),
-  );
-}
+import { Action } from '../../core/status';
 
 /** Status event to the main topic (MAIN_TOPIC_ARN). */
 export async function publishStatusEvent(action: string, body: EventBody): Promise<void> {

@@ -1,6 +1,6 @@
-import { describeError } from './errors';
+import { describeError } from '../../core/errors';
 import { log } from './log';
-import { isRecord } from './types';
+import { isRecord } from '../../core/types';
 import type { BatchResponse, SqsEvent, SqsRecord } from './stream';
 
 export interface ActionMessage {

@@ -1,11 +1,11 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from './aws/dynamodb';
 import { tables } from './env';
-import { describeError, isConditionalCheckFailed } from './errors';
+import { describeError, isConditionalCheckFailed } from '../../core/errors';
 import { log } from './log';
 import { publishAlarm } from './notify';
-import { StepPhase, stepStatus } from './status';
-import type { Key } from './types';
+import { StepPhase, stepStatus } from '../../core/status';
+import type { Key } from '../../core/types';
 
 /**
  * Record `<state>:STARTED|FINISHED|FAILED` in `status` on the command row (and the time in

@@ -15,7 +15,8 @@ export interface StreamAttributeValue {
 
 export interface DynamoStreamRecord {
   eventID?: string;
-  eventName?: 'INSERT' | 'MODIFY' | 'REMOVE' | string;
+  /** INSERT, MODIFY or REMOVE. */
+  eventName?: string;
   eventSourceARN?: string;
   dynamodb?: {
     Keys?: Record<string, StreamAttributeValue>;

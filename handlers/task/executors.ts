@@ -1,8 +1,8 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { lambda } from '../shared/aws/lambda';
 import { stringMapEnv } from '../shared/env';
-import { NamedError } from '../shared/errors';
-import type { Key } from '../shared/types';
+import { NamedError } from '../../core/errors';
+import type { Key } from '../../core/types';
 
 /** What an executor gets for one sub-task. */
 export interface TaskExecutionRequest {
@@ -15,7 +15,7 @@ export interface TaskExecutionRequest {
 }
 
 /** An in-process executor (tests, or extensions bundled into the task-step function). */
-export type TaskExecutor = (request: TaskExecutionRequest) => Promise<unknown> | unknown;
+export type TaskExecutor = (request: TaskExecutionRequest) => unknown;
 
 const registry = new Map<string, TaskExecutor>();
 

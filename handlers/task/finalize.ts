@@ -1,12 +1,12 @@
 import { ddb } from '../shared/aws/dynamodb';
-import { queryAll } from '../shared/dynamo';
+import { queryAll } from '../../core/dynamo';
 import { tables } from '../shared/env';
-import { truncate } from '../shared/errors';
-import { subTaskPrefix } from '../shared/keys';
+import { truncate } from '../../core/errors';
+import { subTaskPrefix } from '../../core/keys';
 import { log } from '../shared/log';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
-import { Action, TaskRowType, TaskStatus } from '../shared/status';
-import type { CaughtError, Key } from '../shared/types';
+import { Action, TaskRowType, TaskStatus } from '../../core/status';
+import type { CaughtError, Key } from '../../core/types';
 import { endSubTask, getTaskRow, setParentStatus, type SubTaskRow, type TaskRow } from './model';
 
 export interface TaskSummary {

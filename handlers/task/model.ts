@@ -1,9 +1,9 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { tables } from '../shared/env';
-import { isTransactionConditionFailure } from '../shared/errors';
-import { TaskStatus } from '../shared/status';
-import type { Key } from '../shared/types';
+import { isTransactionConditionFailure } from '../../core/errors';
+import { TaskStatus } from '../../core/status';
+import type { Key } from '../../core/types';
 
 /** Parent task row (`type = TASK`). */
 export interface TaskRow {

@@ -2,16 +2,16 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
 import { sfn } from '../shared/aws/sfn';
-import { mapLimit } from '../shared/dynamo';
+import { mapLimit } from '../../core/dynamo';
 import { requireEnv, tables } from '../shared/env';
-import { describeError, isConditionalCheckFailed } from '../shared/errors';
-import { executionName, subTaskSk } from '../shared/keys';
+import { describeError, isConditionalCheckFailed } from '../../core/errors';
+import { executionName, subTaskSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
-import { loadPayload } from '../shared/offload';
-import { startExecutionOnce } from '../shared/sfn-helpers';
-import { Action, isTerminal, TaskRowType, TaskStatus } from '../shared/status';
-import type { Key } from '../shared/types';
+import { loadPayload } from '../../core/offload';
+import { startExecutionOnce } from '../../core/sfn';
+import { Action, isTerminal, TaskRowType, TaskStatus } from '../../core/status';
+import type { Key } from '../../core/types';
 import { getTaskRow, setParentStatus, type SubTaskRow, type TaskRow } from './model';
 
 export interface PrepareResult {
@@ -72,10 +72,12 @@ async function createSubTaskOnce(row: SubTaskRow): Promise<boolean> {
 }
 
 async function loadItems(task: TaskRow): Promise<unknown[]> {
-  const items = task.inputRef ? await loadPayload(s3(), requireEnv('IMPORT_BUCKET'), task.inputRef) : task.input;
+  const items: unknown = task.inputRef
+    ? await loadPayload(s3(), requireEnv('IMPORT_BUCKET'), task.inputRef)
+    : task.input;
   if (!Array.isArray(items))
     throw new Error(`task ${task.pk} / ${task.sk}: "input" must be an array of sub-task inputs`);
-  return items;
+  return items as unknown[];
 }
 
 async function failTask(task: TaskRow, reason: string): Promise<void> {

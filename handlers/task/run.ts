@@ -2,11 +2,11 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
 import { optionalEnv, tables } from '../shared/env';
-import { describeError, isConditionalCheckFailed } from '../shared/errors';
+import { describeError, isConditionalCheckFailed } from '../../core/errors';
 import { publishStatusEventSafe } from '../shared/notify';
-import { jsonBytes, offloadIfLarge } from '../shared/offload';
-import { Action, isTerminal, TaskRowType, TaskStatus } from '../shared/status';
-import type { Key } from '../shared/types';
+import { jsonBytes, offloadIfLarge } from '../../core/offload';
+import { Action, isTerminal, TaskRowType, TaskStatus } from '../../core/status';
+import type { Key } from '../../core/types';
 import { resolveExecutor } from './executors';
 import { endSubTask, getTaskRow, type SubTaskRow } from './model';
 

@@ -1,4 +1,4 @@
-import { isRecord, requireKey, stateName, type CaughtError, type StepEvent } from '../shared/types';
+import { isRecord, requireKey, stateName, type CaughtError, type StepEvent } from '../../core/types';
 import { finalizeTask } from './finalize';
 import { runSubTask } from './run';
 

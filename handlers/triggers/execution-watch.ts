@@ -6,12 +6,12 @@ import { reconcileAndComplete } from '../import/csv-steps';
 import { deliverJobOutcome, getJob, type ImportJob } from '../import/model';
 import { finalizeZipJob } from '../import/zip-steps';
 import { optionalEnv, type EnvName } from '../shared/env';
-import { describeError, NamedError, truncate } from '../shared/errors';
+import { describeError, NamedError, truncate } from '../../core/errors';
 import { log } from '../shared/log';
 import { publishAlarm } from '../shared/notify';
-import { CommandResult, ImportRowType, isTerminal, TaskRowType } from '../shared/status';
+import { CommandResult, ImportRowType, isTerminal, TaskRowType } from '../../core/status';
 import type { BatchResponse, SqsEvent, SqsRecord } from '../shared/stream';
-import { isRecord, type CaughtError, type Key, type StepEvent } from '../shared/types';
+import { isRecord, type CaughtError, type Key, type StepEvent } from '../../core/types';
 import { finalizeTask } from '../task/finalize';
 import { getTaskRow, type TaskRow } from '../task/model';
 

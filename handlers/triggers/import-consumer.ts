@@ -1,8 +1,8 @@
 import { startImportJob } from '../import/start';
 import { processSqsBatch, type ActionMessage } from '../shared/sqs';
-import { Action } from '../shared/status';
+import { Action } from '../../core/status';
 import type { BatchResponse, SqsEvent } from '../shared/stream';
-import { requireKey } from '../shared/types';
+import { requireKey } from '../../core/types';
 
 /** import-action queue: `import-csv` / `import-zip` { pk, sk } of a job. */
 export async function handleImportAction(message: ActionMessage): Promise<void> {

@@ -3,12 +3,12 @@ import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
 import { sfn } from '../shared/aws/sfn';
 import { optionalEnv, requireEnv, tables } from '../shared/env';
-import { describeError, isConditionalCheckFailed } from '../shared/errors';
-import { executionName, isCommandSk } from '../shared/keys';
+import { describeError, isConditionalCheckFailed } from '../../core/errors';
+import { executionName, isCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { publishAlarm } from '../shared/notify';
-import { startExecutionOnce } from '../shared/sfn-helpers';
-import { ImportRowType, ImportStatus, TaskRowType } from '../shared/status';
+import { startExecutionOnce } from '../../core/sfn';
+import { ImportRowType, ImportStatus, TaskRowType } from '../../core/status';
 import {
   decodeImage,
   tableFromStreamArn,
@@ -16,8 +16,8 @@ import {
   type DynamoStreamEvent,
   type DynamoStreamRecord,
 } from '../shared/stream';
-import { isRecord } from '../shared/types';
-import { ConditionRejectedError, publishCommandWith, VersionExistsError } from '../../client/commands';
+import { isRecord } from '../../core/types';
+import { ConditionRejectedError, publishCommandWith, VersionExistsError } from '../../core/commands';
 import { prepareAndStartTask } from '../task/prepare';
 
 export type RouteOutcome =
@@ -39,8 +39,8 @@ function sourceTable(record: DynamoStreamRecord): SourceTable | undefined {
 
 /** commands INSERT → command machine, input `{ pk, sk }` only (never the record). */
 async function startCommand(image: Record<string, unknown>): Promise<RouteOutcome> {
-  const pk = String(image.pk ?? '');
-  const sk = String(image.sk ?? '');
+  const pk = typeof image.pk === 'string' ? image.pk : '';
+  const sk = typeof image.sk === 'string' ? image.sk : '';
   if (!pk || !isCommandSk(sk)) return { kind: 'ignored', reason: `not a command row: ${pk} / ${sk}` };
   const name = executionName('commands', pk, sk);
   const res = await startExecutionOnce(sfn(), requireEnv('COMMAND_STATE_MACHINE_ARN'), name, { pk, sk });

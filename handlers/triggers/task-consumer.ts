@@ -3,9 +3,9 @@ import { getTaskRow, type SubTaskRow, type TaskRow } from '../task/model';
 import { prepareAndStartTask } from '../task/prepare';
 import { runSubTask } from '../task/run';
 import { processSqsBatch, type ActionMessage } from '../shared/sqs';
-import { Action, isTerminal } from '../shared/status';
+import { Action, isTerminal } from '../../core/status';
 import type { BatchResponse, SqsEvent } from '../shared/stream';
-import { requireKey } from '../shared/types';
+import { requireKey } from '../../core/types';
 
 /**
  * task-action queue:

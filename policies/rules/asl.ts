@@ -49,7 +49,7 @@ export function parseDefinition(raw: unknown): DefinitionResult {
   if (raw === UNKNOWN || raw === undefined || raw === null || isUnknownValue(raw)) {
     return { kind: 'unknown', message: UNKNOWN_DEFINITION_MESSAGE };
   }
-  let value: unknown = raw;
+  let value: unknown;
   if (typeof raw === 'string') {
     try {
       value = JSON.parse(raw) as unknown;

@@ -29,7 +29,7 @@ export const expressNoWaitIntegrations: ResourceValidationPolicy = {
         if (s.executionType !== 'EXPRESS' || s.type !== 'Task') {
           return;
         }
-        const resource = String(s.state['Resource'] ?? '');
+        const resource = typeof s.state['Resource'] === 'string' ? s.state['Resource'] : '';
         const where =
           s.depth > 0 && machineType !== 'EXPRESS'
             ? 'an EXPRESS child workflow of a Distributed Map'

@@ -20,7 +20,7 @@ export const stateMachineLogging: ResourceValidationPolicy = {
       reportViolation(
         `Execution logging is off (loggingConfiguration.level is ${level === 'OFF' ? 'OFF' : 'not set'}); set it to ALL, ERROR or FATAL.`,
       );
-    } else if (level !== UNKNOWN && !['ALL', 'ERROR', 'FATAL'].includes(String(level))) {
+    } else if (level !== UNKNOWN && (typeof level !== 'string' || !['ALL', 'ERROR', 'FATAL'].includes(level))) {
       reportViolation(`loggingConfiguration.level ${JSON.stringify(level)} is not one of ALL, ERROR, FATAL.`);
     }
     if (!isSet(destination)) {

@@ -27,7 +27,9 @@ export const retryJitter: ResourceValidationPolicy = {
         }
         const rate = typeof r['BackoffRate'] === 'number' ? r['BackoffRate'] : DEFAULT_BACKOFF_RATE;
         if (rate > 1 && r['JitterStrategy'] !== 'FULL') {
-          const errors = Array.isArray(r['ErrorEquals']) ? r['ErrorEquals'].join(',') : '?';
+          const errors = Array.isArray(r['ErrorEquals'])
+            ? r['ErrorEquals'].map((e) => (typeof e === 'string' ? e : JSON.stringify(e))).join(',')
+            : '?';
           reportViolation(
             `State "${s.path}" Retry[${i}] (${errors}) backs off with BackoffRate ${rate} but has no JitterStrategy "FULL".`,
           );

@@ -73,7 +73,8 @@ function fakeArn(type: string, physical: string, region: string): string {
 /** Outputs a real provider would compute, enough for a program's `apply`s to run. */
 function computedState(args: pulumi.runtime.MockResourceArgs, region: string): Record<string, unknown> {
   const inputs = args.inputs as Record<string, unknown>;
-  const physical = String(inputs.name ?? inputs.bucket ?? args.name);
+  const named = inputs.name ?? inputs.bucket;
+  const physical = typeof named === 'string' ? named : args.name;
   const arn = fakeArn(args.type, physical, region);
   const state: Record<string, unknown> = { ...inputs, arn, id: `${args.name}-id` };
   if (args.type === 'aws:dynamodb/table:Table' && inputs.streamEnabled)
@@ -221,10 +222,10 @@ export async function synthesize<T>(
   try {
     let outputs = undefined as T;
     try {
-      await pulumi.runtime.runInPulumiStack(async () => {
+      await pulumi.runtime.runInPulumiStack(() => {
         pulumi.runtime.registerStackTransformation(recordOptions);
         outputs = program();
-        return undefined;
+        return Promise.resolve(undefined);
       });
     } catch (e) {
       errors.push(e as Error);

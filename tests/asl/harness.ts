@@ -170,7 +170,7 @@ export async function runDefinition(
 
   const result: RunResult = { status: 'SUCCEEDED', path, calls, elapsedMs: 0 };
   try {
-    result.output = (await execution.result) as Json;
+    result.output = await execution.result;
   } catch (err) {
     if (err instanceof ExecutionTimeoutError) {
       result.status = 'TIMED_OUT';

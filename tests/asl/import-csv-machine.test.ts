@@ -32,7 +32,7 @@ function importRows(definition: StateMachineDefinition): MapState {
 
 /** Runs a one-state helper machine with the interpreter and returns its output. */
 async function evaluate(definition: StateMachineDefinition, input: Json): Promise<Json> {
-  return (await new StateMachine(JSON.parse(JSON.stringify(definition))).run(input).result) as Json;
+  return await new StateMachine(JSON.parse(JSON.stringify(definition))).run(input).result;
 }
 
 /** What the CSV ItemReader (FIRST_ROW) and ItemSelector hand over: one `{ line, row }` per record. */

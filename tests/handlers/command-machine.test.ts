@@ -9,7 +9,7 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { buildCommandDefinition } from '../../components/workflows/command-definition';
 import { handler as commandStep } from '../../handlers/command-step';
 import { waitHooks } from '../../handlers/command/steps';
-import { executionName } from '../../handlers/shared/keys';
+import { executionName } from '../../core/keys';
 import {
   ARN,
   deleteItem,
@@ -104,7 +104,7 @@ describe('command machine end to end (aws-local-stepfunctions + real command-ste
     } catch (err) {
       assert.ok(err instanceof ExecutionError, String(err));
       const cause = (err as { cause?: { name?: string } }).cause;
-      return `${cause?.name}: ${(err as Error).message}`;
+      return `${cause?.name}: ${err.message}`;
     }
     assert.fail('execution should have failed');
   };

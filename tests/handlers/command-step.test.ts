@@ -182,7 +182,7 @@ describe('command-step handler (DynamoDB Local)', function () {
       const k1 = await command(pk, 'A', 1);
       let s = await call('set_ttl_command', { ...k1, result: 0 });
       s = await call('history_copy', s);
-      s = await call('transform_data', s);
+      await call('transform_data', s);
       await call('sync_data', { ...k1, target: 'data' });
       await putItem(T.data, { pk, sk: 'A', version: 2, commandSk: 'A@2' }); // version 2 written on top meanwhile
       // the first response was lost and the Lambda invocation is retried
@@ -311,7 +311,7 @@ describe('command-step handler (DynamoDB Local)', function () {
       assert.match(String(failed?.failedReason), /exploded/);
       const alarm = mocks.published.find((p) => p.topic === ARN.alarmTopic && p.body.kind === 'command-failed');
       assert.ok(alarm, 'alarm published');
-      assert.equal(alarm!.action, 'sfn-alarm');
+      assert.equal(alarm.action, 'sfn-alarm');
       assert.deepEqual(
         mocks.successes.map((s) => s.taskToken),
         ['token-2'],

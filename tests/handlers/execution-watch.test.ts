@@ -5,7 +5,7 @@ import { handler as executionWatchHandler } from '../../handlers/execution-watch
 import { handler as commandStep } from '../../handlers/command-step';
 import { handler as csvStep } from '../../handlers/import-csv-step';
 import { errorsPk, rowsPk } from '../../handlers/import/model';
-import { subTaskSk } from '../../handlers/shared/keys';
+import { subTaskSk } from '../../core/keys';
 import {
   handleExecutionEvent,
   machineOf,

@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { handler as csvStep } from '../../handlers/import-csv-step';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
-import { batchPutAll, UnprocessedItemsError } from '../../handlers/shared/dynamo';
+import { batchPutAll, UnprocessedItemsError } from '../../core/dynamo';
 import { closeJob, commitBatch, requireJob, rowsPk, errorsPk } from '../../handlers/import/model';
 import { recordUnprocessed } from '../../handlers/import/rows';
 import { ARN, BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';

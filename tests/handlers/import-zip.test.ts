@@ -103,7 +103,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
       { entry: 'b.csv', reason: 'same path as the earlier entry "b.csv"' },
     ]);
 
-    const csvKeys = out.csvKeys as string[];
+    const csvKeys = out.csvKeys;
     for (const [i, k] of csvKeys.entries()) {
       await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: k }, `t${i}`);
       const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, k);
@@ -163,7 +163,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     assert.equal(c1?.parentSk, j.sk);
     const start1 = env.mocks.published.find((p) => p.action === 'import-csv' && p.body.sk === child1.sk);
     assert.ok(start1, 'child started through the main topic');
-    await importConsumer({ Records: [{ messageId: 'c1', body: JSON.stringify({ ...start1!.body }) }] });
+    await importConsumer({ Records: [{ messageId: 'c1', body: JSON.stringify({ ...start1.body }) }] });
     assert.equal(env.mocks.successes.length, 1);
     assert.equal(env.mocks.successes[0].taskToken, 'tok-1');
     assert.deepEqual((env.mocks.successes[0].output as Row).status, 'COMPLETED');

@@ -5,7 +5,7 @@ import { handler as streamRouter } from '../../handlers/stream-router';
 import { handler as taskConsumer } from '../../handlers/task-action-consumer';
 import { createTask } from '../../client';
 import { MAX_TASK_INPUT_BYTES } from '../../handlers/task/prepare';
-import { SFN_MAX_PAYLOAD_BYTES } from '../../handlers/shared/sfn-helpers';
+import { SFN_MAX_PAYLOAD_BYTES } from '../../core/sfn';
 import {
   ARN,
   BUCKET,
@@ -165,13 +165,11 @@ describe('task workflow (DynamoDB Local)', function () {
     assert.equal(done.status, 'COMPLETED');
 
     // FunctionError
-    mocks.lambda
-      .on(InvokeCommand)
-      .callsFake(async () => ({
-        StatusCode: 200,
-        FunctionError: 'Unhandled',
-        Payload: Buffer.from(JSON.stringify({ errorType: 'TypeError', errorMessage: 'x is undefined' })),
-      }));
+    mocks.lambda.on(InvokeCommand).callsFake(async () => ({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: Buffer.from(JSON.stringify({ errorType: 'TypeError', errorMessage: 'x is undefined' })),
+    }));
     const t2 = await createTask(config(), { pk, taskType: 'remote', items: [{ id: 'c' }] });
     await streamRouter({ Records: [insertRecord(T.tasks, (await getItem(T.tasks, t2.pk, t2.sk))!, '2')] });
     const in2 = mocks.started[1].input as { subTasks: Array<{ pk: string; sk: string }> };

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { handler as streamRouter } from '../../handlers/stream-router';
 import { handler as notificationConsumer, addNotificationListener } from '../../handlers/notification-consumer';
-import { executionName } from '../../handlers/shared/keys';
+import { executionName } from '../../core/keys';
 import { decodeImage } from '../../handlers/shared/stream';
 import { ARN, getItem, putItem, queryPk, uniq, useHandlerEnv } from './_support/env';
 

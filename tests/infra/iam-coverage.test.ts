@@ -82,7 +82,7 @@ function commandsIn(key: FunctionKey): string[] {
       file,
     );
     if (m) bundled.add(m[2]);
-    if (file.startsWith('handlers/')) {
+    if (file.startsWith('handlers/') || file.startsWith('core/')) {
       for (const [, command] of fs
         .readFileSync(path.join(ROOT, file), 'utf8')
         .matchAll(/new ([A-Z][A-Za-z]+Command)\(/g))

@@ -130,6 +130,6 @@ export class LocalSfn {
         Task: { Token: 'replaced-per-wait' },
       },
     });
-    return { result: execution.result as Promise<Json>, abort: execution.abort };
+    return { result: execution.result, abort: execution.abort };
   }
 }

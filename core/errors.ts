@@ -1,7 +1,7 @@
 /** Error helpers shared by handlers and the client. */
 
 export function errorName(err: unknown): string {
-  return err && typeof err === 'object' && 'name' in err && typeof (err as { name: unknown }).name === 'string'
+  return err && typeof err === 'object' && 'name' in err && typeof err.name === 'string'
     ? (err as { name: string }).name
     : 'Error';
 }
@@ -48,5 +48,16 @@ export class NamedError extends Error {
   constructor(name: string, message: string) {
     super(message);
     this.name = name;
+  }
+}
+
+/** A value as text for a message: strings as they are, anything else as JSON (never "[object Object]"). */
+export function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return '';
+  try {
+    return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
 }

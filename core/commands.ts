@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from './dynamo';
+import { errorName, isConditionalCheckFailed, isTransactionConditionFailure } from './errors';
+import { commandSk, parseCommandSk } from './keys';
+import { DEFAULT_MAX_INLINE_BYTES, offloadIfLarge } from './offload';
+
+export interface PublishCommandInput {
+  pk: string;
+  code: string;
+  /** Explicit version. Omitted: the next one after the highest known (commands and data). */
+  version?: number;
+  attributes?: Record<string, unknown>;
+  /** Already-offloaded attributes (S3 key under payloads/ in the import bucket). */
+  attributesRef?: string;
+  /** Extra top-level fields stored on the command row (and copied to history/data), e.g. name, tenantCode. */
+  fields?: Record<string, unknown>;
+}
+
+export interface PublishedCommand {
+  pk: string;
+  sk: string;
+  code: string;
+  version: number;
+}
+
+/** Two writers tried to create the same explicit version: the loser gets this. */
+export class VersionExistsError extends Error {
+  constructor(
+    readonly pk: string,
+    readonly sk: string,
+  ) {
+    super(`command ${pk} / ${sk} already exists`);
+    this.name = 'VersionExistsError';
+  }
+}
+
+/** The extra write of a transactional publish was rejected by its condition (e.g. already published). */
+export class ConditionRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConditionRejectedError';
+  }
+}
+
+/** Low-level dependencies of publishCommand (the stream router passes its own). */
+export interface PublishDeps {
+  dynamodb: DynamoDBDocumentClient;
+  commandsTable: string;
+  /** Used to never hand out a version at or below the read model's. */
+  dataTable?: string;
+  s3?: S3Client;
+  payloadBucket?: string;
+  maxInlineBytes?: number;
+}
+
+export interface PublishOptions {
+  /** A write committed atomically with the command (TransactWriteItems), e.g. marking its source as published. */
+  alsoWrite?: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+  /** Attempts when another writer takes the computed next version. Default 5. */
+  maxAttempts?: number;
+}
+
+const RESERVED = new Set([
+  'pk',
+  'sk',
+  'code',
+  'version',
+  'attributes',
+  'attributesRef',
+  'status',
+  'result',
+  'taskToken',
+  'ttl',
+  'waitingSince',
+]);
+
+/** Highest version known for pk/code: every command row of that code and the data row (consistent reads). */
+export async function latestVersion(deps: PublishDeps, pk: string, code: string): Promise<number> {
+  const rows = await queryAll(deps.dynamodb, {
+    TableName: deps.commandsTable,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': pk, ':prefix': `${code}@` },
+    ProjectionExpression: 'sk',
+    ConsistentRead: true,
+  });
+  let max = 0;
+  for (const r of rows) {
+    try {
+      const parsed = parseCommandSk(String(r.sk));
+      if (parsed.code === code) max = Math.max(max, parsed.version);
+    } catch {
+      // not a command key of this code
+    }
+  }
+  if (deps.dataTable) {
+    const data = await deps.dynamodb.send(
+      new GetCommand({
+        TableName: deps.dataTable,
+        Key: { pk, sk: code },
+        ConsistentRead: true,
+        ProjectionExpression: 'version',
+      }),
+    );
+    max = Math.max(max, Number(data.Item?.version ?? 0));
+  }
+  return max;
+}
+
+/**
+ * Write the next version of a command to `commands` with a conditional put
+ * (`attribute_not_exists(pk)`): two writers can never create the same version. With an
+ * explicit version the loser gets VersionExistsError; without one, the version is computed
+ * (highest known + 1) and recomputed if another writer took it.
+ */
+export async function publishCommandWith(
+  deps: PublishDeps,
+  input: PublishCommandInput,
+  options: PublishOptions = {},
+): Promise<PublishedCommand> {
+  if (!input.pk) throw new Error('publishCommand: pk is required');
+  if (!input.code) throw new Error('publishCommand: code is required');
+  if (input.version !== undefined) commandSk(input.code, input.version); // validates
+  for (const f of Object.keys(input.fields ?? {}))
+    if (RESERVED.has(f)) throw new Error(`publishCommand: field "${f}" is reserved`);
+
+  let attributesRef = input.attributesRef;
+  let attributes = input.attributes;
+  if (attributes !== undefined && !attributesRef) {
+    const off = await offloadIfLarge(
+      deps.s3,
+      deps.payloadBucket,
+      attributes,
+      ['commands', input.pk, input.code, randomUUID()],
+      deps.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES,
+    );
+    if (off.ref) {
+      attributesRef = off.ref;
+      attributes = undefined;
+    }
+  }
+
+  const maxAttempts = options.maxAttempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    const version = input.version ?? (await latestVersion(deps, input.pk, input.code)) + 1;
+    const sk = commandSk(input.code, version);
+    const item = {
+      ...(input.fields ?? {}),
+      pk: input.pk,
+      sk,
+      code: input.code,
+      version,
+      ...(attributesRef ? { attributesRef } : { attributes: attributes ?? {} }),
+      createdAt: new Date().toISOString(),
+    };
+    try {
+      if (options.alsoWrite) {
+        await deps.dynamodb.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: deps.commandsTable, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
+              options.alsoWrite,
+            ],
+          }),
+        );
+      } else {
+        await deps.dynamodb.send(
+          new PutCommand({
+            TableName: deps.commandsTable,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      }
+      return { pk: input.pk, sk, code: input.code, version };
+    } catch (err) {
+      // The accompanying write is checked first: when it is rejected (e.g. the source row is
+      // already marked published — a redelivery whose own earlier attempt took the version)
+      // both conditions fail, and the caller must see "already done", not a version clash.
+      if (options.alsoWrite && isTransactionConditionFailure(err, 1)) {
+        throw new ConditionRejectedError(`publishCommand: the accompanying write was rejected (${errorName(err)})`);
+      }
+      const versionTaken = options.alsoWrite ? isTransactionConditionFailure(err, 0) : isConditionalCheckFailed(err);
+      if (!versionTaken) throw err;
+      if (input.version !== undefined) throw new VersionExistsError(input.pk, sk);
+      if (attempt >= maxAttempts)
+        throw new Error(
+          `publishCommand: could not claim a new version of ${input.pk} / ${input.code} after ${attempt} attempts (concurrent writers)`,
+          { cause: err },
+        );
+    }
+  }
+}
