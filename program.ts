@@ -43,6 +43,7 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
       directMaxBytes: s.directImportMaxBytes,
       resultRetentionDays: s.importResultRetentionDays,
     },
+    dashboard: s.dashboard,
     tags: { project: 'cqrs-workflows', stack: s.stack },
   });
   return {
@@ -58,5 +59,6 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
     stateMachineArns: workflows.stateMachineArns,
     stateMachineNames: workflows.stateMachineNames,
     directImportMaxBytes: pulumi.output(s.directImportMaxBytes),
+    dashboardName: workflows.dashboardName,
   };
 }

@@ -10,7 +10,9 @@ import {
   type FunctionKey,
   type MachineKey,
 } from './function-catalog';
+import { STACK_DIMENSION_ENV } from '../core/metrics';
 import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../core/status';
+import { OperationsDashboard } from './dashboard';
 import { HandlerFunction } from './handler-function';
 import { ImportBucket } from './import-bucket';
 import { ExecutionEventRule } from './execution-events';
@@ -86,6 +88,12 @@ export interface CqrsWorkflowsArgs {
     /** Bucket name. Default: `<prefix>-import-<account id>`. */
     bucketName?: string;
   };
+  /**
+   * Create the CloudWatch operations dashboard (`<prefix>-operations`): alarms, business
+   * metrics, executions, queues and functions of this stack.
+   * Default: true.
+   */
+  dashboard?: boolean;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -101,6 +109,8 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
   readonly messaging: Messaging;
   readonly functions: Record<FunctionKey, HandlerFunction>;
   readonly machines: WorkflowMachines;
+  /** The operations dashboard; undefined when `dashboard` is false. */
+  readonly dashboard?: OperationsDashboard;
 
   readonly tableNames: pulumi.Output<Record<TableKey, string>>;
   readonly tableArns: pulumi.Output<Record<TableKey, string>>;
@@ -114,6 +124,8 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
   readonly functionNames: pulumi.Output<Record<FunctionKey, string>>;
   readonly stateMachineArns: pulumi.Output<Record<MachineKey, string>>;
   readonly stateMachineNames: pulumi.Output<Record<MachineKey, string>>;
+  /** Name of the operations dashboard; undefined when `dashboard` is false. */
+  readonly dashboardName: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: CqrsWorkflowsArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super('cqrs-workflows:index:CqrsWorkflows', name, {}, opts);
@@ -211,7 +223,8 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
           entry: key,
           functionName: functionName(key),
           statements: [...specs[key].statements, ...(extraStatements[key] ?? [])],
-          environment: specs[key].environment,
+          // The `Stack` dimension of the business metrics the handlers publish.
+          environment: { ...specs[key].environment, [STACK_DIMENSION_ENV]: prefix },
           timeoutSeconds: FUNCTION_TIMEOUTS[key],
           memorySize: args.lambdaMemoryMb,
           logRetentionDays: args.logRetentionDays,
@@ -283,6 +296,37 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       child,
     );
 
+    if (args.dashboard ?? true) {
+      this.dashboard = new OperationsDashboard(
+        `${name}-dashboard`,
+        {
+          dashboardName: physicalName(prefix, 'operations'),
+          title: `${prefix} operations`,
+          stack: prefix,
+          arnContext,
+          stateMachineNames: Object.fromEntries(MACHINE_KEYS.map((k) => [k, machineName(k)])),
+          functionNames: Object.fromEntries(FUNCTION_KEYS.map((k) => [k, functionName(k)])),
+          queues: Object.fromEntries(
+            [...QUEUE_KEYS, EXECUTION_EVENTS_QUEUE as typeof EXECUTION_EVENTS_QUEUE].map((k) => [
+              k,
+              {
+                queueName: k === EXECUTION_EVENTS_QUEUE ? messaging.names.executionEvents : messaging.names.queues[k],
+                deadLetterQueueName: messaging.names.deadLetterQueues[k],
+              },
+            ]),
+          ),
+          deadLetterQueueNames: { 'stream-dlq': messaging.names.streamDlq },
+          alarmNames: [
+            ...this.machines.alarmNames,
+            ...FUNCTION_KEYS.flatMap((k) => functions[k].alarmNames),
+            ...messaging.alarmNames,
+          ],
+        },
+        child,
+      );
+    }
+    this.dashboardName = pulumi.output(this.dashboard?.dashboardName);
+
     this.tables = tables;
     this.bucket = bucket;
     this.messaging = messaging;
@@ -321,6 +365,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       functionNames: this.functionNames,
       stateMachineArns: this.stateMachineArns,
       stateMachineNames: this.stateMachineNames,
+      dashboardName: this.dashboardName,
     });
   }
 }

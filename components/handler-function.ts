@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { LambdaMetric } from '../core/metrics';
 import { thresholdAlarm } from './alarms';
 import { bundleHandler, type HandlerBundle } from './bundle';
 import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument, type PolicyStatement } from './iam';
@@ -38,6 +39,8 @@ export class HandlerFunction extends pulumi.ComponentResource {
   readonly bundle: HandlerBundle;
   readonly functionName: pulumi.Output<string>;
   readonly arn: pulumi.Output<string>;
+  /** Physical names of its alarms (errors, when an alarm topic is given). */
+  readonly alarmNames: string[];
 
   constructor(name: string, args: HandlerFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super('cqrs-workflows:index:HandlerFunction', name, {}, opts);
@@ -104,15 +107,16 @@ export class HandlerFunction extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
     );
+    this.alarmNames = args.alarmTopicArn ? [`${args.functionName}-errors`] : [];
     if (args.alarmTopicArn) {
       thresholdAlarm(
         `${name}-errors`,
         {
           alarmName: `${args.functionName}-errors`,
           description: `Lambda ${args.functionName} reported errors.`,
-          namespace: 'AWS/Lambda',
-          metricName: 'Errors',
-          dimensions: { FunctionName: this.function.name },
+          namespace: LambdaMetric.NAMESPACE,
+          metricName: LambdaMetric.ERRORS,
+          dimensions: { [LambdaMetric.DIMENSION]: this.function.name },
           alarmTopicArn: args.alarmTopicArn,
         },
         child,

@@ -12,6 +12,8 @@ export { streamSource, queueSource, streamReadStatements, queueConsumeStatements
 export { WorkflowStateMachine, type WorkflowStateMachineArgs } from './state-machine';
 export { ExecutionEventRule, ENDED_STATUSES, type ExecutionEventRuleArgs } from './execution-events';
 export { WorkflowMachines, type WorkflowMachinesArgs } from './workflow-machines';
+export { OperationsDashboard, type OperationsDashboardArgs, type DashboardQueueArgs } from './dashboard';
+export { buildDashboardBody, type DashboardBody, type DashboardSpec } from './dashboard-body';
 export { bundleHandler, HANDLER_BUILD_OPTIONS, type HandlerBundle } from './bundle';
 export { FUNCTION_KEYS, MACHINE_KEYS, type FunctionKey, type MachineKey } from './function-catalog';
 export { physicalName, defaultPrefix, arns, type ArnContext } from './naming';

@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { SqsMetric } from '../core/metrics';
 import { Action } from '../core/status';
 import { thresholdAlarm } from './alarms';
 import { physicalName } from './naming';
@@ -52,12 +53,16 @@ export class Messaging extends pulumi.ComponentResource {
   readonly executionEvents: QueuePair;
   /** On-failure destination of the DynamoDB stream event source mappings. */
   readonly streamDlq: aws.sqs.Queue;
+  /** Physical names of its alarms (depth of every dead-letter queue). */
+  readonly alarmNames: string[];
   readonly names: {
     mainTopic: string;
     alarmTopic: string;
     queues: Record<QueueKey, string>;
     executionEvents: string;
     streamDlq: string;
+    /** Dead-letter queue of each work queue (the routed queues and execution-events). */
+    deadLetterQueues: Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, string>;
   };
 
   constructor(name: string, args: MessagingArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -128,6 +133,9 @@ export class Messaging extends pulumi.ComponentResource {
       queues: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queueName(k)])) as Record<QueueKey, string>,
       executionEvents: queueName(EXECUTION_EVENTS_QUEUE),
       streamDlq: queueName('stream-dlq'),
+      deadLetterQueues: Object.fromEntries(
+        [...QUEUE_KEYS, EXECUTION_EVENTS_QUEUE].map((k) => [k, queueName(`${k}-dlq`)]),
+      ) as Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, string>,
     };
 
     this.mainTopic = new aws.sns.Topic(
@@ -150,7 +158,7 @@ export class Messaging extends pulumi.ComponentResource {
 
     const maxReceiveCount = args.maxReceiveCount ?? 5;
     const workQueue = (key: QueueKey | typeof EXECUTION_EVENTS_QUEUE): QueuePair => {
-      const dlq = this.deadLetterQueue(`${name}-${key}-dlq`, queueName(`${key}-dlq`), args);
+      const dlq = this.deadLetterQueue(`${name}-${key}-dlq`, this.names.deadLetterQueues[key], args);
       const queue = new aws.sqs.Queue(
         `${name}-${key}`,
         {
@@ -210,15 +218,16 @@ export class Messaging extends pulumi.ComponentResource {
       [`${EXECUTION_EVENTS_QUEUE}-dlq`, this.executionEvents.dlq] as const,
       ['stream-dlq', this.streamDlq] as const,
     ];
+    this.alarmNames = dlqs.map(([key]) => physicalName(args.prefix, `${key}-depth`));
     for (const [key, dlq] of dlqs) {
       thresholdAlarm(
         `${name}-${key}-depth`,
         {
           alarmName: physicalName(args.prefix, `${key}-depth`),
           description: `Messages are waiting in ${key}: they failed every delivery and need attention.`,
-          namespace: 'AWS/SQS',
-          metricName: 'ApproximateNumberOfMessagesVisible',
-          dimensions: { QueueName: dlq.name },
+          namespace: SqsMetric.NAMESPACE,
+          metricName: SqsMetric.VISIBLE,
+          dimensions: { [SqsMetric.DIMENSION]: dlq.name },
           alarmTopicArn: this.alarmTopic.arn,
           statistic: 'Maximum',
           period: 300,

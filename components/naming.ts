@@ -78,4 +78,5 @@ export const arns = {
   topic: (c: ArnContext, name: string) => `arn:${c.partition}:sns:${c.region}:${c.accountId}:${name}`,
   queue: (c: ArnContext, name: string) => `arn:${c.partition}:sqs:${c.region}:${c.accountId}:${name}`,
   logGroup: (c: ArnContext, name: string) => `arn:${c.partition}:logs:${c.region}:${c.accountId}:log-group:${name}`,
+  alarm: (c: ArnContext, name: string) => `arn:${c.partition}:cloudwatch:${c.region}:${c.accountId}:alarm:${name}`,
 };

@@ -200,6 +200,12 @@ export const CONFIG_SCHEMA = {
     description:
       'Days the import bucket keeps Distributed Map result files (`import-results/`) and offloaded payloads.',
   },
+  dashboard: {
+    type: 'boolean',
+    default: true,
+    description:
+      'Create the CloudWatch operations dashboard `<prefix>-operations` (alarms, business metrics, executions, queues, functions).',
+  },
 } as const satisfies Record<string, ConfigSpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;

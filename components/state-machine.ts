@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { StatesMetric } from '../core/metrics';
 import { thresholdAlarm } from './alarms';
 import { serializeDefinition } from './asl/serialize';
 import type { StateMachineDefinition } from './asl/types';
@@ -43,6 +44,8 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
   readonly name: string;
   /** The serialized definition, exactly as deployed. */
   readonly definition: pulumi.Output<string>;
+  /** Physical names of its alarms (failed, timed out, throttled executions). */
+  readonly alarmNames: string[];
 
   constructor(name: string, args: WorkflowStateMachineArgs, opts?: pulumi.ComponentResourceOptions) {
     super('cqrs-workflows:index:WorkflowStateMachine', name, {}, opts);
@@ -116,19 +119,20 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
     );
 
     const metrics = [
-      ['ExecutionsFailed', 'failed'],
-      ['ExecutionsTimedOut', 'timed-out'],
-      ['ExecutionThrottled', 'throttled'],
+      [StatesMetric.FAILED, 'failed'],
+      [StatesMetric.TIMED_OUT, 'timed-out'],
+      [StatesMetric.THROTTLED, 'throttled'],
     ] as const;
+    this.alarmNames = metrics.map(([, suffix]) => `${machineName}-${suffix}`);
     for (const [metricName, suffix] of metrics) {
       thresholdAlarm(
         `${name}-${suffix}`,
         {
           alarmName: `${machineName}-${suffix}`,
           description: `State machine ${machineName}: ${metricName}.`,
-          namespace: 'AWS/States',
+          namespace: StatesMetric.NAMESPACE,
           metricName,
-          dimensions: { StateMachineArn: this.arn },
+          dimensions: { [StatesMetric.DIMENSION]: this.arn },
           alarmTopicArn: args.alarmTopicArn,
         },
         child,

@@ -44,6 +44,8 @@ export class WorkflowMachines extends pulumi.ComponentResource {
   readonly machines: Record<MachineKey, WorkflowStateMachine>;
   readonly arns: pulumi.Output<Record<MachineKey, string>>;
   readonly names: pulumi.Output<Record<MachineKey, string>>;
+  /** Physical names of every machine's alarms. */
+  readonly alarmNames: string[];
 
   constructor(name: string, args: WorkflowMachinesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('cqrs-workflows:index:WorkflowMachines', name, {}, opts);
@@ -116,6 +118,7 @@ export class WorkflowMachines extends pulumi.ComponentResource {
       );
     }
     this.machines = machines;
+    this.alarmNames = Object.values(machines).flatMap((m) => m.alarmNames);
     this.arns = pulumi.all(Object.fromEntries(Object.entries(machines).map(([k, m]) => [k, m.arn]))) as pulumi.Output<
       Record<MachineKey, string>
     >;

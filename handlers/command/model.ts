@@ -6,6 +6,7 @@ import { tables } from '../shared/env';
 import { describeError, isConditionalCheckFailed } from '../../core/errors';
 import { commandSk, dataKey, parseCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
+import { metrics } from '../shared/metrics';
 import { sendTaskFailure, sendTaskSuccess } from '../../core/sfn';
 import { CommandResult, StepPhase, stepStatus } from '../../core/status';
 import type { Key } from '../../core/types';
@@ -147,8 +148,9 @@ export async function claimAndResume(
   resumedBy: string,
 ): Promise<ClaimOutcome> {
   const now = new Date().toISOString();
+  let waitingSince: unknown;
   try {
-    await ddb().send(
+    const claimed = await ddb().send(
       new UpdateCommand({
         TableName: tables.commands(),
         Key: { pk: key.pk, sk: key.sk },
@@ -161,8 +163,10 @@ export async function claimAndResume(
           ':now': now,
           ':by': resumedBy,
         },
+        ReturnValues: 'ALL_OLD',
       }),
     );
+    waitingSince = claimed.Attributes?.waitingSince;
   } catch (err) {
     if (isConditionalCheckFailed(err)) return 'lost';
     throw err;
@@ -181,6 +185,7 @@ export async function claimAndResume(
     await restoreToken(key, token, now, resumedBy);
     throw err;
   }
+  metrics.versionWaitEnded(waitingSince, resumedBy);
   log('info', 'waiting command resumed', { key, resumedBy, outcome, result: check.result });
   return outcome;
 }

@@ -4,6 +4,7 @@ import { requirePositiveNumber, stringListEnv, tables } from '../shared/env';
 import { isConditionalCheckFailed, NamedError, truncate } from '../../core/errors';
 import { dataKey, parseCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
+import { metrics } from '../shared/metrics';
 import { publishAlarm } from '../shared/notify';
 import { runRecordedStep } from '../shared/step-status';
 import { COMMAND_FAILED_STATUS, CommandResult, StepPhase, stepStatus } from '../../core/status';
@@ -107,7 +108,7 @@ async function waitPrevCommand(input: CommandStateInput, taskToken: string | und
   await waitHooks.beforeTokenStore?.(key);
   const now = new Date().toISOString();
   try {
-    await ddb().send(
+    const stored = await ddb().send(
       new UpdateCommand({
         TableName: tables.commands(),
         Key: { pk: key.pk, sk: key.sk },
@@ -120,8 +121,10 @@ async function waitPrevCommand(input: CommandStateInput, taskToken: string | und
           ':now': now,
           ':s': stepStatus('wait_prev_command', StepPhase.STARTED),
         },
+        ReturnValues: 'UPDATED_OLD',
       }),
     );
+    if (stored.Attributes?.waitingSince === undefined) metrics.versionWaiting();
   } catch (err) {
     if (isConditionalCheckFailed(err))
       throw new NamedError('CommandNotWaitable', `command ${key.pk} / ${key.sk} is missing or already ended`);
@@ -161,10 +164,12 @@ async function recheckPrevCommand(input: CommandStateInput): Promise<CommandStat
   const out: CommandStateInput = { ...withoutError(input), result: check.result };
   delete out.reason;
   delete out.waitingOn;
+  if (check.result !== 1) metrics.versionWaitEnded(row.waitingSince, 'recheck_prev_command');
   if (check.result === 1) {
     const since = Date.parse(String(row.waitingSince ?? '')) || Date.now();
     const waited = (Date.now() - since) / 1000;
     if (waited >= maxWaitSeconds) {
+      metrics.versionWaitEnded(row.waitingSince, 'recheck_prev_command');
       out.result = -1;
       out.reason = `gave up after waiting ${Math.round(waited)}s (COMMAND_MAX_WAIT_SECONDS=${maxWaitSeconds}) for version ${check.waitingOn} of ${row.code}`;
     } else {
@@ -320,7 +325,7 @@ async function finish(input: CommandStateInput): Promise<CommandStateInput> {
   const key = requireKey(input, 'finish input');
   const { code, version } = parseCommandSk(key.sk);
   const now = new Date().toISOString();
-  await ddb().send(
+  const finished = await ddb().send(
     new UpdateCommand({
       TableName: tables.commands(),
       Key: { pk: key.pk, sk: key.sk },
@@ -332,8 +337,10 @@ async function finish(input: CommandStateInput): Promise<CommandStateInput> {
         ':s': stepStatus('finish', StepPhase.FINISHED),
         ':now': now,
       },
+      ReturnValues: 'UPDATED_OLD',
     }),
   );
+  if (finished.Attributes?.result !== CommandResult.COMPLETED) metrics.commandApplied();
   const released = await releaseSuccessor(key.pk, code, version, `finish:${version}`);
   return { ...withoutError(input), ...(released.resumed ? { resumedVersion: released.resumed } : {}) };
 }
@@ -392,7 +399,7 @@ async function markFailed(input: CommandStateInput, executionArn?: string): Prom
   const now = new Date().toISOString();
   let completed = false;
   try {
-    await ddb().send(
+    const failed = await ddb().send(
       new UpdateCommand({
         TableName: tables.commands(),
         Key: { pk: key.pk, sk: key.sk },
@@ -408,8 +415,10 @@ async function markFailed(input: CommandStateInput, executionArn?: string): Prom
           ':reason': reason,
           ':completed': CommandResult.COMPLETED,
         },
+        ReturnValues: 'UPDATED_OLD',
       }),
     );
+    if (failed.Attributes?.result === undefined) metrics.commandFailed();
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
     completed = await recordFailureAfterCompletion(key, reason, now);

@@ -5,6 +5,7 @@ import { tables } from '../shared/env';
 import { isConditionalCheckFailed, isTransactionConditionFailure } from '../../core/errors';
 import { rowIndexSk } from '../../core/keys';
 import { log } from '../shared/log';
+import { metrics } from '../shared/metrics';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
 import { sendTaskFailure, sendTaskSuccess } from '../../core/sfn';
 import { Action, ImportRowType, ImportStatus, isTerminal, type ImportMode } from '../../core/status';
@@ -287,6 +288,7 @@ export async function completeJob(
         values: { ':c': ImportStatus.COMPLETED, ':f': ImportStatus.FAILED },
       },
     );
+    metrics.importJobEnded(job);
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
     job = await requireJob(key); // already ended (a retry): keep its outcome, still deliver it

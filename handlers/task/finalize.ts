@@ -4,6 +4,7 @@ import { tables } from '../shared/env';
 import { truncate } from '../../core/errors';
 import { subTaskPrefix } from '../../core/keys';
 import { log } from '../shared/log';
+import { metrics } from '../shared/metrics';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
 import { Action, TaskRowType, TaskStatus } from '../../core/status';
 import type { CaughtError, Key } from '../../core/types';
@@ -68,7 +69,7 @@ export async function finalizeTask(key: Key, machineError?: CaughtError): Promis
   const extra: Record<string, unknown> = { total, succeeded, failed, finishedAt: new Date().toISOString() };
   if (errorText) extra.error = errorText;
   if (missing > 0) extra.missingSubTasks = missing;
-  await setParentStatus(task, status, extra);
+  metrics.taskEnded(status, await setParentStatus(task, status, extra));
 
   await publishStatusEventSafe(Action.TASK_STATUS, {
     table: 'tasks',

@@ -107,11 +107,12 @@ export async function endSubTask(
   }
 }
 
+/** Returns the status the parent had before (undefined when it had none). */
 export async function setParentStatus(
   key: Key,
   status: TaskStatus,
   extra: Record<string, unknown> = {},
-): Promise<void> {
+): Promise<unknown> {
   const names: Record<string, string> = { '#status': 'status' };
   const values: Record<string, unknown> = { ':s': status, ':now': new Date().toISOString() };
   const sets = ['#status = :s', 'updatedAt = :now'];
@@ -120,7 +121,7 @@ export async function setParentStatus(
     values[`:x${i}`] = v;
     sets.push(`#x${i} = :x${i}`);
   });
-  await ddb().send(
+  const res = await ddb().send(
     new UpdateCommand({
       TableName: tables.tasks(),
       Key: { pk: key.pk, sk: key.sk },
@@ -128,6 +129,8 @@ export async function setParentStatus(
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
+      ReturnValues: 'UPDATED_OLD',
     }),
   );
+  return res.Attributes?.status;
 }

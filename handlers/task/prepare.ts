@@ -7,6 +7,7 @@ import { requireEnv, tables } from '../shared/env';
 import { describeError, isConditionalCheckFailed } from '../../core/errors';
 import { executionName, subTaskSk } from '../../core/keys';
 import { log } from '../shared/log';
+import { metrics } from '../shared/metrics';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
 import { loadPayload } from '../../core/offload';
 import { startExecutionOnce } from '../../core/sfn';
@@ -81,7 +82,10 @@ async function loadItems(task: TaskRow): Promise<unknown[]> {
 }
 
 async function failTask(task: TaskRow, reason: string): Promise<void> {
-  await setParentStatus(task, TaskStatus.FAILED, { error: reason, finishedAt: new Date().toISOString() });
+  metrics.taskEnded(
+    TaskStatus.FAILED,
+    await setParentStatus(task, TaskStatus.FAILED, { error: reason, finishedAt: new Date().toISOString() }),
+  );
   await publishAlarm({ kind: 'task-failed', table: 'tasks', pk: task.pk, sk: task.sk, error: reason });
   await publishStatusEventSafe(Action.TASK_STATUS, {
     table: 'tasks',
