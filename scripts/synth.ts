@@ -2,7 +2,8 @@
  * Offline "preview": runs the Pulumi program under mocks for one stack, writes
  * out/<stack>/ (resources.json, one .asl.json per state machine, every Lambda
  * bundle) and prints a summary. It then runs the CrossGuard pack over every
- * resource and exits non-zero on a mandatory violation.
+ * resource, prints the stack outputs, writes the stack report out/<stack>/index.html
+ * (the machines drawn by Graphviz) and exits non-zero on a mandatory violation.
  *
  *   npm run synth -- --stack prod [--preview] [--unknown-outputs] [--out DIR] [--policy-config FILE]
  */
@@ -10,8 +11,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runProgram } from '../program';
-import { runPolicies, type PolicyViolation } from '../policies/run-offline';
-import { synthesize, type SynthResource } from './synth/run-program';
+import { allPolicies } from '../policies/rules';
+import { evaluatePolicies, type PolicyViolation } from '../policies/run-offline';
+import { renderReportPage, type ReportBundle } from './report/page';
+import { buildStackReport } from './report/stack-report';
+import { SECRET, synthesize, UNKNOWN, type SynthResource } from './synth/run-program';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -77,10 +81,10 @@ function table(rows: string[][]): string {
 // Same unit as `npm run bench` (1 KB = 1000 bytes), so the two reports agree.
 const kb = (n: number) => `${(n / 1000).toFixed(1)} KB`;
 
-function writeOutputs(outDir: string, resources: SynthResource[]): { bundles: string[][]; machines: string[][] } {
+function writeOutputs(outDir: string, resources: SynthResource[]): { bundles: ReportBundle[]; machines: string[][] } {
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
-  const bundles: string[][] = [];
+  const bundles: ReportBundle[] = [];
   const machines: string[][] = [];
   const slim = resources.map((r) => {
     if (r.type !== 'aws:lambda/function:Function') return r;
@@ -90,7 +94,7 @@ function writeOutputs(outDir: string, resources: SynthResource[]): { bundles: st
     fs.mkdirSync(dir, { recursive: true });
     for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
     const js = files['index.js'] ?? '';
-    bundles.push([name, kb(Buffer.byteLength(js)), kb(gzipSync(js).length)]);
+    bundles.push({ functionName: name, bytes: Buffer.byteLength(js), gzipBytes: gzipSync(js).length });
     // The bundle itself lives in bundles/; resources.json keeps it readable.
     return {
       ...r,
@@ -146,16 +150,51 @@ async function main(): Promise<number> {
   for (const r of result.resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
   const rows = [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([t, n]) => [t, String(n)]);
   console.log(`\n${table([['resource type', 'count'], ...rows, ['total', String(result.resources.length)]])}`);
-  console.log(`\n${table([['Lambda bundle', 'minified', 'gzip'], ...bundles.sort()])}`);
+  const bundleRows = [...bundles]
+    .sort((a, b) => a.functionName.localeCompare(b.functionName))
+    .map((b) => [b.functionName, kb(b.bytes), kb(b.gzipBytes)]);
+  console.log(`\n${table([['Lambda bundle', 'minified', 'gzip'], ...bundleRows])}`);
   console.log(`\n${table([['state machine', ''], ...machines.sort()])}`);
   console.log(`\nWrote ${path.relative(process.cwd(), args.outDir) || '.'}/ (resources.json, *.asl.json, bundles/)`);
 
-  const violations = await runPolicies(
+  const policyResult = await evaluatePolicies(
     result.resources.filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })),
     { config: packConfig },
   );
-  printViolations(violations);
-  return violations.some((v) => v.enforcementLevel === 'mandatory') ? 2 : 0;
+  printViolations(policyResult.violations);
+  printOutputs(result.outputValues);
+
+  const started = performance.now();
+  const report = await buildStackReport({
+    project: 'cqrs-workflows',
+    stack: args.stack,
+    mode,
+    resources: result.resources,
+    outputValues: result.outputValues,
+    bundles,
+    policies: allPolicies,
+    policyResult,
+    policyConfig: packConfig,
+  });
+  const page = path.join(args.outDir, 'index.html');
+  fs.writeFileSync(page, renderReportPage(report));
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  console.log(`\nStack report: ${path.relative(process.cwd(), page)} (state machines laid out in ${seconds} s)`);
+  return policyResult.violations.some((v) => v.enforcementLevel === 'mandatory') ? 2 : 0;
+}
+
+/** The stack outputs as `pulumi stack output` lists them; objects one key per line. */
+function printOutputs(outputs: Record<string, unknown>): void {
+  const show = (v: unknown): string =>
+    v === UNKNOWN ? '(known after deploy)' : v === SECRET ? SECRET : typeof v === 'string' ? v : JSON.stringify(v);
+  console.log('\nStack outputs');
+  for (const key of Object.keys(outputs).sort()) {
+    const value = outputs[key];
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      console.log(`  ${key}:`);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) console.log(`    ${k}: ${show(v)}`);
+    } else console.log(`  ${key}: ${show(value)}`);
+  }
 }
 
 /** The policy config file CI passes with --policy-pack-config (optional for stacks without one). */

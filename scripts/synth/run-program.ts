@@ -49,6 +49,11 @@ export interface SynthResult<T> {
   stack: string;
   resources: SynthResource[];
   outputs: T;
+  /**
+   * The program's stack outputs as plain values, as `pulumi stack output` would show them:
+   * {@link UNKNOWN} where a value is not known (preview), {@link SECRET} for a secret.
+   */
+  outputValues: Record<string, unknown>;
   /** Errors raised while resources were registered (for example an invalid definition). */
   errors: Error[];
 }
@@ -105,6 +110,42 @@ function answerInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record
 
 /** The engine's sentinel for a value unknown during preview, as policies receive it. */
 export const UNKNOWN = pulumi.runtime.unknownValue;
+
+/** What a secret stack output shows, as the CLI prints it without --show-secrets. */
+export const SECRET = '[secret]';
+
+/**
+ * Starts collecting the values of a program's exported outputs. An Output's `apply` never
+ * runs while its value is unknown, so whatever has not arrived once the program is done
+ * stays UNKNOWN.
+ */
+function collectOutputValues(outputs: unknown): () => Promise<Record<string, unknown>> {
+  const values: Record<string, unknown> = {};
+  const secrets: Promise<void>[] = [];
+  const entries = outputs && typeof outputs === 'object' ? Object.entries(outputs as Record<string, unknown>) : [];
+  for (const [key, value] of entries) {
+    values[key] = UNKNOWN;
+    if (!pulumi.Output.isInstance(value)) {
+      values[key] = value;
+      continue;
+    }
+    const output = value;
+    output.apply((v) => {
+      values[key] = normalizeUnknowns(v);
+      return v;
+    });
+    secrets.push(
+      pulumi.isSecret(output).then((secret) => {
+        if (secret) values[key] = SECRET;
+      }),
+    );
+  }
+  return async () => {
+    // Called once the engine is disconnected: every output that can settle has; never wait on one that cannot.
+    await Promise.race([Promise.all(secrets), new Promise((r) => setImmediate(r))]);
+    return values;
+  };
+}
 
 /** Writes every unknown (mock `unknown` objects, unresolved outputs) as the engine's sentinel string. */
 function normalizeUnknowns(value: unknown): unknown {
@@ -221,10 +262,12 @@ export async function synthesize<T>(
   process.on('unhandledRejection', onRejection);
   try {
     let outputs = undefined as T;
+    let outputValues: () => Promise<Record<string, unknown>> = () => Promise.resolve({});
     try {
       await pulumi.runtime.runInPulumiStack(() => {
         pulumi.runtime.registerStackTransformation(recordOptions);
         outputs = program();
+        outputValues = collectOutputValues(outputs);
         return Promise.resolve(undefined);
       });
     } catch (e) {
@@ -234,7 +277,7 @@ export async function synthesize<T>(
     // Rejections surface a tick after the queue drains.
     await new Promise((r) => setImmediate(r));
     const unique = [...new Map(errors.map((e) => [e.message, e])).values()];
-    return { stack, resources, outputs, errors: unique };
+    return { stack, resources, outputs, outputValues: await outputValues(), errors: unique };
   } finally {
     process.off('unhandledRejection', onRejection);
   }
