@@ -73,7 +73,7 @@ function shortType(type: string): string {
 }
 
 function physicalName(r: ReportResource): string {
-  for (const key of ['name', 'bucket', 'dashboardName', 'functionName']) {
+  for (const key of ['name', 'bucket', 'dashboardName']) {
     const v = r.inputs[key];
     if (typeof v === 'string') return v;
   }
