@@ -122,7 +122,9 @@ export const SECRET = '[secret]';
 function collectOutputValues(outputs: unknown): () => Promise<Record<string, unknown>> {
   const values: Record<string, unknown> = {};
   const secrets: Promise<void>[] = [];
-  const entries = outputs && typeof outputs === 'object' ? Object.entries(outputs as Record<string, unknown>) : [];
+  // Stack outputs are the properties of the plain object a program returns (not of a resource it may return).
+  const plain = outputs !== null && typeof outputs === 'object' && Object.getPrototypeOf(outputs) === Object.prototype;
+  const entries = plain ? Object.entries(outputs as Record<string, unknown>) : [];
   for (const [key, value] of entries) {
     values[key] = UNKNOWN;
     if (!pulumi.Output.isInstance(value)) {
@@ -135,9 +137,12 @@ function collectOutputValues(outputs: unknown): () => Promise<Record<string, unk
       return v;
     });
     secrets.push(
-      pulumi.isSecret(output).then((secret) => {
-        if (secret) values[key] = SECRET;
-      }),
+      pulumi.isSecret(output).then(
+        (secret) => {
+          if (secret) values[key] = SECRET;
+        },
+        () => undefined, // a failed output is reported through the program's errors
+      ),
     );
   }
   return async () => {

@@ -56,6 +56,7 @@ describe('stack configuration', () => {
     ['zipChildTimeoutSeconds', '30', /zipChildTimeoutSeconds = "30": must be from 60/],
     ['directImportMaxBytes', '-5', /directImportMaxBytes = "-5": must be from 0/],
     ['importResultRetentionDays', '', /importResultRetentionDays = "": must be a whole number/],
+    ['dashboard', 'on', /cqrs-workflows:dashboard = "on": must be true or false/],
   ];
   for (const [key, value, message] of bad) {
     it(`rejects ${key} = ${JSON.stringify(value)} naming the key, the value and what is allowed`, () => {
