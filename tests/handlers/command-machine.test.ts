@@ -23,24 +23,11 @@ import {
   type Mocks,
 } from './_support/env';
 import { LocalSfn } from './_support/local-sfn';
+import { until } from './_support/wait';
 
 type Row = Record<string, unknown>;
 const COMMAND_STEP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:cqrs-test-command-step';
 const SEARCH_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:search-sync';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('command machine end to end (aws-local-stepfunctions + real command-step + DynamoDB Local)', function () {
   this.timeout(90000);

@@ -27,24 +27,12 @@ import {
   type Mocks,
 } from './_support/env';
 import { LocalSfn } from './_support/local-sfn';
+import { insertRecord } from './_support/stream-records';
+import { until } from './_support/wait';
 import { captureLogs, metricNames, metricSum, metricValues, TEST_STACK } from './_support/metrics';
 
 type Row = Record<string, unknown>;
 const COMMAND_STEP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:cqrs-test-command-step';
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 describe('business metrics in the handlers’ log output (EMF, DynamoDB Local)', function () {
   this.timeout(90000);
@@ -159,7 +147,7 @@ describe('business metrics in the handlers’ log output (EMF, DynamoDB Local)',
       };
       const task = await createTask(config, { pk, taskType: 'metric-square', items });
       const image = (await getItem(T.tasks, task.pk, task.sk))!;
-      await streamRouter({ Records: [insertRecord(T.tasks, image)] });
+      await streamRouter({ Records: [insertRecord(T.tasks, image, '1')] });
       const started = mocks.started.find((s) => (s.input as { pk: string }).pk === pk);
       const { subTasks } = started!.input as { subTasks: Array<{ pk: string; sk: string }> };
       for (const k of subTasks) await taskStep(stepEvent('iterator', k));
@@ -280,24 +268,3 @@ describe('business metrics in the handlers’ log output (EMF, DynamoDB Local)',
     });
   });
 });
-
-function insertRecord(table: string, image: Row) {
-  const toAv = (v: unknown): Record<string, unknown> => {
-    if (typeof v === 'string') return { S: v };
-    if (typeof v === 'number') return { N: String(v) };
-    if (typeof v === 'boolean') return { BOOL: v };
-    if (v === null) return { NULL: true };
-    if (Array.isArray(v)) return { L: v.map(toAv) };
-    return { M: Object.fromEntries(Object.entries(v as Row).map(([k, x]) => [k, toAv(x)])) };
-  };
-  return {
-    eventID: String(image.sk),
-    eventName: 'INSERT',
-    eventSourceARN: `arn:aws:dynamodb:us-east-1:123456789012:table/${table}/stream/2024-01-01T00:00:00.000`,
-    dynamodb: {
-      Keys: { pk: { S: String(image.pk) }, sk: { S: String(image.sk) } },
-      NewImage: (toAv(image) as { M: never }).M,
-      SequenceNumber: '1',
-    },
-  };
-}
