@@ -61,3 +61,8 @@ export function asText(value: unknown): string {
     return Object.prototype.toString.call(value);
   }
 }
+
+/** DynamoDB refused a write because the item would exceed its 400 KB limit. */
+export function isItemTooLarge(err: unknown): boolean {
+  return errorName(err) === 'ValidationException' && /item size/i.test(errorMessage(err));
+}

@@ -61,3 +61,11 @@ export type Action = (typeof Action)[keyof typeof Action];
 export function isTerminal(status: unknown): boolean {
   return status === 'COMPLETED' || status === 'FAILED';
 }
+
+/**
+ * What one sync target did for a command version (`syncStatus.<target>` on the command row,
+ * and `status` of each `sync_data_all` item): FINISHED applied, FAILED did not (or not
+ * completely), UNKNOWN the execution was stopped during the sync, so it may or may not have.
+ */
+export const SyncTargetStatus = { FINISHED: 'FINISHED', FAILED: 'FAILED', UNKNOWN: 'UNKNOWN' } as const;
+export type SyncTargetStatus = (typeof SyncTargetStatus)[keyof typeof SyncTargetStatus];

@@ -9,6 +9,8 @@ export {
   integrationResource,
   lambdaPayload,
   lambdaRetrier,
+  lambdaThrottleRetrier,
+  LAMBDA_THROTTLED_ERROR,
   lambdaTask,
 } from './lambda-task';
 export type { LambdaInvokeOptions, LambdaTaskOptions, LambdaWaitOptions, TransitionOption } from './lambda-task';

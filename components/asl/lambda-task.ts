@@ -37,6 +37,22 @@ export function lambdaRetrier(): Retrier {
   };
 }
 
+/**
+ * The one transient Lambda error after which the function certainly did not run: the
+ * invocation was throttled. The others (ServiceException, AWSLambdaException,
+ * SdkClientException) can come back while the first attempt is still running.
+ */
+export const LAMBDA_THROTTLED_ERROR = 'Lambda.TooManyRequestsException';
+
+/**
+ * A retrier for calls that must never overlap (the sync targets of a command version): only
+ * a throttled invocation is retried, because only then is it certain that no earlier
+ * attempt is still running.
+ */
+export function lambdaThrottleRetrier(): Retrier {
+  return { ...lambdaRetrier(), ErrorEquals: [LAMBDA_THROTTLED_ERROR] };
+}
+
 /** The payload every handler receives (docs/architecture.md, "Lambda task payload"). */
 export function lambdaPayload(waitForTaskToken: boolean): PayloadTemplate {
   const payload: PayloadTemplate = { source: 'step-function', 'context.$': '$$', 'input.$': '$' };
@@ -57,6 +73,12 @@ export interface LambdaInvokeOptions extends LambdaTaskCommon {
   waitForTaskToken?: false;
   /** Task TimeoutSeconds. Default: unset (the Lambda's own timeout bounds the call). */
   timeoutSeconds?: number;
+  /**
+   * Replaces what the function returns: the state outputs this template (evaluated on the
+   * invocation result) instead of `$.Payload`. For functions whose result is not ours to
+   * carry (its size is unknown). Default: unset (`OutputPath: "$.Payload"`).
+   */
+  resultSelector?: PayloadTemplate;
 }
 
 /**
@@ -126,7 +148,8 @@ export function lambdaTask(functionArn: string, opts: LambdaTaskOptions): TaskSt
       assertPositiveInteger('timeoutSeconds', opts.timeoutSeconds);
       task.TimeoutSeconds = opts.timeoutSeconds;
     }
-    task.OutputPath = '$.Payload';
+    if (opts.resultSelector !== undefined) task.ResultSelector = opts.resultSelector;
+    else task.OutputPath = '$.Payload';
   }
   task.Retry = opts.retry ?? [lambdaRetrier()];
   if (opts.catch !== undefined && opts.catch.length > 0) task.Catch = opts.catch;

@@ -1,8 +1,10 @@
+import { SyncTargetStatus } from '../../core/status';
 import {
   catchAll,
   catchErrors,
   choiceState,
   lambdaTask,
+  lambdaThrottleRetrier,
   whenNumberEquals,
   whenStringEquals,
   type Catcher,
@@ -60,6 +62,8 @@ const FIXED_STATE_NAMES = new Set([
   'sync_target',
   'sync_data',
   'sync_unknown_target',
+  'sync_failed',
+  'sync_failed_unreported',
   'finish',
   'success',
   'mark_failed',
@@ -116,8 +120,26 @@ function checkOptions(opts: CommandDefinitionOptions): void {
   checkInteger(BUILDER, 'syncMaxConcurrency', opts.syncMaxConcurrency, 1);
 }
 
-/** Runs one item `{ pk, sk, target }` through the state of its target. */
+/**
+ * Runs one item `{ pk, sk, target }` through the state of its target. Every item ends with
+ * `{ status: FINISHED }` or `{ status: FAILED, error, mayStillRun? }` instead of failing:
+ * an item that fails must not stop the Map while the other targets' calls still run, because
+ * once the Map has ended `finish`/`mark_failed` may release the next version. So when the
+ * Map ends, every call of this version has returned — except one that came back with a
+ * Lambda service error while it may still be running (`mayStillRun`), which is never retried
+ * (only a throttled invocation is) and which `mark_failed` waits out (`callsEndBy`).
+ * The items are in the order of `$.targets`: `finish` pairs them up.
+ */
 function syncDataAll(opts: CommandDefinitionOptions, onFailure: Catcher): MapState {
+  const itemFailed = catchAll('sync_failed', '$.error');
+  const syncCall = (functionArn: string, ours: boolean) =>
+    lambdaTask(functionArn, {
+      end: true,
+      retry: [lambdaThrottleRetrier()],
+      catch: [itemFailed],
+      // what a consumer's function returns is not ours to carry (its size is unknown)
+      ...(ours ? {} : { resultSelector: { status: SyncTargetStatus.FINISHED } }),
+    });
   const states: Record<string, State> = {
     sync_target: choiceState(
       [
@@ -126,16 +148,29 @@ function syncDataAll(opts: CommandDefinitionOptions, onFailure: Catcher): MapSta
       ],
       'sync_unknown_target',
     ),
-    sync_data: lambdaTask(opts.commandStepArn, { end: true }),
+    sync_data: syncCall(opts.commandStepArn, true),
   };
-  for (const target of opts.syncTargets)
-    states[syncStateName(target.name)] = lambdaTask(target.functionArn, { end: true });
-  // A target transform_data names but nobody registered is a configuration error:
-  // fail the item (and so the command) instead of skipping it silently.
+  for (const target of opts.syncTargets) states[syncStateName(target.name)] = syncCall(target.functionArn, false);
+  // A target transform_data names but nobody registered is a configuration error: the item
+  // fails (and so the command) instead of being skipped silently.
   states.sync_unknown_target = {
-    Type: 'Fail',
-    Error: 'UnknownSyncTarget',
-    Cause: 'transform_data returned a target that has no sync state in this machine',
+    Type: 'Pass',
+    Result: {
+      status: SyncTargetStatus.FAILED,
+      error: 'UnknownSyncTarget: transform_data returned a target that has no sync state in this machine',
+    },
+    End: true,
+  };
+  // Turns the caught error into a bounded item result (a Cause can be 32 KiB: carried raw by
+  // every failed item, it could push the Map output over the 256 KiB state limit).
+  states.sync_failed = lambdaTask(opts.commandStepArn, {
+    end: true,
+    catch: [catchAll('sync_failed_unreported', '$.syncFailedError')],
+  });
+  states.sync_failed_unreported = {
+    Type: 'Pass',
+    Parameters: { status: SyncTargetStatus.FAILED, mayStillRun: true, 'error.$': '$.error.Error' },
+    End: true,
   };
   return {
     Type: 'Map',

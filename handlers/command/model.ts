@@ -77,8 +77,19 @@ export async function getDataRow(pk: string, code: string): Promise<DataRow | un
 }
 
 /** A version has ended once finish (COMPLETED) or mark_failed (FAILED) recorded its result. */
-function hasEnded(row: { result?: unknown } | undefined): boolean {
+export function hasEnded(row: { result?: unknown } | undefined): boolean {
   return row?.result === CommandResult.FAILED || row?.result === CommandResult.COMPLETED;
+}
+
+/**
+ * A later version may go on past this one: it has ended and no call it made to a sync
+ * target can still be running (`callsEndBy`, epoch seconds, is set by mark_failed when a
+ * call was cut off or lost: a stopped execution, a Lambda service error).
+ */
+function isSettled(row: { result?: unknown; callsEndBy?: unknown } | undefined, nowMs: number): boolean {
+  if (!hasEnded(row)) return false;
+  const endBy = Number(row?.callsEndBy);
+  return !Number.isFinite(endBy) || endBy * 1000 <= nowMs;
 }
 
 /**
@@ -110,12 +121,20 @@ export async function evaluateVersion(pk: string, code: string, version: number)
   const applied = dataVersion >= 1 && lowest === dataVersion + 1 ? commandKeyOf(pk, code, dataVersion) : undefined;
   const keys = applied ? [...between, applied] : between;
   const rows = keys.length
-    ? await batchGetAll(ddb(), tables.commands(), keys, { consistentRead: true, projection: ['result', 'status'] })
+    ? await batchGetAll(ddb(), tables.commands(), keys, {
+        consistentRead: true,
+        projection: ['result', 'status', 'callsEndBy'],
+      })
     : new Map<string, Item>();
-  // the highest unfinished version below this one is the one to wait for
+  const now = Date.now();
+  // the highest unsettled version below this one is the one to wait for
   for (const key of between) {
-    if (!hasEnded(rows.get(keyId(key)))) {
-      return { result: 1, dataVersion, waitingOn: parseCommandSk(key.sk).version };
+    const row = rows.get(keyId(key));
+    if (!isSettled(row, now)) {
+      const waitingOn = parseCommandSk(key.sk).version;
+      return hasEnded(row)
+        ? { result: 1, dataVersion, waitingOn, reason: callsStillRunning(waitingOn, row) }
+        : { result: 1, dataVersion, waitingOn };
     }
   }
   if (lowest > dataVersion + 1) {
@@ -128,9 +147,19 @@ export async function evaluateVersion(pk: string, code: string, version: number)
   }
   if (applied) {
     const row = rows.get(keyId(applied));
-    if (row && !hasEnded(row)) return { result: 1, dataVersion, waitingOn: dataVersion };
+    if (row && !isSettled(row, now))
+      return {
+        result: 1,
+        dataVersion,
+        waitingOn: dataVersion,
+        ...(hasEnded(row) ? { reason: callsStillRunning(dataVersion, row) } : {}),
+      };
   }
   return { result: 0, dataVersion };
+}
+
+function callsStillRunning(version: number, row: Item | undefined): string {
+  return `version ${version} has ended, but a call it made to a sync target may run until ${new Date(Number(row?.callsEndBy) * 1000).toISOString()}`;
 }
 
 export type ClaimOutcome = 'sent' | 'stale' | 'lost';
@@ -155,8 +184,8 @@ export async function claimAndResume(
         TableName: tables.commands(),
         Key: { pk: key.pk, sk: key.sk },
         UpdateExpression: 'REMOVE taskToken SET #status = :s, #statusAt = :now, resumedAt = :now, resumedBy = :by',
-        ConditionExpression: 'taskToken = :t',
-        ExpressionAttributeNames: { '#status': 'status', '#statusAt': 'statusAt' },
+        ConditionExpression: 'taskToken = :t AND attribute_not_exists(#result)',
+        ExpressionAttributeNames: { '#status': 'status', '#statusAt': 'statusAt', '#result': 'result' },
         ExpressionAttributeValues: {
           ':t': token,
           ':s': stepStatus('wait_prev_command', check.result === -1 ? StepPhase.FAILED : StepPhase.FINISHED),

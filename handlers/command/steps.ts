@@ -1,23 +1,41 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
-import { requirePositiveNumber, stringListEnv, tables } from '../shared/env';
-import { isConditionalCheckFailed, NamedError, truncate } from '../../core/errors';
+import { requirePositiveNumber, tables } from '../shared/env';
+import { isConditionalCheckFailed, isItemTooLarge, NamedError, truncate } from '../../core/errors';
+import {
+  COMMAND_BOOKKEEPING_RESERVE_BYTES,
+  COMMAND_MINIMAL_REASON_MAX_CHARS,
+  COMMAND_REASON_MAX_CHARS,
+  COMMAND_ROW_MAX_BYTES,
+  itemBytes,
+} from '../../core/limits';
 import { dataKey, parseCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { publishAlarm } from '../shared/notify';
 import { runRecordedStep } from '../shared/step-status';
-import { COMMAND_FAILED_STATUS, CommandResult, StepPhase, stepStatus } from '../../core/status';
+import { COMMAND_FAILED_STATUS, CommandResult, StepPhase, stepStatus, SyncTargetStatus } from '../../core/status';
 import { isRecord, requireKey, stateName, type CaughtError, type Key, type StepEvent } from '../../core/types';
 import {
   claimAndResume,
   commandKeyOf,
   evaluateVersion,
+  getCommand,
   getDataRow,
+  hasEnded,
   releaseSuccessor,
   requireCommand,
   type CommandRow,
 } from './model';
+import {
+  callsEndBy,
+  DATA_TARGET,
+  failedItem,
+  syncFailureReason,
+  syncOutcomes,
+  syncStatusMap,
+  syncTargetNames,
+} from './sync-outcomes';
 
 /** The object flowing through the command machine: `{ pk, sk }` plus what steps add. */
 export interface CommandStateInput {
@@ -37,8 +55,7 @@ export interface SyncItemInput {
   target: string;
 }
 
-/** Built-in sync target name (the `data` read model). */
-export const DATA_TARGET = 'data';
+export { DATA_TARGET } from './sync-outcomes';
 
 /** Attributes of a command row that are workflow bookkeeping, not part of the command's data. */
 const INTERNAL_FIELDS = new Set([
@@ -58,6 +75,9 @@ const INTERNAL_FIELDS = new Set([
   'syncStatus',
   'failedAfterCompletion',
   'failedAfterCompletionAt',
+  'supersededBy',
+  'syncStartedAt',
+  'callsEndBy',
 ]);
 
 function publicFields(row: CommandRow): Record<string, unknown> {
@@ -73,6 +93,16 @@ export interface WaitHooks {
 }
 export const waitHooks: WaitHooks = {};
 
+/** A step reached for a version that has already ended (a stray retry, a stopped execution's late call, a redrive). */
+export class VersionAlreadyEndedError extends NamedError {
+  constructor(key: Key, result: unknown) {
+    super(
+      'VersionAlreadyEnded',
+      `command ${key.pk} / ${key.sk} has already ended (${String(result)}); nothing is changed`,
+    );
+  }
+}
+
 function withoutError(input: CommandStateInput): CommandStateInput {
   const rest = { ...input };
   delete rest.error;
@@ -81,8 +111,26 @@ function withoutError(input: CommandStateInput): CommandStateInput {
 
 // ---------------------------------------------------------------- check_version
 
+/**
+ * A row that leaves less than the bookkeeping reserve free could not record how its version
+ * ended (nor be copied to history/data with their own fields): refuse it up front (-1, so it
+ * ends FAILED with the reason and releases its successor) instead of failing half-way.
+ */
+function oversizeReason(row: CommandRow): string | undefined {
+  const bytes = itemBytes(publicFields(row));
+  if (bytes <= COMMAND_ROW_MAX_BYTES) return undefined;
+  return `command row is ${bytes} bytes, over the ${COMMAND_ROW_MAX_BYTES}-byte limit (DynamoDB's 400 KB item limit less ${COMMAND_BOOKKEEPING_RESERVE_BYTES} bytes the workflow needs to record the outcome): not applied; publish large values as attributes (the client offloads them to S3)`;
+}
+
 async function checkVersion(input: CommandStateInput): Promise<CommandStateInput> {
   const row = await requireCommand(input);
+  if (hasEnded(row)) throw new VersionAlreadyEndedError(input, row.result);
+  const tooLarge = oversizeReason(row);
+  if (tooLarge) {
+    const out: CommandStateInput = { ...withoutError(input), result: -1, reason: tooLarge };
+    delete out.waitingOn;
+    return out;
+  }
   const check = await evaluateVersion(row.pk, row.code, Number(row.version));
   const out: CommandStateInput = { ...withoutError(input), result: check.result };
   delete out.reason;
@@ -150,16 +198,24 @@ async function waitPrevCommand(input: CommandStateInput, taskToken: string | und
 async function recheckPrevCommand(input: CommandStateInput): Promise<CommandStateInput> {
   const maxWaitSeconds = requirePositiveNumber('COMMAND_MAX_WAIT_SECONDS');
   const key = requireKey(input, 'recheck_prev_command input');
-  const res = await ddb().send(
-    new UpdateCommand({
-      TableName: tables.commands(),
-      Key: { pk: key.pk, sk: key.sk },
-      UpdateExpression: 'REMOVE taskToken',
-      ConditionExpression: 'attribute_exists(pk)',
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
-  const row = res.Attributes as CommandRow;
+  let row: CommandRow;
+  try {
+    const res = await ddb().send(
+      new UpdateCommand({
+        TableName: tables.commands(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: 'REMOVE taskToken',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#result)',
+        ExpressionAttributeNames: { '#result': 'result' },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    row = res.Attributes as CommandRow;
+  } catch (err) {
+    if (isConditionalCheckFailed(err))
+      throw new NamedError('CommandNotWaitable', `command ${key.pk} / ${key.sk} is missing or already ended`);
+    throw err;
+  }
   const check = await evaluateVersion(row.pk, row.code, Number(row.version));
   const out: CommandStateInput = { ...withoutError(input), result: check.result };
   delete out.reason;
@@ -225,47 +281,71 @@ async function setTtlCommand(input: CommandStateInput): Promise<CommandStateInpu
 
 // ---------------------------------------------------------------- history_copy
 
+/** History rows are written once and never changed: a retried or re-driven copy finds its row and leaves it. */
 async function historyCopy(input: CommandStateInput): Promise<CommandStateInput> {
   const row = await requireCommand(input);
-  await ddb().send(
-    new PutCommand({
-      TableName: tables.history(),
-      Item: {
-        ...publicFields(row),
-        pk: row.pk,
-        sk: row.sk,
-        version: Number(row.version),
-        appliedAt: new Date().toISOString(),
-      },
-    }),
-  );
+  if (hasEnded(row)) throw new VersionAlreadyEndedError(input, row.result);
+  try {
+    await ddb().send(
+      new PutCommand({
+        TableName: tables.history(),
+        Item: {
+          ...publicFields(row),
+          pk: row.pk,
+          sk: row.sk,
+          version: Number(row.version),
+          appliedAt: new Date().toISOString(),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+  }
   return input;
 }
 
 // ---------------------------------------------------------------- transform_data
 
+/**
+ * Lists the targets and marks the row `syncStartedAt` (the one write of this step): from here
+ * on, a version that ends without a result from every target (its execution was stopped, the
+ * Map failed) may have calls still running, and mark_failed makes its successor wait them out.
+ * Conditional on the version not having ended, so no target is called for an ended version.
+ */
 async function transformData(input: CommandStateInput): Promise<CommandStateInput> {
   const key = requireKey(input, 'transform_data input');
-  const registered = stringListEnv('SYNC_TARGETS').filter((t) => t !== DATA_TARGET);
-  await ddb().send(
-    new UpdateCommand({
-      TableName: tables.commands(),
-      Key: { pk: key.pk, sk: key.sk },
-      UpdateExpression: 'SET syncStatus = :empty',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':empty': {} },
-    }),
-  );
-  return { ...input, targets: [{ target: DATA_TARGET }, ...registered.map((target) => ({ target }))] };
+  const targets = syncTargetNames();
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tables.commands(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: 'SET syncStartedAt = if_not_exists(syncStartedAt, :now)',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#result)',
+        ExpressionAttributeNames: { '#result': 'result' },
+        ExpressionAttributeValues: { ':now': new Date().toISOString() },
+      }),
+    );
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) throw new VersionAlreadyEndedError(key, 'missing or ended');
+    throw err;
+  }
+  return { ...input, targets: targets.map((target) => ({ target })) };
 }
 
 // ---------------------------------------------------------------- sync_data
 
-/** Built-in read model: the latest version in `data`, written only if newer than what is there. */
+/**
+ * Built-in read model: the latest version in `data`, written only over an older one, so a
+ * retried, late or re-driven call can never put an older version over a newer one. What it
+ * did is recorded by finish / mark_failed from the Map's result (`syncStatus.data`).
+ */
 async function syncData(input: SyncItemInput): Promise<{ target: string; status: 'FINISHED' }> {
   if (input.target !== DATA_TARGET)
     throw new Error(`sync_data only handles the built-in "${DATA_TARGET}" target, got "${input.target}"`);
   const row = await requireCommand(input);
+  if (hasEnded(row)) throw new VersionAlreadyEndedError(input, row.result);
   const version = Number(row.version);
   try {
     await ddb().send(
@@ -287,60 +367,93 @@ async function syncData(input: SyncItemInput): Promise<{ target: string; status:
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
     const current = await getDataRow(row.pk, row.code);
-    const currentVersion = Number(current?.version);
-    // A retry of this step finds its own write (same version), or, if its version has since
-    // ended and a later one was written on top, a newer row: the row's own syncStatus.data
-    // says this version was written, so succeed without moving the read model back. (The
-    // command-step role cannot read `history`, so the command row is the evidence.)
-    const alreadyWritten =
-      currentVersion === version ||
-      (currentVersion > version && isRecord(row.syncStatus) && row.syncStatus[DATA_TARGET] === 'FINISHED');
-    if (!alreadyWritten) {
+    // a retry of this call finds its own write; anything newer means this version lost its turn
+    if (Number(current?.version) !== version) {
       throw new NamedError(
         'VersionConflict',
         `data ${row.pk} / ${row.code} is at version ${current?.version}, cannot apply version ${version}`,
       );
     }
   }
-  await ddb()
-    .send(
-      new UpdateCommand({
-        TableName: tables.commands(),
-        Key: { pk: row.pk, sk: row.sk },
-        UpdateExpression: 'SET syncStatus.#t = :s',
-        ConditionExpression: 'attribute_exists(syncStatus)',
-        ExpressionAttributeNames: { '#t': DATA_TARGET },
-        ExpressionAttributeValues: { ':s': 'FINISHED' },
-      }),
-    )
-    .catch((err: unknown) => {
-      if (!isConditionalCheckFailed(err)) throw err;
-    });
-  return { target: DATA_TARGET, status: 'FINISHED' };
+  return { target: DATA_TARGET, status: SyncTargetStatus.FINISHED };
 }
+
+/** `sync_failed`: the caught error of one sync item as a small item result (no write). */
+function syncFailed(input: Record<string, unknown>): ReturnType<typeof failedItem> {
+  return failedItem(input.error);
+}
+
+// ---------------------------------------------------------------- bounded row writes
+
+type RowUpdate = Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>;
+
+/**
+ * Update the command row with `full`; if DynamoDB refuses it because the row would exceed
+ * 400 KB (a row written past COMMAND_ROW_MAX_BYTES by something other than the client), with
+ * `minimal`, which records only what successors need and removes the workflow's own
+ * bookkeeping to make room. A ConditionalCheckFailed is the caller's to interpret.
+ */
+async function updateRowFitting(key: Key, full: RowUpdate, minimal: RowUpdate): Promise<void> {
+  const send = (update: RowUpdate) =>
+    ddb().send(new UpdateCommand({ TableName: tables.commands(), Key: { pk: key.pk, sk: key.sk }, ...update }));
+  try {
+    await send(full);
+  } catch (err) {
+    if (!isItemTooLarge(err)) throw err;
+    log('warn', 'command row too full for the outcome record: writing the minimal one', { key });
+    await send(minimal);
+  }
+}
+
+/** The bookkeeping a full row loses to make room for the minimal outcome record. */
+const BOOKKEEPING_DROPPED_WHEN_FULL = 'lastError, #status, #statusAt, syncStatus, failedAfterCompletion';
 
 // ---------------------------------------------------------------- finish
 
+/**
+ * COMPLETED, with what each target did, then the next version is released. A failed sync
+ * item fails the version instead (SyncTargetFailed → mark_failed). Conditional on the version
+ * not having ended: a finish still running after execution-watch failed the version (its
+ * execution was stopped) changes nothing; a retry after a lost response finds its own result.
+ */
 async function finish(input: CommandStateInput): Promise<CommandStateInput> {
   const key = requireKey(input, 'finish input');
   const { code, version } = parseCommandSk(key.sk);
+  const outcomes = syncOutcomes(input);
+  if (outcomes?.some((o) => o.status !== SyncTargetStatus.FINISHED))
+    throw new NamedError('SyncTargetFailed', syncFailureReason(outcomes));
   const now = new Date().toISOString();
-  const finished = await ddb().send(
-    new UpdateCommand({
-      TableName: tables.commands(),
-      Key: { pk: key.pk, sk: key.sk },
-      UpdateExpression: 'SET #result = :r, #status = :s, #statusAt = :now, completedAt = :now REMOVE taskToken',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
-      ExpressionAttributeValues: {
-        ':r': CommandResult.COMPLETED,
-        ':s': stepStatus('finish', StepPhase.FINISHED),
-        ':now': now,
+  const condition = 'attribute_exists(pk) AND attribute_not_exists(#result)';
+  try {
+    await updateRowFitting(
+      key,
+      {
+        UpdateExpression: `SET #result = :r, #status = :s, #statusAt = :now, completedAt = :now${outcomes ? ', syncStatus = :sync' : ''} REMOVE taskToken`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
+        ExpressionAttributeValues: {
+          ':r': CommandResult.COMPLETED,
+          ':s': stepStatus('finish', StepPhase.FINISHED),
+          ':now': now,
+          ...(outcomes ? { ':sync': syncStatusMap(outcomes) } : {}),
+        },
       },
-      ReturnValues: 'UPDATED_OLD',
-    }),
-  );
-  if (finished.Attributes?.result !== CommandResult.COMPLETED) metrics.commandApplied();
+      {
+        UpdateExpression: `SET #result = :r REMOVE taskToken, ${BOOKKEEPING_DROPPED_WHEN_FULL}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
+        ExpressionAttributeValues: { ':r': CommandResult.COMPLETED },
+      },
+    );
+    // the write succeeds only where no result was set: counted once per version
+    metrics.commandApplied();
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const row = await getCommand(key);
+    if (!row) throw new Error(`command ${key.pk} / ${key.sk} not found in ${tables.commands()}`, { cause: err });
+    if (row.result !== CommandResult.COMPLETED) throw new VersionAlreadyEndedError(key, row.result);
+    // our own earlier attempt wrote it (a lost response): go on to the release
+  }
   const released = await releaseSuccessor(key.pk, code, version, `finish:${version}`);
   return { ...withoutError(input), ...(released.resumed ? { resumedVersion: released.resumed } : {}) };
 }
@@ -352,9 +465,9 @@ function failureReason(input: CommandStateInput): string {
   // may be a leftover of check_version that travelled unchanged through the wait
   if (isRecord(input.error)) {
     const e = input.error as CaughtError;
-    return truncate(`${e.Error ?? 'Error'}: ${e.Cause ?? ''}`, 4000);
+    return truncate(`${e.Error ?? 'Error'}: ${e.Cause ?? ''}`, COMMAND_REASON_MAX_CHARS);
   }
-  if (typeof input.reason === 'string' && input.reason) return input.reason;
+  if (typeof input.reason === 'string' && input.reason) return truncate(input.reason, COMMAND_REASON_MAX_CHARS);
   if (input.result === -1) return 'version conflict';
   return 'command failed';
 }
@@ -362,9 +475,9 @@ function failureReason(input: CommandStateInput): string {
 /**
  * A version that already COMPLETED is never turned into a failure, but its execution still
  * ends in `fail` (e.g. finish recorded COMPLETED, then releasing the successor threw): say
- * so on the row. Returns false if the row is not COMPLETED (missing).
+ * so on the row, once.
  */
-async function recordFailureAfterCompletion(key: Key, reason: string, now: string): Promise<boolean> {
+async function recordFailureAfterCompletion(key: Key, reason: string, now: string): Promise<void> {
   try {
     await ddb().send(
       new UpdateCommand({
@@ -372,7 +485,7 @@ async function recordFailureAfterCompletion(key: Key, reason: string, now: strin
         Key: { pk: key.pk, sk: key.sk },
         UpdateExpression:
           'SET #status = :s, #statusAt = :now, failedAfterCompletion = :reason, failedAfterCompletionAt = :now',
-        ConditionExpression: '#result = :completed',
+        ConditionExpression: '#result = :completed AND attribute_not_exists(failedAfterCompletion)',
         ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
         ExpressionAttributeValues: {
           ':s': stepStatus('mark_failed', StepPhase.FINISHED),
@@ -382,46 +495,94 @@ async function recordFailureAfterCompletion(key: Key, reason: string, now: strin
         },
       }),
     );
-    return true;
   } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
+    if (isConditionalCheckFailed(err)) return;
+    if (isItemTooLarge(err)) {
+      log('warn', 'failedAfterCompletion not recorded: the command row is full', { key });
+      return;
+    }
     throw err;
   }
 }
 
 /**
- * status FAILED + result FAILED with the reason, an alarm, and the next version released
- * (resumed if it waits and may now proceed) so a failure never leaves the chain waiting.
+ * What is known of the targets when the version fails: from the Map's result when the sync
+ * ran to its end (calls that came back with a service error may still run), otherwise — the
+ * sync started (`syncStartedAt`) but its execution was stopped or the Map failed — nothing:
+ * every target is UNKNOWN and any call may run until its function's timeout.
+ */
+async function targetsAtFailure(
+  key: Key,
+  input: CommandStateInput,
+  nowMs: number,
+): Promise<{ syncStatus?: Record<string, string>; callsEndBy?: number }> {
+  const outcomes = syncOutcomes(input);
+  if (outcomes) {
+    const endBy = callsEndBy(
+      outcomes.filter((o) => o.mayStillRun).map((o) => o.target),
+      nowMs,
+    );
+    return { syncStatus: syncStatusMap(outcomes), ...(endBy ? { callsEndBy: endBy } : {}) };
+  }
+  const row = await getCommand(key);
+  if (row?.syncStartedAt === undefined || hasEnded(row)) return {};
+  const targets = syncTargetNames();
+  return {
+    syncStatus: Object.fromEntries(targets.map((t) => [t, SyncTargetStatus.UNKNOWN])),
+    callsEndBy: callsEndBy(targets, nowMs),
+  };
+}
+
+/**
+ * result FAILED with the reason (and what each target did), an alarm, and the next version
+ * released — resumed if it waits and may now proceed, which it may only once no call of this
+ * version can still be running (`callsEndBy`; until then its own re-check keeps it waiting).
+ * Conditional on the version not having ended: the first outcome and reason stay.
  */
 async function markFailed(input: CommandStateInput, executionArn?: string): Promise<CommandStateInput> {
   const key = requireKey(input, 'mark_failed input');
   const reason = failureReason(input);
-  const now = new Date().toISOString();
+  const nowMs = Date.now();
+  const now = new Date(nowMs).toISOString();
+  const { syncStatus, callsEndBy: endBy } = await targetsAtFailure(key, input, nowMs);
+  const condition = 'attribute_exists(pk) AND attribute_not_exists(#result)';
   let completed = false;
   try {
-    const failed = await ddb().send(
-      new UpdateCommand({
-        TableName: tables.commands(),
-        Key: { pk: key.pk, sk: key.sk },
-        UpdateExpression:
-          'SET #result = :r, #status = :s, #statusAt = :now, failedAt = :now, failedReason = :reason REMOVE taskToken',
-        // a version that already COMPLETED is never turned into a failure
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#result) OR #result <> :completed)',
+    await updateRowFitting(
+      key,
+      {
+        UpdateExpression: `SET #result = :r, #status = :s, #statusAt = :now, failedAt = :now, failedReason = :reason${syncStatus ? ', syncStatus = :sync' : ''}${endBy ? ', callsEndBy = :endBy' : ''} REMOVE taskToken`,
+        ConditionExpression: condition,
         ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
         ExpressionAttributeValues: {
           ':r': CommandResult.FAILED,
           ':s': COMMAND_FAILED_STATUS,
           ':now': now,
           ':reason': reason,
-          ':completed': CommandResult.COMPLETED,
+          ...(syncStatus ? { ':sync': syncStatus } : {}),
+          ...(endBy ? { ':endBy': endBy } : {}),
         },
-        ReturnValues: 'UPDATED_OLD',
-      }),
+      },
+      {
+        UpdateExpression: `SET #result = :r, failedReason = :reason${endBy ? ', callsEndBy = :endBy' : ''} REMOVE taskToken, ${BOOKKEEPING_DROPPED_WHEN_FULL}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
+        ExpressionAttributeValues: {
+          ':r': CommandResult.FAILED,
+          ':reason': truncate(reason, COMMAND_MINIMAL_REASON_MAX_CHARS),
+          ...(endBy ? { ':endBy': endBy } : {}),
+        },
+      },
     );
-    if (failed.Attributes?.result === undefined) metrics.commandFailed();
+    metrics.commandFailed(); // the write succeeds only where no result was set: counted once
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
-    completed = await recordFailureAfterCompletion(key, reason, now);
+    const row = await getCommand(key);
+    if (row?.result === CommandResult.COMPLETED) {
+      completed = true;
+      await recordFailureAfterCompletion(key, reason, now);
+    }
+    // FAILED already: the first outcome and reason stay; missing: nothing to record
   }
   await publishAlarm({
     kind: 'command-failed',
@@ -433,9 +594,9 @@ async function markFailed(input: CommandStateInput, executionArn?: string): Prom
     error: completed ? `version already COMPLETED (left COMPLETED); the execution still fails: ${reason}` : reason,
     ...(completed ? { completed: true } : {}),
   });
-  // Always, also for a COMPLETED row: its finish may have thrown while releasing the
-  // successor. releaseSuccessor is idempotent (a token is claimed before it is sent, so at
-  // most one resume), so releasing again is harmless.
+  // Always, also for an ended row: its finish may have thrown while releasing the successor.
+  // releaseSuccessor is idempotent (a token is claimed before it is sent, so at most one
+  // resume), so releasing again is harmless.
   const { code, version } = parseCommandSk(key.sk);
   await releaseSuccessor(key.pk, code, version, `mark_failed:${version}`);
   return { ...input, reason, ...(completed ? { completed: true } : {}) };
@@ -468,6 +629,9 @@ export async function handleCommandStep(event: StepEvent<unknown>): Promise<unkn
       return runRecordedStep(key, state, () => transformData(input), { executionArn });
     case 'sync_data':
       return runRecordedStep(key, state, () => syncData(raw as SyncItemInput), { executionArn });
+    case 'sync_failed':
+      // no status write: the outcome travels in the Map result to finish / mark_failed
+      return syncFailed(input);
     case 'finish':
       return runRecordedStep(key, state, () => finish(input), { executionArn, recordFinished: false });
     case 'mark_failed':

@@ -17,6 +17,7 @@ export type EnvName =
   | 'IMPORT_CSV_STATE_MACHINE_ARN'
   | 'IMPORT_ZIP_STATE_MACHINE_ARN'
   | 'SYNC_TARGETS'
+  | 'SYNC_CALL_TIMEOUTS'
   | 'TASK_EXECUTORS'
   | 'COMMAND_TTL_SECONDS'
   | 'COMMAND_MAX_WAIT_SECONDS'
@@ -88,6 +89,27 @@ export function stringMapEnv(name: EnvName): Record<string, string> {
   for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
     if (typeof v !== 'string' || v === '')
       throw new MissingEnvError(name, `value for "${k}" must be a non-empty string`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** JSON object of positive numbers (e.g. seconds per name); missing means empty. */
+export function numberMapEnv(name: EnvName): Record<string, number> {
+  const out: Record<string, number> = {};
+  const raw = optionalEnv(name);
+  if (raw === undefined) return out;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new MissingEnvError(name, 'expected a JSON object of numbers');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new MissingEnvError(name, 'expected a JSON object of numbers');
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new MissingEnvError(name, `value for "${k}" must be a positive number`);
     out[k] = v;
   }
   return out;

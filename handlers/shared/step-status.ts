@@ -1,7 +1,8 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from './aws/dynamodb';
 import { tables } from './env';
-import { describeError, isConditionalCheckFailed } from '../../core/errors';
+import { describeError, isConditionalCheckFailed, isItemTooLarge, truncate } from '../../core/errors';
+import { COMMAND_REASON_MAX_CHARS } from '../../core/limits';
 import { log } from './log';
 import { publishAlarm } from './notify';
 import { StepPhase, stepStatus } from '../../core/status';
@@ -9,7 +10,9 @@ import type { Key } from '../../core/types';
 
 /**
  * Record `<state>:STARTED|FINISHED|FAILED` in `status` on the command row (and the time in
- * `statusAt`). Only updates an existing row. Returns false if the row does not exist.
+ * `statusAt`). Only updates a row whose version has not ended (an ended version's status
+ * stays how it ended). The error is bounded (COMMAND_REASON_MAX_CHARS), and a row too full to
+ * take the record skips it: bookkeeping never fails a step. Returns false when not written.
  */
 export async function recordStepStatus(key: Key, state: string, phase: StepPhase, error?: string): Promise<boolean> {
   const now = new Date().toISOString();
@@ -21,18 +24,27 @@ export async function recordStepStatus(key: Key, state: string, phase: StepPhase
         UpdateExpression: error
           ? 'SET #status = :s, #statusAt = :now, #lastError = :e'
           : 'SET #status = :s, #statusAt = :now',
-        ConditionExpression: 'attribute_exists(pk)',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#result)',
         ExpressionAttributeNames: {
           '#status': 'status',
           '#statusAt': 'statusAt',
+          '#result': 'result',
           ...(error ? { '#lastError': 'lastError' } : {}),
         },
-        ExpressionAttributeValues: { ':s': stepStatus(state, phase), ':now': now, ...(error ? { ':e': error } : {}) },
+        ExpressionAttributeValues: {
+          ':s': stepStatus(state, phase),
+          ':now': now,
+          ...(error ? { ':e': truncate(error, COMMAND_REASON_MAX_CHARS) } : {}),
+        },
       }),
     );
     return true;
   } catch (err) {
     if (isConditionalCheckFailed(err)) return false;
+    if (isItemTooLarge(err)) {
+      log('warn', 'step status not recorded: the command row is full', { key, state, phase });
+      return false;
+    }
     throw err;
   }
 }

@@ -1,7 +1,8 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { sfn } from '../shared/aws/sfn';
 import { handleCommandStep } from '../command/steps';
-import { getCommand } from '../command/model';
+import { getCommand, releaseSuccessor } from '../command/model';
+import { parseCommandSk } from '../../core/keys';
 import { reconcileAndComplete } from '../import/csv-steps';
 import { deliverJobOutcome, getJob, type ImportJob } from '../import/model';
 import { finalizeZipJob } from '../import/zip-steps';
@@ -184,12 +185,24 @@ interface FixResult {
   rowStatus: string;
 }
 
-/** command: mark_failed itself (FAILED + result FAILED + failedReason, its alarm, successor released). */
+/**
+ * command: mark_failed itself (FAILED + result FAILED + failedReason, its alarm, successor
+ * released). A version that has already ended may still owe its release: the execution
+ * failed because finish or mark_failed could not resume the next version (throttled, or
+ * died after recording the result). The release is idempotent, so it is simply done again;
+ * an error throws, and the message is redelivered until it succeeds (then the DLQ, and the
+ * waiting version's own re-check every HeartbeatSeconds still covers it).
+ */
 async function failCommand(key: Key, detail: ExecutionStatusDetail, error: CaughtError): Promise<FixResult> {
   const row = await getCommand(key);
   if (!row) return { terminal: false, missing: true, rowStatus: 'MISSING' };
-  if (row.result === CommandResult.COMPLETED || row.result === CommandResult.FAILED)
+  if (row.result === CommandResult.COMPLETED || row.result === CommandResult.FAILED) {
+    const { code, version } = parseCommandSk(key.sk);
+    const released = await releaseSuccessor(key.pk, code, version, `execution-watch:${version}`);
+    if (released.resumed)
+      log('warn', 'execution-watch: released the successor of an ended version', { key, ...released });
     return { terminal: true, rowStatus: String(row.result) };
+  }
   const event: StepEvent<unknown> = {
     source: 'execution-watch',
     context: {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { buildCommandDefinition, type CommandDefinitionOptions } from '../../components/workflows';
+import { failedItem } from '../../handlers/command/sync-outcomes';
 import { COMMAND_STEP_ARN, functionArn } from './fixtures';
 import {
   ConcurrencyProbe,
@@ -41,7 +42,13 @@ function doubles(checkResult: Json, overrides: Record<string, LambdaDouble> = {}
     transform_data: (input) => ({ ...input, targets: [{ target: 'data' }, { target: 'search' }] }),
     sync_data: syncDone,
     sync_search: syncDone,
-    finish: passThrough,
+    sync_failed: (input) => failedItem(input.error) as unknown as Json,
+    // like the handler: a failed item fails the version
+    finish: (input) => {
+      if ((input.sync as JsonRecord[]).some((item) => item.status !== 'FINISHED'))
+        throw lambdaError('SyncTargetFailed', JSON.stringify(input.sync));
+      return input;
+    },
     mark_failed: passThrough,
     ...overrides,
   };
@@ -59,9 +66,10 @@ describe('command machine (executed with aws-local-stepfunctions)', function () 
       const run = await runDefinition(definition, INPUT, { doubles: doubles(0) });
       assert.equal(run.status, 'SUCCEEDED');
       assert.deepEqual(run.path, ['check_version', 'check_version_result', ...TAIL]);
+      // what a consumer's Lambda returns is replaced by its status (its size is not ours to carry)
       assert.deepEqual(callsOf(run, 'finish')[0].input.sync, [
         { target: 'data', status: 'FINISHED' },
-        { target: 'search', status: 'FINISHED' },
+        { status: 'FINISHED' },
       ]);
       // Each iteration gets { pk, sk, target }; the consumer target runs its own Lambda.
       assert.deepEqual(callsOf(run, 'sync_search')[0].input, { ...INPUT, target: 'search' });
@@ -190,24 +198,82 @@ describe('command machine (executed with aws-local-stepfunctions)', function () 
       });
     }
 
-    it('a failing sync target ends in fail after mark_failed, with the error in $.error', async () => {
+    it('a failing sync target does not stop the others: every item ends, then finish → mark_failed → fail', async () => {
+      let dataCalls = 0;
       const run = await runDefinition(definition, INPUT, {
-        doubles: doubles(0, { sync_search: () => Promise.reject(lambdaError('SearchIndexDown', 'index unavailable')) }),
+        doubles: doubles(0, {
+          sync_search: () => Promise.reject(lambdaError('SearchIndexDown', 'index unavailable')),
+          sync_data: async (input) => {
+            await new Promise((r) => setTimeout(r, 200)); // still running when search fails
+            dataCalls++;
+            return syncDone(input, undefined as never);
+          },
+        }),
       });
       assert.equal(run.status, 'FAILED');
-      assert.deepEqual(run.path.slice(-4), ['transform_data', 'sync_data_all', ...FAILED_TAIL]);
-      assert.equal((callsOf(run, 'mark_failed')[0].input.error as JsonRecord).Error, 'SearchIndexDown');
-      assert.equal(callsOf(run, 'finish').length, 0);
+      assert.deepEqual(run.path.slice(-5), ['transform_data', 'sync_data_all', 'finish', ...FAILED_TAIL]);
+      assert.equal(dataCalls, 1, 'the data item ran to its end');
+      const failedInput = callsOf(run, 'sync_failed')[0].input;
+      assert.equal((failedInput.error as JsonRecord).Error, 'SearchIndexDown');
+      const mark = callsOf(run, 'mark_failed')[0].input;
+      assert.equal((mark.error as JsonRecord).Error, 'SyncTargetFailed');
+      assert.deepEqual(mark.sync, [
+        { target: 'data', status: 'FINISHED' },
+        { status: 'FAILED', error: 'SearchIndexDown: index unavailable' },
+      ]);
     });
 
-    it('a target nobody registered fails the command (sync_unknown_target)', async () => {
+    it('a sync call is retried only when throttled; a service error after which it may still run is not retried', async () => {
+      let throttled = 0;
+      let lost = 0;
+      const run = await runDefinition(definition, INPUT, {
+        doubles: doubles(0, {
+          sync_data: (input) => {
+            if (++throttled < 3) throw lambdaError('Lambda.TooManyRequestsException');
+            return syncDone(input, undefined as never);
+          },
+          sync_search: () => {
+            lost++;
+            throw lambdaError('Lambda.SdkClientException', 'connection reset');
+          },
+        }),
+        retryIntervalOverrides: { sync_data: 0, sync_search: 0 },
+      });
+      assert.equal(run.status, 'FAILED');
+      assert.equal(throttled, 3);
+      assert.equal(lost, 1, 'never called twice while the first call may still run');
+      assert.deepEqual((callsOf(run, 'mark_failed')[0].input.sync as JsonRecord[])[1], {
+        status: 'FAILED',
+        error: 'Lambda.SdkClientException: connection reset',
+        mayStillRun: true,
+      });
+    });
+
+    it('when sync_failed itself fails, the item still ends FAILED (and may still run)', async () => {
+      const run = await runDefinition(definition, INPUT, {
+        doubles: doubles(0, {
+          sync_search: () => Promise.reject(lambdaError('SearchIndexDown', 'index unavailable')),
+          sync_failed: () => Promise.reject(lambdaError('Error', 'broken')),
+        }),
+      });
+      assert.equal(run.status, 'FAILED');
+      assert.deepEqual((callsOf(run, 'mark_failed')[0].input.sync as JsonRecord[])[1], {
+        status: 'FAILED',
+        mayStillRun: true,
+        error: 'SearchIndexDown',
+      });
+    });
+
+    it('a target nobody registered fails its item (sync_unknown_target) and so the command', async () => {
       const run = await runDefinition(definition, INPUT, {
         doubles: doubles(0, {
           transform_data: (input) => ({ ...input, targets: [{ target: 'data' }, { target: 'nobody' }] }),
         }),
       });
       assert.equal(run.status, 'FAILED');
-      assert.equal((callsOf(run, 'mark_failed')[0].input.error as JsonRecord).Error, 'UnknownSyncTarget');
+      const item = (callsOf(run, 'mark_failed')[0].input.sync as JsonRecord[])[1];
+      assert.equal(item.status, 'FAILED');
+      assert.match(String(item.error), /^UnknownSyncTarget/);
     });
   });
 

@@ -4,6 +4,7 @@ import {
   DefinitionValidationError,
   forEachState,
   lambdaRetrier,
+  lambdaThrottleRetrier,
   lambdaTask,
   serializeDefinition,
   validateDefinition,
@@ -71,6 +72,8 @@ const BUILDERS: {
       'sync_data',
       ...set.command.syncTargets.map((t) => `sync_${t.name}`),
       'sync_unknown_target',
+      'sync_failed',
+      'sync_failed_unreported',
       'finish',
       'success',
       'mark_failed',
@@ -111,9 +114,11 @@ describe('asl: generated definitions', () => {
           assert.deepEqual([...statesOf(definition).keys()].sort(), states(set).sort());
         });
 
-        it('gives every Task the contract payload and the standard Lambda retrier', () => {
+        it('gives every Task the contract payload and the standard Lambda retrier (sync calls: throttles only)', () => {
           for (const [name, task] of tasksOf(definition)) {
-            assert.deepEqual(task.Retry, [lambdaRetrier()], `${name} Retry`);
+            // a sync call is never retried while an earlier attempt may still run (issue 9, item 10)
+            const syncCall = machine === 'command' && name.startsWith('sync_') && name !== 'sync_failed';
+            assert.deepEqual(task.Retry, [syncCall ? lambdaThrottleRetrier() : lambdaRetrier()], `${name} Retry`);
             const payload = task.Parameters?.Payload;
             if (task.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
               assert.deepEqual(
@@ -130,7 +135,9 @@ describe('asl: generated definitions', () => {
             } else {
               assert.equal(task.Resource, 'arn:aws:states:::lambda:invoke', name);
               assert.deepEqual(payload, { source: 'step-function', 'context.$': '$$', 'input.$': '$' }, name);
-              assert.equal(task.OutputPath, '$.Payload', `${name} OutputPath`);
+              if (syncCall && name !== 'sync_data')
+                assert.deepEqual(task.ResultSelector, { status: 'FINISHED' }, `${name} ResultSelector`);
+              else assert.equal(task.OutputPath, '$.Payload', `${name} OutputPath`);
             }
           }
         });

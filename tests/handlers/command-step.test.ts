@@ -146,7 +146,8 @@ describe('command-step handler (DynamoDB Local)', function () {
       assert.deepEqual(s.targets, [{ target: 'data' }, { target: 'search' }]);
       await call('sync_data', { ...k1, target: 'data' });
       await assert.rejects(call('sync_data', { ...k1, target: 'search' }), /only handles the built-in/);
-      await call('finish', s);
+      // the Map's result, in the order of s.targets (a consumer target's item is just its status)
+      await call('finish', { ...s, sync: [{ target: 'data', status: 'FINISHED' }, { status: 'FINISHED' }] });
       const data = await getItem(T.data, pk, 'A');
       assert.equal(data?.version, 1);
       assert.deepEqual(data?.attributes, { v: 1 });
@@ -156,7 +157,7 @@ describe('command-step handler (DynamoDB Local)', function () {
       const row = await getItem(T.commands, pk, 'A@1');
       assert.equal(row?.status, 'finish:FINISHED');
       assert.equal(row?.result, 'COMPLETED');
-      assert.deepEqual(row?.syncStatus, { data: 'FINISHED' });
+      assert.deepEqual(row?.syncStatus, { data: 'FINISHED', search: 'FINISHED' });
 
       const k2 = await command(pk, 'A', 2);
       assert.equal((await call('check_version', k2)).result, 0);
@@ -177,18 +178,18 @@ describe('command-step handler (DynamoDB Local)', function () {
       assert.ok(mocks.published.some((p) => p.topic === ARN.alarmTopic && p.body.state === 'sync_data'));
     });
 
-    it('a redelivered sync_data of a version already written and since superseded succeeds without writing', async () => {
+    it('a retried sync_data finds its own write and succeeds; one that finds a newer version refuses and leaves it', async () => {
       const pk = uniq();
       const k1 = await command(pk, 'A', 1);
       let s = await call('set_ttl_command', { ...k1, result: 0 });
       s = await call('history_copy', s);
       await call('transform_data', s);
       await call('sync_data', { ...k1, target: 'data' });
-      await putItem(T.data, { pk, sk: 'A', version: 2, commandSk: 'A@2' }); // version 2 written on top meanwhile
       // the first response was lost and the Lambda invocation is retried
       assert.deepEqual(await call('sync_data', { ...k1, target: 'data' }), { target: 'data', status: 'FINISHED' });
+      await putItem(T.data, { pk, sk: 'A', version: 2, commandSk: 'A@2' }); // a newer version written on top
+      await assert.rejects(call('sync_data', { ...k1, target: 'data' }), (e: Error) => e.name === 'VersionConflict');
       assert.equal((await getItem(T.data, pk, 'A'))?.version, 2, 'the read model does not go back');
-      assert.equal((await getItem(T.commands, pk, 'A@1'))?.status, 'sync_data:FINISHED');
     });
 
     it('set_ttl_command leaves versions above data.version alone, so their expiry cannot strand the chain', async () => {
