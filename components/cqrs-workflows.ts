@@ -27,6 +27,14 @@ export interface SyncTarget {
   name: string;
   /** ARN of the Lambda; the command machine's role may invoke exactly these and the built-in handlers. */
   functionArn: pulumi.Input<string>;
+  /**
+   * The function's configured timeout in seconds (integer, 1 to 900), or more. When a call
+   * to this target may still be running after its version ended (the execution was stopped,
+   * or Lambda answered with a service error), the next version waits this long before it
+   * calls the target. Default: 900 (Lambda's maximum, always safe, but the next version may
+   * then wait up to 15 minutes after such a failure).
+   */
+  timeoutSeconds?: pulumi.Input<number>;
 }
 
 export interface CqrsWorkflowsArgs {

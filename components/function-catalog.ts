@@ -50,7 +50,7 @@ export interface CatalogContext {
   alarmTopicArn: pulumi.Input<string>;
   alarmKeyArn: pulumi.Input<string>;
   machineArns: Record<MachineKey, pulumi.Input<string>>;
-  syncTargets: { name: string; functionArn: pulumi.Input<string> }[];
+  syncTargets: { name: string; functionArn: pulumi.Input<string>; timeoutSeconds?: pulumi.Input<number> }[];
   taskExecutors: Record<string, pulumi.Input<string>>;
   commandTtlSeconds: pulumi.Input<number>;
   commandMaxWaitSeconds: pulumi.Input<number>;
@@ -63,6 +63,29 @@ export interface FunctionSpec {
 }
 
 const str = (v: pulumi.Input<number>) => pulumi.output(v).apply(String);
+
+/** Lambda's longest timeout: how long a sync call may run when its target's timeout is not given. */
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
+/**
+ * `SYNC_CALL_TIMEOUTS`: how long a call to each sync target can run (the built-in `data`
+ * target is command-step itself). mark_failed makes a version's successor wait this long
+ * after a call that may still be running (docs/architecture.md, "Sync calls never overlap").
+ */
+function syncCallTimeouts(c: CatalogContext): pulumi.Output<string> {
+  return pulumi
+    .all(c.syncTargets.map((t) => pulumi.output(t.timeoutSeconds ?? LAMBDA_MAX_TIMEOUT_SECONDS)))
+    .apply((seconds) => {
+      seconds.forEach((v, i) => {
+        if (!Number.isInteger(v) || v < 1)
+          throw new Error(`command.syncTargets[${i}].timeoutSeconds must be an integer >= 1, got ${String(v)}`);
+      });
+      return JSON.stringify({
+        data: FUNCTION_TIMEOUTS['command-step'],
+        ...Object.fromEntries(c.syncTargets.map((t, i) => [t.name, seconds[i]])),
+      });
+    });
+}
 
 /** `arn:…:stateMachine:<name>` → `arn:…:execution:<name>:*`, every execution of that machine. */
 export function executionsOf(stateMachineArn: string): string {
@@ -136,6 +159,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         HISTORY_TABLE: c.tableNames.history,
         ALARM_TOPIC_ARN: c.alarmTopicArn,
         SYNC_TARGETS: JSON.stringify(c.syncTargets.map((t) => t.name)),
+        SYNC_CALL_TIMEOUTS: syncCallTimeouts(c),
         COMMAND_TTL_SECONDS: str(c.commandTtlSeconds),
         COMMAND_MAX_WAIT_SECONDS: str(c.commandMaxWaitSeconds),
       },
@@ -247,6 +271,9 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         TASK_STATE_MACHINE_ARN: c.machineArns.task,
         IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns['import-csv'],
         IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns['import-zip'],
+        // mark_failed of a version stopped during its sync: which targets, how long their calls may run
+        SYNC_TARGETS: JSON.stringify(c.syncTargets.map((t) => t.name)),
+        SYNC_CALL_TIMEOUTS: syncCallTimeouts(c),
         ...topics,
       },
       statements: [

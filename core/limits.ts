@@ -19,6 +19,12 @@ export const COMMAND_BOOKKEEPING_RESERVE_BYTES = 16 * 1024;
 /** Largest command row (as written by the client or the router) the command workflow accepts. */
 export const COMMAND_ROW_MAX_BYTES = DYNAMODB_MAX_ITEM_BYTES - COMMAND_BOOKKEEPING_RESERVE_BYTES;
 
+/**
+ * Most sync targets a command machine may have: each adds an entry to `syncStatus` on every
+ * command row (name ≤ 75 characters), which the bookkeeping reserve has to hold.
+ */
+export const MAX_SYNC_TARGETS = 40;
+
 /** Longest `failedReason`, `lastError` or `failedAfterCompletion` a command handler writes (characters). */
 export const COMMAND_REASON_MAX_CHARS = 1000;
 /** Longest reason the last-resort failure record carries, for a row with almost no room left. */

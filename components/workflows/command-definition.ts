@@ -1,3 +1,4 @@
+import { MAX_SYNC_TARGETS } from '../../core/limits';
 import { SyncTargetStatus } from '../../core/status';
 import {
   catchAll,
@@ -80,6 +81,10 @@ export function syncStateName(targetName: string): string {
 
 function checkSyncTargets(targets: readonly SyncTargetFunction[]): void {
   if (!Array.isArray(targets)) throw new Error(`${BUILDER}: option "syncTargets" must be an array (use [] for none)`);
+  if (targets.length > MAX_SYNC_TARGETS)
+    throw new Error(
+      `${BUILDER}: option "syncTargets" has ${targets.length} targets; at most ${MAX_SYNC_TARGETS} (each one's outcome is recorded on every command row)`,
+    );
   const seen = new Set<string>();
   targets.forEach((target, i) => {
     const option = `syncTargets[${i}].name`;
