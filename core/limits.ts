@@ -25,6 +25,13 @@ export const COMMAND_ROW_MAX_BYTES = DYNAMODB_MAX_ITEM_BYTES - COMMAND_BOOKKEEPI
  */
 export const MAX_SYNC_TARGETS = 40;
 
+/**
+ * Largest sub-task row the task workflow creates: the rest of the item is kept for what its
+ * run adds (a result up to 64 KiB inline — larger ones go to S3 —, an error of up to 4,000
+ * characters, status and times). A task with a larger item fails up front with the reason.
+ */
+export const SUB_TASK_ROW_MAX_BYTES = DYNAMODB_MAX_ITEM_BYTES - 96 * 1024;
+
 /** Longest `failedReason`, `lastError` or `failedAfterCompletion` a command handler writes (characters). */
 export const COMMAND_REASON_MAX_CHARS = 1000;
 /** Longest reason the last-resort failure record carries, for a row with almost no room left. */

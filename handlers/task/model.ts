@@ -43,19 +43,23 @@ export async function getTaskRow<T>(key: Key): Promise<T | undefined> {
 }
 
 /**
- * End a sub-task exactly once: its status moves from `from` to COMPLETED/FAILED and the
- * parent's `succeeded`/`failed` counter is incremented in the same transaction. Returns false
- * if the sub-task was no longer in `from` (someone else ended it: nothing counted twice).
+ * End a sub-task exactly once: its status moves from `from` (one status or any of several)
+ * to COMPLETED/FAILED and the parent's `succeeded`/`failed` counter is incremented in the
+ * same transaction — the only way the counters ever change, so `succeeded + failed` always
+ * counts exactly the ended sub-tasks. Returns false if the sub-task was no longer in `from`
+ * (someone else ended it: nothing counted twice).
  */
 export async function endSubTask(
   sub: Pick<SubTaskRow, 'pk' | 'sk' | 'parentPk' | 'parentSk'>,
-  from: TaskStatus,
+  from: TaskStatus | readonly TaskStatus[],
   outcome: typeof TaskStatus.COMPLETED | typeof TaskStatus.FAILED,
   details: { result?: unknown; resultRef?: string; error?: string },
 ): Promise<boolean> {
   const now = new Date().toISOString();
   const sets = ['#status = :to', 'finishedAt = :now'];
-  const values: Record<string, unknown> = { ':to': outcome, ':from': from, ':now': now };
+  const fromList = typeof from === 'string' ? [from] : [...from];
+  const values: Record<string, unknown> = { ':to': outcome, ':now': now };
+  fromList.forEach((f, i) => (values[`:from${i}`] = f));
   if (details.result !== undefined) {
     sets.push('#result = :result');
     values[':result'] = details.result;
@@ -78,7 +82,7 @@ export async function endSubTask(
               TableName: tables.tasks(),
               Key: { pk: sub.pk, sk: sub.sk },
               UpdateExpression: `SET ${sets.join(', ')}`,
-              ConditionExpression: '#status = :from',
+              ConditionExpression: `#status IN (${fromList.map((_, i) => `:from${i}`).join(', ')})`,
               ExpressionAttributeNames: {
                 '#status': 'status',
                 ...(details.result !== undefined ? { '#result': 'result' } : {}),

@@ -2,10 +2,11 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
 import { sfn } from '../shared/aws/sfn';
-import { mapLimit } from '../../core/dynamo';
+import { mapLimit, queryAll } from '../../core/dynamo';
 import { requireEnv, tables } from '../shared/env';
-import { describeError, isConditionalCheckFailed } from '../../core/errors';
-import { executionName, subTaskSk } from '../../core/keys';
+import { describeError, errorName, isConditionalCheckFailed } from '../../core/errors';
+import { executionName, subTaskPrefix, subTaskSk } from '../../core/keys';
+import { itemBytes, SUB_TASK_ROW_MAX_BYTES } from '../../core/limits';
 import { log } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
@@ -81,10 +82,48 @@ async function loadItems(task: TaskRow): Promise<unknown[]> {
   return items as unknown[];
 }
 
-async function failTask(task: TaskRow, reason: string): Promise<void> {
+/**
+ * Fail a task before its machine started. Every item counts as failed (`failed = total`), and
+ * sub-task rows already created (a write failed part-way) are ended FAILED with the reason, so
+ * nothing stays open and the counters add up. Safe here: no machine runs, nothing else counts.
+ */
+async function failTask(task: TaskRow, reason: string, itemCount?: number): Promise<void> {
+  const total = itemCount ?? Number(task.total ?? 0);
+  for (const sub of await queryAll(ddb(), {
+    TableName: tables.tasks(),
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': task.pk, ':prefix': subTaskPrefix(task.sk) },
+    ConsistentRead: true,
+  })) {
+    await ddb()
+      .send(
+        new UpdateCommand({
+          TableName: tables.tasks(),
+          Key: { pk: sub.pk, sk: sub.sk },
+          UpdateExpression: 'SET #status = :failed, #error = :e, finishedAt = :now',
+          ConditionExpression: '#status = :created',
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+          ExpressionAttributeValues: {
+            ':failed': TaskStatus.FAILED,
+            ':created': TaskStatus.CREATED,
+            ':e': `not run: ${reason}`,
+            ':now': new Date().toISOString(),
+          },
+        }),
+      )
+      .catch((err: unknown) => {
+        if (!isConditionalCheckFailed(err)) throw err;
+      });
+  }
   metrics.taskEnded(
     TaskStatus.FAILED,
-    await setParentStatus(task, TaskStatus.FAILED, { error: reason, finishedAt: new Date().toISOString() }),
+    await setParentStatus(task, TaskStatus.FAILED, {
+      error: reason,
+      finishedAt: new Date().toISOString(),
+      total,
+      succeeded: 0,
+      failed: total,
+    }),
   );
   await publishAlarm({ kind: 'task-failed', table: 'tasks', pk: task.pk, sk: task.sk, error: reason });
   await publishStatusEventSafe(Action.TASK_STATUS, {
@@ -106,6 +145,7 @@ async function refuseOversizedInput(task: TaskRow, subKeys: Key[]): Promise<Prep
     task,
     `task has ${subKeys.length} sub-tasks: their keys (${size} bytes) exceed the ${MAX_TASK_INPUT_BYTES} bytes the task machine can carry ` +
       `(each Lambda payload holds them twice, in $$.Execution.Input and $, under the 256 KiB state limit); split it into several tasks`,
+    subKeys.length,
   );
   return { started: false, subTasks: subKeys.length, skipped: 'too many sub-tasks' };
 }
@@ -154,7 +194,23 @@ export async function prepareAndStartTask(key: Key): Promise<PrepareResult> {
       status: TaskStatus.CREATED,
       createdAt: now,
     }));
-    await mapLimit(rows, SUB_TASK_WRITE_CONCURRENCY, createSubTaskOnce);
+    const oversize = rows.findIndex((r) => itemBytes(r) > SUB_TASK_ROW_MAX_BYTES);
+    if (oversize >= 0) {
+      await failTask(
+        task,
+        `sub-task ${oversize} is ${itemBytes(rows[oversize])} bytes; a sub-task row holds at most ${SUB_TASK_ROW_MAX_BYTES} bytes (DynamoDB's 400 KB item limit less room for its result and error): pass a reference to large inputs instead`,
+        rows.length,
+      );
+      return { started: false, subTasks: rows.length, skipped: 'sub-task too large' };
+    }
+    try {
+      await mapLimit(rows, SUB_TASK_WRITE_CONCURRENCY, createSubTaskOnce);
+    } catch (err) {
+      // DynamoDB refuses the item itself (too deep, an invalid value): retrying cannot help
+      if (errorName(err) !== 'ValidationException') throw err;
+      await failTask(task, `a sub-task could not be written: ${describeError(err)}`, rows.length);
+      return { started: false, subTasks: rows.length, skipped: 'sub-task not writable' };
+    }
     try {
       await ddb().send(
         new UpdateCommand({
