@@ -24,9 +24,9 @@ export const CHAOS_OPTIONS: ChaosOptions = {
   dynamo: { errorBefore: 0.006, errorAfter: 0.006, crashBefore: 0.003, crashAfter: 0.003 },
   invoke: { throttle: 0.03, lostResponse: 0.02 },
   sendTaskThrottle: 0.35,
-  stop: 0.08,
+  stop: { commands: 0.2, tasks: 0.5, withinMs: 1500 },
   duplicate: 0.1,
-  targetFailure: 0.05,
+  targetFailure: 0.15,
   executorFailure: 0.2,
   deadlineMs: 120_000,
 };

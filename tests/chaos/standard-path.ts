@@ -41,7 +41,7 @@ export function standardPath(targets: readonly ChaosTarget[]): CommandPath {
     },
     streamRouter: (e) => streamRouter(e as never),
     executionWatch: (e) => executionWatch(e as never),
-    stoppable: [ARN.command, ARN.task],
+    stoppable: { commands: [ARN.command], tasks: [ARN.task] },
     registerTaskExecutor(taskType, executor) {
       registerTaskExecutor(taskType, executor);
       return () => unregisterTaskExecutor(taskType);

@@ -62,8 +62,8 @@ export interface CommandPath {
   streamRouter: LambdaHandler;
   /** Handler of the execution-events queue (SQS batches of EventBridge events). */
   executionWatch: LambdaHandler;
-  /** The machines whose executions may be stopped. */
-  stoppable: readonly string[];
+  /** The machines whose executions may be stopped: those running commands, those running tasks. */
+  stoppable: { commands: readonly string[]; tasks: readonly string[] };
   /** Registers the in-process executor of a task type; returns its removal. */
   registerTaskExecutor(
     taskType: string,
@@ -90,8 +90,8 @@ export interface ChaosOptions {
   invoke: { throttle: number; lostResponse: number };
   /** Per SendTask* call. */
   sendTaskThrottle: number;
-  /** Per execution: stopped after a random delay. */
-  stop: number;
+  /** Per command / task execution: stopped (StopExecution) after a random delay up to `stopWithinMs`. */
+  stop: { commands: number; tasks: number; withinMs: number };
   /** Per stream record / execution event: delivered twice. */
   duplicate: number;
   /** Per consumer target call / executor call. */
@@ -195,7 +195,7 @@ export async function runChaos(
           nthCall(`${t.name}|${input.sk}|${(event as { input: { pk: string } }).input.pk}`),
         );
         // mostly quick, sometimes slower than the function's timeout (the runtime stops it)
-        await sleep(rnd.chance(0.08) ? t.timeoutSeconds * 1000 + 500 : rnd.int(0, 150));
+        await sleep(rnd.chance(0.08) ? t.timeoutSeconds * 1000 + 500 : rnd.int(0, 600));
         if (currentInvocation()?.dead) return undefined; // stopped by its timeout meanwhile
         if (rnd.chance(options.targetFailure)) throw lambdaError('TargetRejected', `${t.name} rejected ${input.sk}`);
         return { ok: true };
@@ -297,8 +297,13 @@ export async function runChaos(
       labels.set(input.name, stable(input.input));
       const res = engine.start(input.stateMachineArn, input.name, input.input);
       const rnd = prngFor(seed, 'stop', labelOf(input.name));
-      if (path.stoppable.includes(input.stateMachineArn) && rnd.chance(options.stop)) {
-        const delay = rnd.int(50, 2500);
+      const rate = path.stoppable.commands.includes(input.stateMachineArn)
+        ? options.stop.commands
+        : path.stoppable.tasks.includes(input.stateMachineArn)
+          ? options.stop.tasks
+          : 0;
+      if (rnd.chance(rate)) {
+        const delay = rnd.int(20, options.stop.withinMs);
         void pending.track(
           sleep(delay).then(() => {
             if (engine.stop(input.stateMachineArn, input.name)) bump('stopped executions');
