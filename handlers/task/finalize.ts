@@ -59,21 +59,24 @@ async function failMissingSubTask(task: TaskRow, index: number, reason: string):
       new TransactWriteCommand({
         TransactItems: [
           {
-            Put: {
+            // an Update with attribute_not_exists creates the row (the role has no PutItem on tasks)
+            Update: {
               TableName: tables.tasks(),
-              Item: {
-                pk: task.pk,
-                sk: subTaskSk(task.sk, index),
-                type: TaskRowType.SUB_TASK,
-                parentPk: task.pk,
-                parentSk: task.sk,
-                index,
-                taskType: task.taskType,
-                status: TaskStatus.FAILED,
-                error: `${reason} (its sub-task row was missing)`,
-                finishedAt: now,
-              },
+              Key: { pk: task.pk, sk: subTaskSk(task.sk, index) },
+              UpdateExpression:
+                'SET #type = :type, parentPk = :ppk, parentSk = :psk, #index = :index, taskType = :taskType, #status = :failed, #error = :e, finishedAt = :now',
               ConditionExpression: 'attribute_not_exists(pk)',
+              ExpressionAttributeNames: { '#type': 'type', '#index': 'index', '#status': 'status', '#error': 'error' },
+              ExpressionAttributeValues: {
+                ':type': TaskRowType.SUB_TASK,
+                ':ppk': task.pk,
+                ':psk': task.sk,
+                ':index': index,
+                ':taskType': task.taskType,
+                ':failed': TaskStatus.FAILED,
+                ':e': `${reason} (its sub-task row was missing)`,
+                ':now': now,
+              },
             },
           },
           {

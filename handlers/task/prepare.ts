@@ -2,10 +2,10 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
 import { sfn } from '../shared/aws/sfn';
-import { mapLimit, queryAll } from '../../core/dynamo';
+import { mapLimit } from '../../core/dynamo';
 import { requireEnv, tables } from '../shared/env';
 import { describeError, errorName, isConditionalCheckFailed } from '../../core/errors';
-import { executionName, subTaskPrefix, subTaskSk } from '../../core/keys';
+import { executionName, subTaskSk } from '../../core/keys';
 import { itemBytes, SUB_TASK_ROW_MAX_BYTES } from '../../core/limits';
 import { log } from '../shared/log';
 import { metrics } from '../shared/metrics';
@@ -87,34 +87,35 @@ async function loadItems(task: TaskRow): Promise<unknown[]> {
  * sub-task rows already created (a write failed part-way) are ended FAILED with the reason, so
  * nothing stays open and the counters add up. Safe here: no machine runs, nothing else counts.
  */
-async function failTask(task: TaskRow, reason: string, itemCount?: number): Promise<void> {
+async function failTask(task: TaskRow, reason: string, itemCount?: number, subTasksMayExist = false): Promise<void> {
   const total = itemCount ?? Number(task.total ?? 0);
-  for (const sub of await queryAll(ddb(), {
-    TableName: tables.tasks(),
-    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-    ExpressionAttributeValues: { ':pk': task.pk, ':prefix': subTaskPrefix(task.sk) },
-    ConsistentRead: true,
-  })) {
-    await ddb()
-      .send(
-        new UpdateCommand({
-          TableName: tables.tasks(),
-          Key: { pk: sub.pk, sk: sub.sk },
-          UpdateExpression: 'SET #status = :failed, #error = :e, finishedAt = :now',
-          ConditionExpression: '#status = :created',
-          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
-          ExpressionAttributeValues: {
-            ':failed': TaskStatus.FAILED,
-            ':created': TaskStatus.CREATED,
-            ':e': `not run: ${reason}`,
-            ':now': new Date().toISOString(),
-          },
-        }),
-      )
-      .catch((err: unknown) => {
-        if (!isConditionalCheckFailed(err)) throw err;
-      });
-  }
+  if (subTasksMayExist)
+    await mapLimit(
+      Array.from({ length: total }, (_, i) => subTaskSk(task.sk, i)),
+      SUB_TASK_WRITE_CONCURRENCY,
+      async (sk) => {
+        try {
+          await ddb().send(
+            new UpdateCommand({
+              TableName: tables.tasks(),
+              Key: { pk: task.pk, sk },
+              UpdateExpression: 'SET #status = :failed, #error = :e, finishedAt = :now',
+              // a missing row fails the condition: nothing is created
+              ConditionExpression: '#status = :created',
+              ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+              ExpressionAttributeValues: {
+                ':failed': TaskStatus.FAILED,
+                ':created': TaskStatus.CREATED,
+                ':e': `not run: ${reason}`,
+                ':now': new Date().toISOString(),
+              },
+            }),
+          );
+        } catch (err) {
+          if (!isConditionalCheckFailed(err)) throw err;
+        }
+      },
+    );
   metrics.taskEnded(
     TaskStatus.FAILED,
     await setParentStatus(task, TaskStatus.FAILED, {
@@ -146,6 +147,7 @@ async function refuseOversizedInput(task: TaskRow, subKeys: Key[]): Promise<Prep
     `task has ${subKeys.length} sub-tasks: their keys (${size} bytes) exceed the ${MAX_TASK_INPUT_BYTES} bytes the task machine can carry ` +
       `(each Lambda payload holds them twice, in $$.Execution.Input and $, under the 256 KiB state limit); split it into several tasks`,
     subKeys.length,
+    task.subTasksCreated === true,
   );
   return { started: false, subTasks: subKeys.length, skipped: 'too many sub-tasks' };
 }
@@ -208,7 +210,7 @@ export async function prepareAndStartTask(key: Key): Promise<PrepareResult> {
     } catch (err) {
       // DynamoDB refuses the item itself (too deep, an invalid value): retrying cannot help
       if (errorName(err) !== 'ValidationException') throw err;
-      await failTask(task, `a sub-task could not be written: ${describeError(err)}`, rows.length);
+      await failTask(task, `a sub-task could not be written: ${describeError(err)}`, rows.length, true);
       return { started: false, subTasks: rows.length, skipped: 'sub-task not writable' };
     }
     try {
