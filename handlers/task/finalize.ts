@@ -9,7 +9,7 @@ import { metrics } from '../shared/metrics';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
 import { Action, TaskRowType, TaskStatus } from '../../core/status';
 import type { CaughtError, Key } from '../../core/types';
-import { endSubTask, getTaskRow, type SubTaskRow, type TaskRow } from './model';
+import { countOnParent, endSubTask, getTaskRow, type SubTaskRow, type TaskRow } from './model';
 
 /** Test seam: runs after finalize_task read the sub-tasks (to force the race with a still-running iterator). */
 export const finalizeHooks: { afterSubTasksRead?: (key: Key) => Promise<void> } = {};
@@ -79,16 +79,7 @@ async function failMissingSubTask(task: TaskRow, index: number, reason: string):
               },
             },
           },
-          {
-            Update: {
-              TableName: tables.tasks(),
-              Key: { pk: task.pk, sk: task.sk },
-              UpdateExpression: 'ADD #c :one SET updatedAt = :now',
-              ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeNames: { '#c': 'failed' },
-              ExpressionAttributeValues: { ':one': 1, ':now': now },
-            },
-          },
+          countOnParent(task, 'failed', now),
         ],
       }),
     );

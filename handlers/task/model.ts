@@ -42,6 +42,20 @@ export async function getTaskRow<T>(key: Key): Promise<T | undefined> {
   return res.Item as T | undefined;
 }
 
+/** The transaction item that counts one ended sub-task on its parent (the only way counters change). */
+export function countOnParent(parent: Key, counter: 'succeeded' | 'failed', now: string) {
+  return {
+    Update: {
+      TableName: tables.tasks(),
+      Key: { pk: parent.pk, sk: parent.sk },
+      UpdateExpression: 'ADD #c :one SET updatedAt = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#c': counter },
+      ExpressionAttributeValues: { ':one': 1, ':now': now },
+    },
+  };
+}
+
 /**
  * End a sub-task exactly once: its status moves from `from` (one status or any of several)
  * to COMPLETED/FAILED and the parent's `succeeded`/`failed` counter is incremented in the
@@ -91,16 +105,7 @@ export async function endSubTask(
               ExpressionAttributeValues: values,
             },
           },
-          {
-            Update: {
-              TableName: tables.tasks(),
-              Key: { pk: sub.parentPk, sk: sub.parentSk },
-              UpdateExpression: 'ADD #c :one SET updatedAt = :now',
-              ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeNames: { '#c': counter },
-              ExpressionAttributeValues: { ':one': 1, ':now': now },
-            },
-          },
+          countOnParent({ pk: sub.parentPk, sk: sub.parentSk }, counter, now),
         ],
       }),
     );

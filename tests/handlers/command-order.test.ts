@@ -13,6 +13,9 @@ import { executionName } from '../../core/keys';
 import { COMMAND_ROW_MAX_BYTES, DYNAMODB_MAX_ITEM_BYTES, itemBytes } from '../../core/limits';
 import { ARN, getItem, installMocks, putItem, setupHandlerEnv, uniq, type Ctx, type Mocks } from './_support/env';
 import { LocalSfn } from './_support/local-sfn';
+import { sleep, until as untilDefault } from './_support/wait';
+
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>) => untilDefault(what, fn, 30000);
 
 type Row = Record<string, unknown>;
 const COMMAND_STEP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:cqrs-test-command-step';
@@ -20,20 +23,6 @@ const FAST_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:fast-sync';
 const SLOW_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:slow-sync';
 /** The configured timeout of the slow target's Lambda: a real Lambda is stopped after it. */
 const SLOW_TIMEOUT_MS = 2000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 interface Call {
   sk: string;
@@ -135,6 +124,17 @@ describe('command order across sync targets (aws-local-stepfunctions + real hand
   }
   const row = (key: { pk: string; sk: string }) => getItem(T.commands, key.pk, key.sk);
 
+  /** Version 2 waits, then version 1 (carrying `blob`) runs and fails; both executions have ended. */
+  async function bigVersionBeforeAWaitingOne(pk: string, blob: string) {
+    const k2 = await publish(pk, 'ORDER', 2);
+    const run2 = start(k2).result;
+    await until('v2 to wait', async () => (await row(k2))?.taskToken);
+    const k1 = await publish(pk, 'ORDER', 1, { attributes: { blob } });
+    await assert.rejects(start(k1).result);
+    await run2;
+    return { k1, k2 };
+  }
+
   /** Every call of a later version started after every call of an earlier one had ended. */
   function assertInVersionOrder(calls: Call[]): void {
     const version = (c: Call) => Number(c.sk.slice(c.sk.lastIndexOf('@') + 1));
@@ -217,13 +217,8 @@ describe('command order across sync targets (aws-local-stepfunctions + real hand
     };
     const base = { pk, sk: 'ORDER@1', code: 'ORDER', version: 1, attributes: { blob: '' } };
     const blob = 'b'.repeat(COMMAND_ROW_MAX_BYTES - itemBytes(base));
-    const k1 = await publish(pk, 'ORDER', 1, { attributes: { blob } });
+    const { k1, k2 } = await bigVersionBeforeAWaitingOne(pk, blob);
     assert.equal(itemBytes((await row(k1))!), COMMAND_ROW_MAX_BYTES);
-    const k2 = await publish(pk, 'ORDER', 2);
-    const run2 = start(k2).result;
-    await until('v2 to wait', async () => (await row(k2))?.taskToken);
-    await assert.rejects(start(k1).result);
-    await run2;
     const r1 = await row(k1);
     assert.equal(r1?.result, 'FAILED');
     assert.match(String(r1?.failedReason), /fast \(DocumentRejected: index rejected the document: é+…\[truncated\]/);
@@ -237,12 +232,7 @@ describe('command order across sync targets (aws-local-stepfunctions + real hand
       const pk = uniq('TENANT');
       const base = { pk, sk: 'ORDER@1', code: 'ORDER', version: 1, attributes: { blob: '' } };
       const blob = 'b'.repeat(DYNAMODB_MAX_ITEM_BYTES - room - itemBytes(base));
-      const k1 = await publish(pk, 'ORDER', 1, { attributes: { blob } });
-      const k2 = await publish(pk, 'ORDER', 2);
-      const run2 = start(k2).result;
-      await until('v2 to wait', async () => (await row(k2))?.taskToken);
-      await assert.rejects(start(k1).result);
-      await run2;
+      const { k1, k2 } = await bigVersionBeforeAWaitingOne(pk, blob);
       const r1 = await row(k1);
       assert.equal(r1?.result, 'FAILED');
       assert.match(String(r1?.failedReason), /command row is \d+ bytes/);

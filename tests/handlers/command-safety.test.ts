@@ -27,6 +27,13 @@ describe('command safety (DynamoDB Local)', function () {
     await putItem(env.tables.commands, item);
     return { pk, sk: item.sk };
   };
+  /** Runs a version from set_ttl_command through its sync: the state finish receives. */
+  const throughSync = async (key: { pk: string; sk: string }): Promise<Row> => {
+    let s = await call('set_ttl_command', { ...key, result: 0 });
+    s = await call('history_copy', s);
+    s = await call('transform_data', s);
+    return { ...s, sync: [await call('sync_data', { ...key, target: 'data' })] };
+  };
   const row = (key: { pk: string; sk: string }) => getItem(env.tables.commands, key.pk, key.sk);
   const stopped = (key: { pk: string; sk: string }, status = 'ABORTED') =>
     handleExecutionEvent({
@@ -44,10 +51,7 @@ describe('command safety (DynamoDB Local)', function () {
   it('item 11: stopped during finish — execution-watch marks FAILED and the still-running finish cannot make it COMPLETED', async () => {
     const pk = uniq();
     const k1 = await command(pk, 'A', 1);
-    let s = await call('set_ttl_command', { ...k1, result: 0 });
-    s = await call('history_copy', s);
-    s = await call('transform_data', s);
-    s = { ...s, sync: [await call('sync_data', { ...k1, target: 'data' })] };
+    const s = await throughSync(k1);
     assert.equal((await stopped(k1)).kind, 'failed');
     const failed = await row(k1);
     assert.equal(failed?.result, 'FAILED');
@@ -71,10 +75,7 @@ describe('command safety (DynamoDB Local)', function () {
   it('item 11: a lost response of finish (the write applied, the caller saw an error) is retried to the same result', async () => {
     const pk = uniq();
     const k1 = await command(pk, 'A', 1);
-    let s = await call('set_ttl_command', { ...k1, result: 0 });
-    s = await call('history_copy', s);
-    s = await call('transform_data', s);
-    s = { ...s, sync: [await call('sync_data', { ...k1, target: 'data' })] };
+    const s = await throughSync(k1);
     await call('finish', s);
     await call('finish', s); // Step Functions retry after a lost response
     assert.equal((await row(k1))?.result, 'COMPLETED');

@@ -10,25 +10,7 @@ import { finalizeHooks } from '../../handlers/task/finalize';
 import { createTask } from '../../client';
 import { BUCKET, getItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
 import { S3Client } from '@aws-sdk/client-s3';
-
-type Row = Record<string, unknown>;
-
-function insertRecord(table: string, image: Row, seq: string) {
-  const toAv = (v: unknown): Record<string, unknown> => {
-    if (typeof v === 'string') return { S: v };
-    if (typeof v === 'number') return { N: String(v) };
-    if (typeof v === 'boolean') return { BOOL: v };
-    if (v === null) return { NULL: true };
-    if (Array.isArray(v)) return { L: v.map(toAv) };
-    return { M: Object.fromEntries(Object.entries(v as Row).map(([k, x]) => [k, toAv(x)])) };
-  };
-  return {
-    eventID: seq,
-    eventName: 'INSERT',
-    eventSourceARN: `arn:aws:dynamodb:us-east-1:123456789012:table/${table}/stream/2024-01-01T00:00:00.000`,
-    dynamodb: { NewImage: (toAv(image) as { M: never }).M, SequenceNumber: seq },
-  };
-}
+import { insertRecord } from './_support/stream-records';
 
 describe('task safety (DynamoDB Local)', function () {
   this.timeout(60000);
@@ -76,7 +58,7 @@ describe('task safety (DynamoDB Local)', function () {
     await streamRouter({
       Records: [insertRecord(env.tables.tasks, (await getItem(env.tables.tasks, task.pk, task.sk))!, '1')],
     });
-    const input = env.mocks.started[0].input as { pk: string; sk: string; subTasks: Row[] };
+    const input = env.mocks.started[0].input as { pk: string; sk: string; subTasks: Array<Record<string, unknown>> };
     const iterators: Array<Promise<unknown>> = [];
     iterators.push(taskStep(stepEvent('iterator', input.subTasks[0]))); // PROCESSING, blocked
     await new Promise((r) => setTimeout(r, 300));

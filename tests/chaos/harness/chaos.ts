@@ -29,6 +29,8 @@ import { publishCommandWith } from '../../../core/commands';
 import { createTask } from '../../../client';
 import { ddb, resetDynamoDbClient } from '../../../handlers/shared/aws/dynamodb';
 import { FakeS3 } from '../../handlers/_support/env';
+import { insertRecord } from '../../handlers/_support/stream-records';
+import { sleep } from '../../handlers/_support/wait';
 import { Engine, type StatusEvent } from './engine';
 import { DynamoFaults, type DynamoFaultRates } from './faults';
 import { Prng, prngFor } from './prng';
@@ -107,22 +109,9 @@ export interface ChaosReport {
   elapsedMs: number;
 }
 
-const STREAM_ARN = (table: string) =>
-  `arn:aws:dynamodb:us-east-1:123456789012:table/${table}/stream/2024-01-01T00:00:00.000`;
 const ROUTER_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:chaos-stream-router';
 const WATCH_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:chaos-execution-watch';
 const MAX_RECEIVE_COUNT = 5;
-
-function toAv(v: unknown): Record<string, unknown> {
-  if (typeof v === 'string') return { S: v };
-  if (typeof v === 'number') return { N: String(v) };
-  if (typeof v === 'boolean') return { BOOL: v };
-  if (v === null || v === undefined) return { NULL: true };
-  if (Array.isArray(v)) return { L: v.map(toAv) };
-  return { M: Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, toAv(x)])) };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Counts work in flight so the run can tell when everything has come to rest. */
 class Pending {
@@ -334,12 +323,7 @@ export async function runChaos(
   // ---- the stream: records delivered out of order, some twice, retried from the failed one
   const deliver = async (table: string, images: Array<Record<string, unknown>>, label: string): Promise<void> => {
     const rnd = prngFor(seed, 'stream', label);
-    const records = images.map((image, i) => ({
-      eventID: `${label}-${i}`,
-      eventName: 'INSERT',
-      eventSourceARN: STREAM_ARN(table),
-      dynamodb: { NewImage: (toAv(image) as { M: never }).M, SequenceNumber: `${label}-${i}` },
-    }));
+    const records = images.map((image, i) => insertRecord(table, image, `${label}-${i}`));
     let batch = rnd.shuffle(records);
     for (const r of records)
       if (rnd.chance(options.duplicate)) {
