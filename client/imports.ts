@@ -5,6 +5,8 @@ import { asText, isConditionalCheckFailed } from '../core/errors';
 import { queryAll } from '../core/dynamo';
 import { publishAction } from '../core/publish-action';
 import { BUCKET_PREFIXES } from '../core/bucket-layout';
+import { jobIdProblem } from '../core/keys';
+import { assertNoProblems, importJobKeyProblems } from '../core/limits';
 import { Action, DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportMode, ImportRowType, ImportStatus } from '../core/status';
 import { documentClient, need, type CqrsClientConfig } from './config';
 
@@ -46,6 +48,12 @@ async function startJob(
       `start import: key must be under ${BUCKET_PREFIXES.uploads} in the import bucket, got ${input.key}`,
     );
   }
+  const jobId = input.jobId ?? randomUUID();
+  const idProblem = jobIdProblem(jobId);
+  if (idProblem) throw new Error(`start import: ${idProblem}`);
+  const pk = input.pk ?? 'IMPORT';
+  const sk = `${type}#${jobId}`;
+  assertNoProblems('start import', importJobKeyProblems(pk, sk, type === ImportRowType.ZIP_JOB));
   const bucket = input.bucket ?? need(config.importBucket, 'importBucket');
   if (config.importBucket && bucket !== config.importBucket) {
     throw new Error(
@@ -62,11 +70,6 @@ async function startJob(
     type === ImportRowType.ZIP_JOB
       ? ImportMode.STEP_FUNCTION
       : (input.mode ?? (size <= threshold ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION));
-  const jobId = input.jobId ?? randomUUID();
-  if (!/^[A-Za-z0-9_.:-]+$/.test(jobId))
-    throw new Error('start import: jobId may only contain letters, digits and _ . : -');
-  const pk = input.pk ?? 'IMPORT';
-  const sk = `${type}#${jobId}`;
   const table = need(config.tables.importTmp, 'tables.importTmp');
   const doc = documentClient(config);
   try {

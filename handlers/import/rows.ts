@@ -5,6 +5,7 @@ import { approxItemBytes, batchGetAll, batchPutAll, keyId, mapLimit, type Item }
 import { optionalEnv, tables } from '../shared/env';
 import { isConditionalCheckFailed, truncate } from '../../core/errors';
 import { rowIndexSk, sha256Hex } from '../../core/keys';
+import { commandKeyProblems } from '../../core/limits';
 import { offloadIfLarge } from '../../core/offload';
 import { ImportRowType } from '../../core/status';
 import {
@@ -190,6 +191,13 @@ export async function processRows(
     const result = schema.toCommand(cells.row, cells.header);
     if (!result.command) {
       errors.set(item.index, result.errors.join('; ') || 'invalid row');
+      continue;
+    }
+    // Whatever the schema (custom ones included): a key DynamoDB would refuse is this row's failure,
+    // not a command that dies in the stream router after the row was counted as imported.
+    const keyProblems = commandKeyProblems(result.command.pk, result.command.code, result.command.version);
+    if (keyProblems.length > 0) {
+      errors.set(item.index, `key too long: ${keyProblems.join('; ')}`);
       continue;
     }
     const dk = dedupeKey(result.command);

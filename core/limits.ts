@@ -1,0 +1,163 @@
+/**
+ * The AWS limits every write respects (DESIGN.md section 5), and the checks that apply them
+ * before anything is written: key sizes, DynamoDB item sizes, the budget of a command row.
+ */
+import { NamedError } from './errors';
+import { subTaskSk } from './keys';
+import { ImportRowType } from './status';
+
+/** DynamoDB's item size limit, attribute names included. */
+export const DYNAMODB_ITEM_MAX_BYTES = 400 * 1024;
+/** DynamoDB partition key limit (UTF-8 bytes). */
+export const PARTITION_KEY_MAX_BYTES = 2048;
+/** DynamoDB sort key limit (UTF-8 bytes). */
+export const SORT_KEY_MAX_BYTES = 1024;
+/** S3 object key limit (UTF-8 bytes). */
+export const S3_KEY_MAX_BYTES = 1024;
+
+/** The longest `@<version>` suffix a command sort key can get: `@` + the digits of the largest safe integer. */
+export const MAX_VERSION_SUFFIX_BYTES = 1 + String(Number.MAX_SAFE_INTEGER).length;
+
+/**
+ * Bytes of a command row kept free for the bookkeeping the command workflow writes after the
+ * row was published: `status`/`statusAt`, `result`, `taskToken` (up to 2,048 characters) with
+ * `tokenStoredAt`/`waitingSince`, `resumedAt`/`resumedBy`, `syncStatus` (one entry per sync
+ * target), `failedReason`/`lastError` (bounded by the command handlers to fit in here), `ttl`
+ * and `supersededBy`. The command handlers bound every such field so that together they stay
+ * below this reserve.
+ */
+export const COMMAND_BOOKKEEPING_RESERVE_BYTES = 64 * 1024;
+
+/**
+ * The most `publishCommandWith` writes for one command row (DynamoDB's item size, attribute
+ * names included, as {@link dynamoItemBytes} counts it): the item limit less the bookkeeping
+ * reserve, so every later status, result, error and token write fits.
+ */
+export const COMMAND_ROW_MAX_BYTES = DYNAMODB_ITEM_MAX_BYTES - COMMAND_BOOKKEEPING_RESERVE_BYTES;
+
+export function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/** A key or item that DynamoDB would refuse: refused up front with what is wrong. */
+export class LimitExceededError extends NamedError {
+  constructor(message: string) {
+    super('LimitExceeded', message);
+  }
+}
+
+function keyPartProblem(what: string, value: string, limit: number, suffix = 0, hint = ''): string | undefined {
+  const bytes = utf8Bytes(value) + suffix;
+  if (bytes <= limit) return undefined;
+  return `${what} is ${bytes.toLocaleString('en-US')} bytes${hint}, over DynamoDB's ${limit.toLocaleString('en-US')}-byte limit`;
+}
+
+/**
+ * Problems of a command's key: `pk` at most 2,048 bytes, `sk = <code>@<version>` at most 1,024
+ * bytes (UTF-8). Without an explicit version the check assumes the longest version the row could
+ * get (`@` + 16 digits), so a code that passes never fails later when the version is assigned.
+ */
+export function commandKeyProblems(pk: string, code: string, version?: number): string[] {
+  const problems: string[] = [];
+  const p = keyPartProblem('pk', pk, PARTITION_KEY_MAX_BYTES);
+  if (p) problems.push(p);
+  const suffix = version === undefined ? MAX_VERSION_SUFFIX_BYTES : utf8Bytes(`@${version}`);
+  const s = keyPartProblem(
+    'sort key <code>@<version>',
+    code,
+    SORT_KEY_MAX_BYTES,
+    suffix,
+    version === undefined ? ` with the longest version suffix (${MAX_VERSION_SUFFIX_BYTES} bytes)` : '',
+  );
+  if (s) problems.push(s);
+  return problems;
+}
+
+/** Problems of a task's key, counting the sub-task sort keys `<sk>#SUB#<index>` derived from it. */
+export function taskKeyProblems(pk: string, sk: string, subTasks: number): string[] {
+  const problems: string[] = [];
+  const p = keyPartProblem('pk', pk, PARTITION_KEY_MAX_BYTES);
+  if (p) problems.push(p);
+  const longest = subTaskSk(sk, Math.max(0, subTasks - 1));
+  const s = keyPartProblem('sub-task sort key <sk>#SUB#<index>', longest, SORT_KEY_MAX_BYTES);
+  if (s) problems.push(s);
+  return problems;
+}
+
+/** The longest prefix of the per-job partitions `<TYPE>#<jobPk>#<jobSk>` (rows, errors, claims, batches). */
+const JOB_PARTITION_PREFIX_BYTES = Math.max(...Object.values(ImportRowType).map((t) => utf8Bytes(`${t}#`))) + 1;
+/** A ZIP job's child CSV jobs have the sort key `CSV_JOB#<jobId>-<12 hex>`. */
+const ZIP_CHILD_SUFFIX_BYTES = 13;
+
+/**
+ * Problems of an import job's key: the job row itself, the per-job partitions
+ * `<TYPE>#<pk>#<sk>` every row, error, claim and batch marker lives in, and (ZIP) the child CSV
+ * jobs `CSV_JOB#<jobId>-<hash>` and their partitions.
+ */
+export function importJobKeyProblems(pk: string, sk: string, zip = false): string[] {
+  const problems: string[] = [];
+  const longestSk = zip ? utf8Bytes(sk) + ZIP_CHILD_SUFFIX_BYTES : utf8Bytes(sk);
+  const p = keyPartProblem('pk', pk, PARTITION_KEY_MAX_BYTES);
+  if (p) problems.push(p);
+  if (longestSk > SORT_KEY_MAX_BYTES)
+    problems.push(
+      `job sort key${zip ? ' of its child CSV jobs' : ''} is ${longestSk.toLocaleString('en-US')} bytes, over DynamoDB's 1,024-byte limit`,
+    );
+  const partition = JOB_PARTITION_PREFIX_BYTES + utf8Bytes(pk) + longestSk;
+  if (partition > PARTITION_KEY_MAX_BYTES)
+    problems.push(
+      `the job's row partitions <TYPE>#<pk>#<sk> would be ${partition.toLocaleString('en-US')} bytes, over DynamoDB's 2,048-byte limit`,
+    );
+  return problems;
+}
+
+/** Throw LimitExceededError naming `what` when there are problems. */
+export function assertNoProblems(what: string, problems: readonly string[]): void {
+  if (problems.length > 0) throw new LimitExceededError(`${what}: ${problems.join('; ')}`);
+}
+
+// ---------------------------------------------------------------- item size
+
+function numberBytes(n: number): number {
+  // DynamoDB stores numbers as up to 38 significant digits, about one byte per two digits plus one.
+  const digits = String(Math.abs(n)).replace(/e.*$/i, '').replace('.', '').replace(/^0+/, '').length;
+  return Math.min(21, Math.ceil(Math.max(1, digits) / 2) + 1);
+}
+
+function valueBytes(value: unknown): number {
+  if (value === null || value === undefined || typeof value === 'boolean') return 1;
+  if (typeof value === 'string') return utf8Bytes(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return numberBytes(Number(value));
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Set) {
+    let n = 3;
+    for (const v of value) n += valueBytes(v) + 1;
+    return n;
+  }
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + valueBytes(v) + 1, 3);
+  if (typeof value === 'object') {
+    let n = 3;
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (v === undefined) continue;
+      n += utf8Bytes(k) + valueBytes(v) + 1;
+    }
+    return n;
+  }
+  return utf8Bytes(JSON.stringify(value) ?? '');
+}
+
+/**
+ * The size DynamoDB counts for an item, as documented ("Item sizes and formats"): attribute
+ * names and string values in UTF-8 bytes, numbers about one byte per two significant digits plus
+ * one (at most 21), binary by length, booleans and nulls one byte, lists and maps three bytes
+ * plus one per element plus their contents. Rounded up where the documentation is approximate,
+ * so an item this function accepts is accepted by DynamoDB.
+ */
+export function dynamoItemBytes(item: Record<string, unknown>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(item)) {
+    if (v === undefined) continue;
+    n += utf8Bytes(k) + valueBytes(v);
+  }
+  return n;
+}
