@@ -37,12 +37,6 @@ export function isTransactionConditionFailure(err: unknown, index?: number): boo
   return reasons[index]?.Code === 'ConditionalCheckFailed';
 }
 
-/** SendTaskSuccess/Failure on a token that is no longer waiting: benign for a resumer. */
-export function isStaleTaskToken(err: unknown): boolean {
-  const name = errorName(err);
-  return name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken';
-}
-
 /** A domain error with a stable name, so a Catch / Choice can tell it apart. */
 export class NamedError extends Error {
   constructor(name: string, message: string) {
