@@ -7,7 +7,14 @@ import { publishAction } from '../core/publish-action';
 import { BUCKET_PREFIXES } from '../core/bucket-layout';
 import { jobIdProblem } from '../core/keys';
 import { assertNoProblems, importJobKeyProblems } from '../core/limits';
-import { Action, DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportMode, ImportRowType, ImportStatus } from '../core/status';
+import {
+  Action,
+  DEFAULT_DIRECT_IMPORT_MAX_BYTES,
+  importModeForSize,
+  ImportMode,
+  ImportRowType,
+  ImportStatus,
+} from '../core/status';
 import { documentClient, need, type CqrsClientConfig } from './config';
 
 export { DEFAULT_DIRECT_IMPORT_MAX_BYTES };
@@ -67,9 +74,7 @@ async function startJob(
   const size = Number(head.ContentLength ?? 0);
   const threshold = config.directImportMaxBytes ?? DEFAULT_DIRECT_IMPORT_MAX_BYTES;
   const mode =
-    type === ImportRowType.ZIP_JOB
-      ? ImportMode.STEP_FUNCTION
-      : (input.mode ?? (size <= threshold ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION));
+    type === ImportRowType.ZIP_JOB ? ImportMode.STEP_FUNCTION : (input.mode ?? importModeForSize(size, threshold));
   const table = need(config.tables.importTmp, 'tables.importTmp');
   const doc = documentClient(config);
   try {

@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { PolicyStatement } from './iam';
+import type { ZipBounds } from '../core/limits';
 import { IMPORT_PREFIXES } from './import-bucket';
 import type { QueueKey } from './messaging';
 import type { TableKey } from './tables';
@@ -55,6 +56,10 @@ export interface CatalogContext {
   commandTtlSeconds: pulumi.Input<number>;
   commandMaxWaitSeconds: pulumi.Input<number>;
   directImportMaxBytes: pulumi.Input<number>;
+  /** TTL of an import's per-row items, counted from the job's creation. */
+  importRecordTtlSeconds: pulumi.Input<number>;
+  /** Bounds of a ZIP archive (import-zip-step). */
+  zipBounds: { [K in keyof ZipBounds]: pulumi.Input<number> };
 }
 
 export interface FunctionSpec {
@@ -117,6 +122,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
   const executors = pulumi.output(c.taskExecutors).apply((e) => JSON.stringify(e));
   const executorArns = Object.values(c.taskExecutors);
   const P = IMPORT_PREFIXES;
+  const recordTtl = { IMPORT_RECORD_TTL_SECONDS: str(c.importRecordTtlSeconds) };
   // What import-csv-step does is also done in one Lambda by the import-action consumer (DIRECT mode).
   const csvImport: PolicyStatement[] = [
     table(c, 'import_tmp', 'ImportTmp', [...ROW_RW, 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem']),
@@ -167,7 +173,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
       ],
     },
     'import-csv-step': {
-      environment: { IMPORT_TMP_TABLE: c.tableNames.import_tmp, IMPORT_BUCKET: c.bucketName, ...topics },
+      environment: { IMPORT_TMP_TABLE: c.tableNames.import_tmp, IMPORT_BUCKET: c.bucketName, ...recordTtl, ...topics },
       statements: [...csvImport, ...publish(c, 'both')],
     },
     'import-zip-step': {
@@ -175,6 +181,10 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         IMPORT_TMP_TABLE: c.tableNames.import_tmp,
         IMPORT_BUCKET: c.bucketName,
         DIRECT_IMPORT_MAX_BYTES: str(c.directImportMaxBytes),
+        ZIP_MAX_ENTRIES: str(c.zipBounds.maxEntries),
+        ZIP_MAX_FILES: str(c.zipBounds.maxFiles),
+        ZIP_MAX_UNCOMPRESSED_BYTES: str(c.zipBounds.maxUncompressedBytes),
+        ZIP_MAX_COMPRESSION_RATIO: str(c.zipBounds.maxCompressionRatio),
         ...topics,
       },
       statements: [
@@ -230,6 +240,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns['import-csv'],
         IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns['import-zip'],
         DIRECT_IMPORT_MAX_BYTES: str(c.directImportMaxBytes),
+        ...recordTtl,
         ...topics,
       },
       statements: [...csvImport, start(c, ['import-csv', 'import-zip']), ...publish(c, 'both')],
@@ -247,6 +258,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         TASK_STATE_MACHINE_ARN: c.machineArns.task,
         IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns['import-csv'],
         IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns['import-zip'],
+        ...recordTtl,
         ...topics,
       },
       statements: [

@@ -161,3 +161,50 @@ export function dynamoItemBytes(item: Record<string, unknown>): number {
   }
   return n;
 }
+
+// ---------------------------------------------------------------- ZIP imports
+
+/** A Standard execution's history holds at most this many events. */
+export const STANDARD_HISTORY_MAX_EVENTS = 25_000;
+/**
+ * History events one CSV file adds to the ZIP machine: its inline Map iteration is
+ * MapIterationStarted, TaskStateEntered, TaskScheduled, TaskStarted, TaskSubmitted,
+ * TaskSucceeded|TaskFailed|TaskTimedOut, TaskStateExited, MapIterationSucceeded|Failed (8), and
+ * each of the up to 3 retries of a transient Lambda error adds TaskScheduled, TaskStarted,
+ * TaskFailed (3 × 3).
+ */
+export const ZIP_HISTORY_EVENTS_PER_FILE = 8 + 3 * 3;
+/**
+ * Events outside the per-file loop, with room to spare: ExecutionStarted, `unzip` and
+ * `finalize_zip_job` with their retries (2 × 14), the Map's own entered/started/ended/exited
+ * events, the Succeed state and ExecutionSucceeded come to about 40.
+ */
+export const ZIP_HISTORY_FIXED_EVENTS = 100;
+/** The most CSV files one ZIP job may import so its execution stays inside the history limit: 1,464. */
+export const ZIP_MAX_FILES_HISTORY_BOUND = Math.floor(
+  (STANDARD_HISTORY_MAX_EVENTS - ZIP_HISTORY_FIXED_EVENTS) / ZIP_HISTORY_EVENTS_PER_FILE,
+);
+
+/** Bounds of a ZIP archive, checked on its central directory before anything is written and again while streaming. */
+export interface ZipBounds {
+  /** Entries of any kind in the archive. */
+  maxEntries: number;
+  /** CSV files imported (at most ZIP_MAX_FILES_HISTORY_BOUND). */
+  maxFiles: number;
+  /** Uncompressed bytes of the CSV files together. */
+  maxUncompressedBytes: number;
+  /** Uncompressed ÷ compressed size of any one CSV entry. */
+  maxCompressionRatio: number;
+}
+
+export const DEFAULT_ZIP_BOUNDS: ZipBounds = {
+  maxEntries: 10_000,
+  maxFiles: 1_000,
+  maxUncompressedBytes: 1024 ** 3,
+  maxCompressionRatio: 100,
+};
+
+// ---------------------------------------------------------------- retention
+
+/** Days import bookkeeping items (IMPORT_ROW, IMPORT_ERROR, IMPORT_KEY, IMPORT_BATCH, ...) are kept by default. */
+export const DEFAULT_IMPORT_RECORD_RETENTION_DAYS = 30;

@@ -35,6 +35,11 @@ export const ImportMode = { DIRECT: 'DIRECT', STEP_FUNCTION: 'STEP_FUNCTION' } a
 export const DEFAULT_DIRECT_IMPORT_MAX_BYTES = 256 * 1024;
 export type ImportMode = (typeof ImportMode)[keyof typeof ImportMode];
 
+/** DIRECT for files up to `directMaxBytes` (0: never DIRECT), STEP_FUNCTION for the others. */
+export function importModeForSize(size: number, directMaxBytes: number): ImportMode {
+  return directMaxBytes > 0 && size <= directMaxBytes ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION;
+}
+
 /** `type` of the items in `import_tmp`. */
 export const ImportRowType = {
   CSV_JOB: 'CSV_JOB',

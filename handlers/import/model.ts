@@ -1,7 +1,8 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { sfn } from '../shared/aws/sfn';
-import { tables } from '../shared/env';
+import { integerEnv, tables } from '../shared/env';
+import { DEFAULT_IMPORT_RECORD_RETENTION_DAYS } from '../../core/limits';
 import { isConditionalCheckFailed, isTransactionConditionFailure } from '../../core/errors';
 import { rowIndexSk } from '../../core/keys';
 import { log } from '../shared/log';
@@ -58,11 +59,15 @@ export const batchesPk = (job: Key): string => `${ImportRowType.IMPORT_BATCH}#${
  */
 export const IMPORT_ROW_VOID = 'IMPORT_ROW_VOID';
 
-/** Helper items (rows, key claims, batch markers) expire 30 days after the job was created. */
-export const HELPER_TTL_SECONDS = 30 * 24 * 3600;
+/**
+ * Per-row items (IMPORT_ROW, IMPORT_ROW_VOID, IMPORT_ERROR, IMPORT_KEY, IMPORT_BATCH) expire
+ * IMPORT_RECORD_TTL_SECONDS (the stack's `importRecordRetentionDays`) after the job was created;
+ * the job row keeps the counters and the summary.
+ */
 export function helperTtl(job: ImportJob): number {
   const created = Date.parse(String(job.createdAt ?? '')) || 0;
-  return Math.floor((created || Date.now()) / 1000) + HELPER_TTL_SECONDS;
+  const seconds = integerEnv('IMPORT_RECORD_TTL_SECONDS', 3600, DEFAULT_IMPORT_RECORD_RETENTION_DAYS * 86400);
+  return Math.floor((created || Date.now()) / 1000) + seconds;
 }
 
 export async function getJob(key: Key): Promise<ImportJob | undefined> {

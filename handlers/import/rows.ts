@@ -266,6 +266,7 @@ export async function processRows(
         ...base,
         reason: truncate(errors.get(item.index) ?? 'invalid row', 4000),
         raw: truncate(JSON.stringify(cells), 2000),
+        ttl,
       });
     }
   }
@@ -361,6 +362,7 @@ export async function recordUnprocessed(
       line: r.line ?? r.index + 2,
       reason: truncate(reason, 4000),
       ...(r.raw !== undefined ? { raw: truncate(JSON.stringify(r.raw), 2000) } : {}),
+      ttl,
     });
   }
   await batchPutAll(ddb(), tables.importTmp(), puts);

@@ -1,10 +1,10 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { sfn } from '../shared/aws/sfn';
-import { requireEnv, requirePositiveNumber, tables } from '../shared/env';
+import { integerEnv, requireEnv, tables } from '../shared/env';
 import { executionName } from '../../core/keys';
 import { startExecutionOnce } from '../../core/sfn';
-import { ImportMode, ImportRowType, isTerminal } from '../../core/status';
+import { importModeForSize, ImportMode, ImportRowType, isTerminal } from '../../core/status';
 import type { Key } from '../../core/types';
 import { objectSize } from './objects';
 import { runDirectImport } from './csv-steps';
@@ -38,10 +38,7 @@ export async function startImportJob(key: Key, action: string): Promise<StartOut
   if (action !== 'import-csv') throw new Error(`action ${action} does not match CSV job ${job.sk}`);
   let mode = job.mode;
   if (!mode) {
-    mode =
-      (await objectSize(job.bucket, job.key)) <= requirePositiveNumber('DIRECT_IMPORT_MAX_BYTES')
-        ? ImportMode.DIRECT
-        : ImportMode.STEP_FUNCTION;
+    mode = importModeForSize(await objectSize(job.bucket, job.key), integerEnv('DIRECT_IMPORT_MAX_BYTES', 0));
     await ddb().send(
       new UpdateCommand({
         TableName: tables.importTmp(),

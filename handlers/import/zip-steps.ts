@@ -3,11 +3,11 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { sns } from '../shared/aws/sns';
 import { queryAll } from '../../core/dynamo';
-import { requireEnv, requirePositiveNumber, tables } from '../shared/env';
+import { integerEnv, requireEnv, tables } from '../shared/env';
 import { asText, isConditionalCheckFailed, truncate } from '../../core/errors';
-import { sha256Hex } from '../../core/keys';
+import { jobObjectPrefix, sha256Hex } from '../../core/keys';
 import { publishAction } from '../../core/publish-action';
-import { Action, ImportMode, ImportRowType, ImportStatus, isTerminal } from '../../core/status';
+import { Action, importModeForSize, ImportMode, ImportRowType, ImportStatus, isTerminal } from '../../core/status';
 import { isRecord, requireKey, type CaughtError, type Key } from '../../core/types';
 import { objectSize } from './objects';
 import type { JobOutcome } from './csv-steps';
@@ -56,7 +56,8 @@ export async function unzip(input: ZipMachineInput): Promise<ZipMachineInput & {
     input.bucket ?? zip.bucket,
     input.key ?? zip.key,
     destBucket,
-    `${UNZIPPED_PREFIX}${encodeURIComponent(jobIdOf(zip))}/`,
+    // the job's whole identity: two tenants' jobs with the same jobId never share a location
+    jobObjectPrefix(UNZIPPED_PREFIX, zip),
   );
   const csvKeys = entries.map((e) => e.key);
   const bytes = Buffer.byteLength(JSON.stringify(csvKeys), 'utf8');
@@ -97,7 +98,7 @@ export async function triggerSingleCsvAndWait(
   const zip = await requireJob(requireKey(input, 'trigger_single_csv_and_wait input'));
   const child = childJobKey(zip, input.key);
   const size = await objectSize(input.bucket, input.key);
-  const mode = size <= requirePositiveNumber('DIRECT_IMPORT_MAX_BYTES') ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION;
+  const mode = importModeForSize(size, integerEnv('DIRECT_IMPORT_MAX_BYTES', 0));
   const now = new Date().toISOString();
   try {
     await ddb().send(

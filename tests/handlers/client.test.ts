@@ -186,6 +186,20 @@ describe('client API (DynamoDB Local)', function () {
       );
     });
 
+    it('issue 9 item 1: refuses jobIds that read as paths (dots only, slashes, empty)', async () => {
+      mocks.s3Store.put(BUCKET, 'imports/p.csv', 'pk,code\nA,B\n');
+      for (const jobId of ['..', '.', '...']) {
+        await assert.rejects(
+          startCsvImport(config, { key: 'imports/p.csv', jobId }),
+          /jobId must not consist of dots only/,
+        );
+        await assert.rejects(startZipImport(config, { key: 'imports/p.csv', jobId }), /dots only/);
+      }
+      for (const jobId of ['a/b', '', 'a b'])
+        await assert.rejects(startCsvImport(config, { key: 'imports/p.csv', jobId }), /jobId may only contain/);
+      assert.equal(mocks.published.length, 0);
+    });
+
     it('startCsvImport with the same jobId republishes a job that has not started, refuses another file', async () => {
       mocks.s3Store.put(BUCKET, 'imports/r.csv', 'pk,code\nA,B\n');
       mocks.s3Store.put(BUCKET, 'imports/other.csv', 'pk,code\nA,B\n');

@@ -4,7 +4,9 @@ import { handler as zipStep } from '../../handlers/import-zip-step';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
 import { childJobKey } from '../../handlers/import/zip-steps';
 import { safeEntryPath } from '../../handlers/import/zip';
-import { BUCKET, getItem, putItem, stepEvent, uniq, useHandlerEnv } from './_support/env';
+import { jobObjectPrefix } from '../../core/keys';
+import { rowsPk } from '../../handlers/import/model';
+import { BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
 
 type Row = Record<string, unknown>;
 
@@ -61,7 +63,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     ]);
     const j = await zipJob(buf);
     const out = await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
-    const prefix = `unzipped/${j.jobId}/`;
+    const prefix = jobObjectPrefix('unzipped/', j);
     assert.deepEqual(out.csvKeys, [`${prefix}b.csv`, `${prefix}c/big.CSV`, `${prefix}nested/a.csv`]);
     assert.equal(out.bucket, BUCKET);
     assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}nested/a.csv`)?.toString(), good);
@@ -86,7 +88,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     ]);
     const j = await zipJob(buf);
     const out = await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
-    const prefix = `unzipped/${j.jobId}/`;
+    const prefix = jobObjectPrefix('unzipped/', j);
     assert.deepEqual(out.csvKeys, [`${prefix}a/b.csv`, `${prefix}b.csv`]);
     assert.equal(
       env.mocks.s3Store.get(BUCKET, `${prefix}b.csv`)?.toString(),
@@ -134,7 +136,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
       /invalid relative path: a\/\.\.\/b\.csv/,
     );
     assert.equal(
-      env.mocks.s3Store.get(BUCKET, `unzipped/${j.jobId}/b.csv`)?.toString(),
+      env.mocks.s3Store.get(BUCKET, `${jobObjectPrefix('unzipped/', j)}b.csv`)?.toString(),
       good,
       'b.csv was not overwritten',
     );
@@ -238,6 +240,84 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const out = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, csvKeys });
     assert.equal(out.status, 'COMPLETED');
     assert.equal(out.succeededRows, 2);
+  });
+
+  it('issue 9 item 1: two jobs with the same jobId under different pks never share unzipped objects', async () => {
+    const jobId = uniq('SAME').replace(/[^A-Za-z0-9]/g, '');
+    const jobs = [] as Array<{ pk: string; sk: string; csv: string; keys: string[] }>;
+    for (const tenant of ['A', 'B']) {
+      const pk = `TENANT#${tenant}#${jobId}`;
+      const csv = `pk,code,name\nTENANT-${tenant},X,from ${tenant}\n`;
+      const key = `imports/${tenant}-${jobId}.zip`;
+      env.mocks.s3Store.put(BUCKET, key, await buildZip([['orders.csv', csv]]));
+      const sk = `ZIP_JOB#${jobId}`;
+      await putItem(env.tables.importTmp, {
+        pk,
+        sk,
+        type: 'ZIP_JOB',
+        jobId,
+        bucket: BUCKET,
+        key,
+        status: 'CREATED',
+        mode: 'STEP_FUNCTION',
+        createdAt: new Date().toISOString(),
+      });
+      jobs.push({ pk, sk, csv, keys: [] });
+    }
+    for (const j of jobs) j.keys = ((await step('unzip', { pk: j.pk, sk: j.sk })) as { csvKeys: string[] }).csvKeys;
+    assert.notDeepEqual(jobs[0].keys, jobs[1].keys, 'each job has its own location');
+    for (const j of jobs) {
+      assert.equal(env.mocks.s3Store.get(BUCKET, j.keys[0])?.toString(), j.csv, "each job's file is its own");
+      await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.keys[0] }, `t-${j.pk}`);
+      const child = childJobKey({ pk: j.pk, sk: j.sk, jobId }, j.keys[0]);
+      await importConsumer({
+        Records: [{ messageId: j.pk, body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }],
+      });
+      const rows = (await queryPk(env.tables.importTmp, rowsPk(child))).filter((r) => r.type === 'IMPORT_ROW');
+      assert.deepEqual(
+        rows.map((r) => (r.command as Row).pk),
+        [j.pk.startsWith('TENANT#A') ? 'TENANT-A' : 'TENANT-B'],
+      );
+    }
+  });
+
+  it('issue 9 item 1: a jobId of dots or with a slash cannot leave its prefix', async () => {
+    for (const jobId of ['..', '.', 'a/../b']) {
+      const pk = uniq('IMPORT');
+      const key = `imports/${pk}.zip`;
+      env.mocks.s3Store.put(BUCKET, key, await buildZip([['a.csv', good]]));
+      await putItem(env.tables.importTmp, {
+        pk,
+        sk: `ZIP_JOB#${jobId}`,
+        type: 'ZIP_JOB',
+        jobId,
+        bucket: BUCKET,
+        key,
+        status: 'CREATED',
+        createdAt: new Date().toISOString(),
+      });
+      const out = (await step('unzip', { pk, sk: `ZIP_JOB#${jobId}` })) as { csvKeys: string[] };
+      const segments = out.csvKeys[0].split('/');
+      assert.equal(segments[0], 'unzipped');
+      assert.ok(
+        segments.every((seg) => seg !== '.' && seg !== '..' && seg !== ''),
+        out.csvKeys[0],
+      );
+      assert.equal(segments.length, 3, 'unzipped/<job>/<entry>');
+    }
+  });
+
+  it('issue 9 item 15: directImportMaxBytes 0 means never DIRECT (a child CSV job is STEP_FUNCTION, not a config error)', async () => {
+    const j = await zipJob(await buildZip([['a.csv', good]]));
+    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk })) as { csvKeys: string[] };
+    process.env.DIRECT_IMPORT_MAX_BYTES = '0';
+    try {
+      await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[0] }, 't0');
+    } finally {
+      process.env.DIRECT_IMPORT_MAX_BYTES = '1048576';
+    }
+    const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[0]);
+    assert.equal((await getItem(env.tables.importTmp, child.pk, child.sk))?.mode, 'STEP_FUNCTION');
   });
 
   it('import-zip action starts the ZIP machine once', async () => {

@@ -1,0 +1,50 @@
+/** Issue 9, item 17: an import's per-row items expire (DynamoDB TTL) after the configured retention. */
+import { strict as assert } from 'node:assert';
+import { handler as importConsumer } from '../../handlers/import-action-consumer';
+import { batchesPk, claimsPk, errorsPk, rowsPk } from '../../handlers/import/model';
+import { BUCKET, putItem, queryPk, uniq, useHandlerEnv } from './_support/env';
+
+describe('import record retention (DynamoDB Local)', function () {
+  this.timeout(60000);
+  const env = useHandlerEnv();
+
+  afterEach(() => delete process.env.IMPORT_RECORD_TTL_SECONDS);
+
+  it('every IMPORT_ROW, IMPORT_ERROR, IMPORT_KEY and IMPORT_BATCH item expires IMPORT_RECORD_TTL_SECONDS after the job was created', async () => {
+    process.env.IMPORT_RECORD_TTL_SECONDS = String(7 * 86400);
+    const pk = uniq('IMPORT');
+    const key = `imports/${pk}.csv`;
+    env.mocks.s3Store.put(BUCKET, key, 'pk,code,n:number\nT,A,1\nT,B,x\nT,A,2\n');
+    const createdAt = '2030-01-02T03:04:05.000Z';
+    const job = { pk, sk: 'CSV_JOB#ttl' };
+    await putItem(env.tables.importTmp, {
+      ...job,
+      type: 'CSV_JOB',
+      jobId: 'ttl',
+      bucket: BUCKET,
+      key,
+      mode: 'DIRECT',
+      status: 'CREATED',
+      totalRows: null,
+      processedRows: 0,
+      succeededRows: 0,
+      failedRows: 0,
+      createdAt,
+    });
+    await importConsumer({ Records: [{ messageId: 'm', body: JSON.stringify({ action: 'import-csv', ...job }) }] });
+    const expected = Math.floor(Date.parse(createdAt) / 1000) + 7 * 86400;
+    const items = [
+      ...(await queryPk(env.tables.importTmp, rowsPk(job))),
+      ...(await queryPk(env.tables.importTmp, errorsPk(job))),
+      ...(await queryPk(env.tables.importTmp, claimsPk(job))),
+      ...(await queryPk(env.tables.importTmp, batchesPk(job))),
+    ];
+    assert.deepEqual([...new Set(items.map((i) => i.type))].sort(), [
+      'IMPORT_BATCH',
+      'IMPORT_ERROR',
+      'IMPORT_KEY',
+      'IMPORT_ROW',
+    ]);
+    for (const i of items) assert.equal(i.ttl, expected, `${String(i.type)} ${String(i.sk)}`);
+  });
+});
