@@ -5,6 +5,9 @@ import { handler as importConsumer } from '../../handlers/import-action-consumer
 import { childJobKey } from '../../handlers/import/zip-steps';
 import { safeEntryPath } from '../../handlers/import/zip';
 import { jobObjectPrefix } from '../../core/keys';
+import { ZIP_HISTORY_EVENTS_PER_FILE, ZIP_HISTORY_FIXED_EVENTS, ZIP_MAX_FILES_HISTORY_BOUND } from '../../core/limits';
+import { CONFIG_SCHEMA } from '../../components/stack-config';
+import { buildImportZipDefinition } from '../../components/workflows';
 import { rowsPk } from '../../handlers/import/model';
 import { BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
 
@@ -136,9 +139,9 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
       /invalid relative path: a\/\.\.\/b\.csv/,
     );
     assert.equal(
-      env.mocks.s3Store.get(BUCKET, `${jobObjectPrefix('unzipped/', j)}b.csv`)?.toString(),
-      good,
-      'b.csv was not overwritten',
+      env.mocks.s3Store.get(BUCKET, `${jobObjectPrefix('unzipped/', j)}b.csv`),
+      undefined,
+      'the central directory is read before anything is written: nothing was',
     );
     // and without relying on yauzl: such a name has no safe path (it is skipped and recorded)
     assert.equal(safeEntryPath('a/../b.csv'), undefined);
@@ -318,6 +321,99 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     }
     const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[0]);
     assert.equal((await getItem(env.tables.importTmp, child.pk, child.sk))?.mode, 'STEP_FUNCTION');
+  });
+
+  describe('issue 9 item 9: archive bounds, checked on the central directory before anything is written', () => {
+    const written = (j: { pk: string; sk: string }) =>
+      [...env.mocks.s3Store.objects.keys()].filter((k) => k.startsWith(`${BUCKET}/${jobObjectPrefix('unzipped/', j)}`));
+    const withEnv = async <T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> => {
+      Object.assign(process.env, vars);
+      try {
+        return await fn();
+      } finally {
+        for (const k of Object.keys(vars)) delete process.env[k];
+      }
+    };
+    const rejects = async (j: { pk: string; sk: string }, re: RegExp) => {
+      await assert.rejects(
+        step('unzip', { pk: j.pk, sk: j.sk }),
+        (e: Error) => e.name === 'ZipLimitExceeded' && re.test(e.message),
+      );
+      assert.deepEqual(written(j), [], 'nothing was unzipped');
+      // the machine's catch hands the error to finalize_zip_job: the job ends FAILED with it
+      const end = await step('finalize_zip_job', {
+        pk: j.pk,
+        sk: j.sk,
+        error: { Error: 'ZipLimitExceeded', Cause: 'x' },
+      });
+      assert.equal(end.status, 'FAILED');
+    };
+
+    it('too many entries (of any kind)', async () => {
+      const files: Array<[string, string]> = Array.from({ length: 6 }, (_, i) => [`f${i}.txt`, 'x']);
+      const j = await zipJob(await buildZip([['a.csv', good], ...files]));
+      await withEnv({ ZIP_MAX_ENTRIES: '5' }, () => rejects(j, /has 7 entries, over the limit of 5/));
+    });
+
+    it('too many CSV files', async () => {
+      const j = await zipJob(
+        await buildZip([
+          ['a.csv', good],
+          ['b.csv', good],
+          ['c.csv', good],
+        ]),
+      );
+      await withEnv({ ZIP_MAX_FILES: '2' }, () => rejects(j, /has 3 CSV files, over the limit of 2/));
+    });
+
+    it('too many uncompressed bytes', async () => {
+      const body = 'pk,code,pad\n' + Array.from({ length: 10 }, (_, i) => `Z,K${i},${'p'.repeat(50)}`).join('\n');
+      const j = await zipJob(
+        await buildZip(
+          [
+            ['a.csv', body],
+            ['b.csv', body],
+          ],
+          false,
+        ),
+      );
+      await withEnv({ ZIP_MAX_UNCOMPRESSED_BYTES: String(body.length + 10) }, () =>
+        rejects(
+          j,
+          new RegExp(`CSV files hold ${2 * body.length} bytes uncompressed, over the limit of ${body.length + 10}`),
+        ),
+      );
+    });
+
+    it('a compression ratio over the bound (ZIP bomb) — the default bound is 100', async () => {
+      const bomb = 'pk,code,pad\n' + `Z,A,${'a'.repeat(2_000_000)}\n`;
+      const j = await zipJob(
+        await buildZip([
+          ['ok.csv', good],
+          ['bomb.csv', bomb],
+        ]),
+      );
+      await rejects(j, /entry bomb\.csv expands \d+ times \(\d+ → 2000017 bytes\), over the limit of 100/);
+    });
+
+    it('keeps the import-zip execution inside the 25,000-event history: the file bound follows from the events per file', () => {
+      assert.equal(ZIP_MAX_FILES_HISTORY_BOUND, 1464);
+      assert.ok(ZIP_MAX_FILES_HISTORY_BOUND * ZIP_HISTORY_EVENTS_PER_FILE + ZIP_HISTORY_FIXED_EVENTS <= 25_000);
+      assert.equal(CONFIG_SCHEMA.zipMaxFiles.max, ZIP_MAX_FILES_HISTORY_BOUND);
+      // the per-file count assumes at most 3 retries of the waiting task
+      const def = buildImportZipDefinition({
+        importZipStepArn: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+        childTimeoutSeconds: 60,
+      });
+      const map = def.States.import_csv_files as {
+        ItemProcessor: { States: Record<string, { Retry?: { MaxAttempts?: number }[] }> };
+      };
+      const retries = (map.ItemProcessor.States.trigger_single_csv_and_wait.Retry ?? []).reduce(
+        (n, r) => n + (r.MaxAttempts ?? 3),
+        0,
+      );
+      assert.ok(8 + 3 * retries <= ZIP_HISTORY_EVENTS_PER_FILE, `${retries} retries`);
+    });
   });
 
   it('import-zip action starts the ZIP machine once', async () => {
