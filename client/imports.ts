@@ -92,7 +92,7 @@ async function startJob(
           mode,
           ...(input.schema ? { schema: input.schema } : {}),
           status: ImportStatus.CREATED,
-          totalRows: 0,
+          totalRows: null,
           processedRows: 0,
           succeededRows: 0,
           failedRows: 0,

@@ -226,6 +226,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       commandTtlSeconds: pulumi.output(args.command?.ttlDays ?? 90).apply((d) => d * 86400),
       commandMaxWaitSeconds: args.command?.maxWaitSeconds ?? 86400,
       directImportMaxBytes: args.import?.directMaxBytes ?? DEFAULT_DIRECT_IMPORT_MAX_BYTES,
+      maxReceiveCount: args.maxReceiveCount ?? 5,
       importRecordTtlSeconds: pulumi
         .output(args.import?.recordRetentionDays ?? DEFAULT_IMPORT_RECORD_RETENTION_DAYS)
         .apply((d) => d * 86400),

@@ -58,6 +58,8 @@ export interface CatalogContext {
   directImportMaxBytes: pulumi.Input<number>;
   /** TTL of an import's per-row items, counted from the job's creation. */
   importRecordTtlSeconds: pulumi.Input<number>;
+  /** The work queues' maxReceiveCount: the import-action consumer ends a DIRECT job on the last delivery. */
+  maxReceiveCount: pulumi.Input<number>;
   /** Bounds of a ZIP archive (import-zip-step). */
   zipBounds: { [K in keyof ZipBounds]: pulumi.Input<number> };
 }
@@ -129,9 +131,11 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
     {
       Sid: 'ReadImports',
       Action: ['s3:GetObject'],
-      Resource: [P.uploads, P.unzipped, P.results].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
+      Resource: [P.uploads, P.unzipped, P.results, P.staged].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
     },
     objects(c, 'WritePayloads', ['s3:PutObject'], P.payloads),
+    // csv_loader stages the prepared rows (multipart for large files, aborted on failure)
+    objects(c, 'StageRows', ['s3:PutObject', 's3:AbortMultipartUpload'], P.staged),
     taskTokens(c, 'import-zip'),
   ];
   return {
@@ -240,6 +244,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns['import-csv'],
         IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns['import-zip'],
         DIRECT_IMPORT_MAX_BYTES: str(c.directImportMaxBytes),
+        MAX_RECEIVE_COUNT: str(c.maxReceiveCount),
         ...recordTtl,
         ...topics,
       },
@@ -271,8 +276,12 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
           Sid: 'TaskTokens',
           Resource: [c.machineArns.command, c.machineArns['import-zip']],
         },
-        // The shared CSV finalizer can read a Distributed Map result manifest.
-        objects(c, 'ReadResults', ['s3:GetObject'], P.results),
+        // The shared CSV finalizer reads a Distributed Map result manifest and the staged rows.
+        {
+          Sid: 'ReadResults',
+          Action: ['s3:GetObject'],
+          Resource: [P.results, P.staged].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
+        },
         {
           // EventBridge leaves out inputs over its size limit; the execution still has it.
           Sid: 'ReadExecutionInput',

@@ -58,7 +58,7 @@ export interface MessagingArgs {
   prefix: string;
   /** Timeout of the Lambda consuming each queue; visibility timeout is 6× it. */
   consumerTimeoutSeconds: Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, number>;
-  /** Deliveries before a message goes to its DLQ; × the visibility timeout must fit inside the retention. Default: 5. */
+  /** Deliveries before a message goes to its DLQ, at least 2; × the visibility timeout must fit inside the retention. Default: 5. */
   maxReceiveCount?: pulumi.Input<number>;
   /** Retention of the work queues, in seconds, below the DLQs' 14 days. Default: 345600 (4 days). */
   queueRetentionSeconds?: pulumi.Input<number>;
@@ -198,6 +198,9 @@ export class Messaging extends pulumi.ComponentResource {
       // must keep it longer than the queue did (a moved message keeps its enqueue time).
       const checked = pulumi.all([maxReceiveCount, retention]).apply(([receives, seconds]) => {
         const problem =
+          (receives < 2
+            ? `queue ${queueName(key)}: maxReceiveCount ${receives} must be at least 2 (the last delivery of a DIRECT import ends its job)`
+            : undefined) ??
           redriveProblem(queueName(key), receives, visibility, seconds) ??
           (seconds >= DLQ_RETENTION_SECONDS
             ? `queue ${queueName(key)}: retention ${seconds} s must be below its dead-letter queue's ${DLQ_RETENTION_SECONDS} s`

@@ -96,10 +96,10 @@ export const CONFIG_SCHEMA = {
   maxReceiveCount: {
     type: 'integer',
     default: 5,
-    min: 1,
+    min: 2,
     max: 1000,
     description:
-      'Deliveries of an SQS message before it moves to its dead-letter queue. `maxReceiveCount` × the longest visibility timeout (5,400 s, import-action) must fit inside `queueRetentionDays`.',
+      'Deliveries of an SQS message before it moves to its dead-letter queue. At least 2: the last delivery of a DIRECT import ends its job instead of trying again. `maxReceiveCount` × the longest visibility timeout (5,400 s, import-action) must fit inside `queueRetentionDays`.',
   },
   queueRetentionDays: {
     type: 'integer',

@@ -1,5 +1,6 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
+import { withRetries } from '../../core/dynamo';
 import { sfn } from '../shared/aws/sfn';
 import { integerEnv, tables } from '../shared/env';
 import { DEFAULT_IMPORT_RECORD_RETENTION_DAYS } from '../../core/limits';
@@ -71,8 +72,10 @@ export function helperTtl(job: ImportJob): number {
 }
 
 export async function getJob(key: Key): Promise<ImportJob | undefined> {
-  const res = await ddb().send(
-    new GetCommand({ TableName: tables.importTmp(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
+  const res = await withRetries(() =>
+    ddb().send(
+      new GetCommand({ TableName: tables.importTmp(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
+    ),
   );
   return res.Item as ImportJob | undefined;
 }
@@ -98,16 +101,18 @@ export async function updateJob(
     values[`:f${i}`] = v;
     sets.push(`#f${i} = :f${i}`);
   });
-  const res = await ddb().send(
-    new UpdateCommand({
-      TableName: tables.importTmp(),
-      Key: { pk: key.pk, sk: key.sk },
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: condition ? `attribute_exists(pk) AND (${condition.expression})` : 'attribute_exists(pk)',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
-    }),
+  const res = await withRetries(() =>
+    ddb().send(
+      new UpdateCommand({
+        TableName: tables.importTmp(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: condition ? `attribute_exists(pk) AND (${condition.expression})` : 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    ),
   );
   return res.Attributes as ImportJob;
 }
@@ -131,14 +136,16 @@ export function acceptsBatches(job: Pick<ImportJob, 'status' | 'closingAt'>): bo
  * finalizer is about to record as not processed. Idempotent (the first time is kept).
  */
 export async function closeJob(key: Key): Promise<void> {
-  await ddb().send(
-    new UpdateCommand({
-      TableName: tables.importTmp(),
-      Key: { pk: key.pk, sk: key.sk },
-      UpdateExpression: 'SET closingAt = if_not_exists(closingAt, :now)',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':now': new Date().toISOString() },
-    }),
+  await withRetries(() =>
+    ddb().send(
+      new UpdateCommand({
+        TableName: tables.importTmp(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: 'SET closingAt = if_not_exists(closingAt, :now)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': new Date().toISOString() },
+      }),
+    ),
   );
 }
 
@@ -159,44 +166,46 @@ export async function commitBatch(
   options: { finalizer?: boolean } = {},
 ): Promise<CommitOutcome> {
   try {
-    await ddb().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tables.importTmp(),
-              Item: {
-                pk: batchesPk(job),
-                sk: rowIndexSk(counts.firstIndex),
-                type: ImportRowType.IMPORT_BATCH,
-                jobPk: job.pk,
-                jobSk: job.sk,
-                ...counts,
-                committedAt: new Date().toISOString(),
-                ttl: helperTtl(job),
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          {
-            Update: {
-              TableName: tables.importTmp(),
-              Key: { pk: job.pk, sk: job.sk },
-              UpdateExpression: 'ADD processedRows :p, succeededRows :s, failedRows :f SET updatedAt = :now',
-              ConditionExpression: `attribute_exists(pk) AND NOT #st IN (:completed, :failed)${options.finalizer ? '' : ' AND attribute_not_exists(closingAt)'}`,
-              ExpressionAttributeNames: { '#st': 'status' },
-              ExpressionAttributeValues: {
-                ':p': counts.processed,
-                ':s': counts.succeeded,
-                ':f': counts.failed,
-                ':now': new Date().toISOString(),
-                ':completed': ImportStatus.COMPLETED,
-                ':failed': ImportStatus.FAILED,
+    await withRetries(() =>
+      ddb().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: tables.importTmp(),
+                Item: {
+                  pk: batchesPk(job),
+                  sk: rowIndexSk(counts.firstIndex),
+                  type: ImportRowType.IMPORT_BATCH,
+                  jobPk: job.pk,
+                  jobSk: job.sk,
+                  ...counts,
+                  committedAt: new Date().toISOString(),
+                  ttl: helperTtl(job),
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-          },
-        ],
-      }),
+            {
+              Update: {
+                TableName: tables.importTmp(),
+                Key: { pk: job.pk, sk: job.sk },
+                UpdateExpression: 'ADD processedRows :p, succeededRows :s, failedRows :f SET updatedAt = :now',
+                ConditionExpression: `attribute_exists(pk) AND NOT #st IN (:completed, :failed)${options.finalizer ? '' : ' AND attribute_not_exists(closingAt)'}`,
+                ExpressionAttributeNames: { '#st': 'status' },
+                ExpressionAttributeValues: {
+                  ':p': counts.processed,
+                  ':s': counts.succeeded,
+                  ':f': counts.failed,
+                  ':now': new Date().toISOString(),
+                  ':completed': ImportStatus.COMPLETED,
+                  ':failed': ImportStatus.FAILED,
+                },
+              },
+            },
+          ],
+        }),
+      ),
     );
     return 'counted';
   } catch (err) {
@@ -208,12 +217,14 @@ export async function commitBatch(
 
 /** The counts of a batch already committed (its marker), if any. */
 export async function committedBatch(job: Key, firstIndex: number): Promise<BatchCounts | undefined> {
-  const res = await ddb().send(
-    new GetCommand({
-      TableName: tables.importTmp(),
-      Key: { pk: batchesPk(job), sk: rowIndexSk(firstIndex) },
-      ConsistentRead: true,
-    }),
+  const res = await withRetries(() =>
+    ddb().send(
+      new GetCommand({
+        TableName: tables.importTmp(),
+        Key: { pk: batchesPk(job), sk: rowIndexSk(firstIndex) },
+        ConsistentRead: true,
+      }),
+    ),
   );
   if (!res.Item) return undefined;
   const i = res.Item;
@@ -246,30 +257,56 @@ function outcomeBody(job: ImportJob): Record<string, unknown> {
 
 /**
  * If a parent (ZIP) execution waits on this job (taskToken) and the job has ended, send its
- * outcome: SendTaskSuccess when COMPLETED, SendTaskFailure when FAILED. The token is removed
- * with a condition first, so the job's end and a re-triggering parent can both call this and
- * exactly one sends.
+ * outcome: SendTaskSuccess when COMPLETED, SendTaskFailure when FAILED. The token is moved to
+ * `outcomeToken` with a condition first, so the job's end and a re-triggering parent do not both
+ * send; and because the token is kept until the send is known to have happened
+ * (`outcomeDeliveredAt`), a send lost to a crash or a lost response is made again by the next
+ * call (a second send of a delivered token only answers stale).
  */
 export async function deliverJobOutcome(job: ImportJob): Promise<'sent' | 'stale' | 'none'> {
-  if (!job.taskToken || !isTerminal(job.status)) return 'none';
-  try {
-    await ddb().send(
+  if (!isTerminal(job.status)) return 'none';
+  let token = job.taskToken;
+  if (token) {
+    try {
+      await withRetries(() =>
+        ddb().send(
+          new UpdateCommand({
+            TableName: tables.importTmp(),
+            Key: { pk: job.pk, sk: job.sk },
+            UpdateExpression: 'REMOVE taskToken, outcomeDeliveredAt SET outcomeToken = :t, outcomeSentAt = :now',
+            ConditionExpression: 'taskToken = :t',
+            ExpressionAttributeValues: { ':t': token, ':now': new Date().toISOString() },
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      const now = await getJob(job);
+      // our own claim whose response was lost: still ours to send
+      if (now?.outcomeToken !== token || now.outcomeDeliveredAt) return 'none';
+    }
+  } else if (typeof job.outcomeToken === 'string' && !job.outcomeDeliveredAt) {
+    token = job.outcomeToken; // claimed earlier, never known to have been sent
+  } else return 'none';
+  const body = outcomeBody(job);
+  const result =
+    job.status === ImportStatus.COMPLETED
+      ? await sendTaskSuccess(sfn(), token, body)
+      : await sendTaskFailure(sfn(), token, 'ImportJobFailed', JSON.stringify(body));
+  await withRetries(() =>
+    ddb().send(
       new UpdateCommand({
         TableName: tables.importTmp(),
         Key: { pk: job.pk, sk: job.sk },
-        UpdateExpression: 'REMOVE taskToken SET outcomeSentAt = :now',
-        ConditionExpression: 'taskToken = :t',
-        ExpressionAttributeValues: { ':t': job.taskToken, ':now': new Date().toISOString() },
+        UpdateExpression: 'SET outcomeDeliveredAt = :now',
+        ConditionExpression: 'outcomeToken = :t',
+        ExpressionAttributeValues: { ':t': token, ':now': new Date().toISOString() },
       }),
-    );
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return 'none';
-    throw err;
-  }
-  const body = outcomeBody(job);
-  return job.status === ImportStatus.COMPLETED
-    ? sendTaskSuccess(sfn(), job.taskToken, body)
-    : sendTaskFailure(sfn(), job.taskToken, 'ImportJobFailed', JSON.stringify(body));
+    ),
+  ).catch((err: unknown) => {
+    if (!isConditionalCheckFailed(err)) throw err;
+  });
+  return result;
 }
 
 /**

@@ -7,7 +7,7 @@ import { startExecutionOnce } from '../../core/sfn';
 import { importModeForSize, ImportMode, ImportRowType, isTerminal } from '../../core/status';
 import type { Key } from '../../core/types';
 import { objectSize } from './objects';
-import { runDirectImport } from './csv-steps';
+import { runDirectImport, type Delivery } from './csv-steps';
 import { deliverJobOutcome, requireJob } from './model';
 
 export interface StartOutcome {
@@ -22,7 +22,7 @@ export interface StartOutcome {
  * machine under a deterministic name (a redelivered message starts nothing twice). A job
  * without a mode gets one by size (DIRECT_IMPORT_MAX_BYTES).
  */
-export async function startImportJob(key: Key, action: string): Promise<StartOutcome> {
+export async function startImportJob(key: Key, action: string, delivery?: Delivery): Promise<StartOutcome> {
   const job = await requireJob(key);
   if (isTerminal(job.status)) {
     await deliverJobOutcome(job);
@@ -50,7 +50,7 @@ export async function startImportJob(key: Key, action: string): Promise<StartOut
     );
   }
   if (mode === ImportMode.DIRECT) {
-    const outcome = await runDirectImport(key);
+    const outcome = await runDirectImport(key, delivery);
     return { mode, started: true, status: outcome.status };
   }
   const res = await startExecutionOnce(sfn(), requireEnv('IMPORT_CSV_STATE_MACHINE_ARN'), name, input);

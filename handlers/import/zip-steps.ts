@@ -126,7 +126,7 @@ export async function triggerSingleCsvAndWait(
           mode,
           schema: zip.schema,
           status: ImportStatus.CREATED,
-          totalRows: 0,
+          totalRows: null,
           processedRows: 0,
           succeededRows: 0,
           failedRows: 0,
@@ -185,7 +185,7 @@ export async function finalizeZipJob(input: ZipMachineInput): Promise<JobOutcome
           ...(c.unreadRemainder ? { unreadRemainder: true } : {}),
           ...(c.error ? { error: truncate(String(c.error), 300) } : {}),
         }
-      : { key: k, status: 'NOT_STARTED', totalRows: 0, succeededRows: 0, failedRows: 0 };
+      : { key: k, status: 'NOT_STARTED', totalRows: null, succeededRows: 0, failedRows: 0 };
   });
   const sum = (f: 'totalRows' | 'succeededRows' | 'failedRows'): number =>
     files.reduce((n, x) => n + Number(x[f] ?? 0), 0);

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
+import { stagedRowsKey } from '../../handlers/import/staging';
 import { handler as executionWatchHandler } from '../../handlers/execution-watch';
 import { handler as commandStep } from '../../handlers/command-step';
 import { handler as csvStep } from '../../handlers/import-csv-step';
@@ -311,12 +312,13 @@ describe('execution-watch (DynamoDB Local)', function () {
       env.mocks.s3Store.put(BUCKET, `unzipped/${zip.sk.slice(8)}/a.csv`, CSV);
       const input = { pk: child.pk, sk: child.sk, bucket: BUCKET, key: `unzipped/${zip.sk.slice(8)}/a.csv` };
       assert.equal(((await csvStep(stepEvent('csv_loader', input))) as Row).totalRows, 5);
-      const items = CSV.split('\n')
-        .slice(1)
-        .map((line, i) => {
-          const [p, code, name] = line.split(',');
-          return { line: i, row: { pk: p, code, name } };
-        });
+      // the rows csv_loader staged for the Distributed Map
+      const items = env.mocks.s3Store
+        .get(BUCKET, stagedRowsKey(child))!
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Row);
       await csvStep(
         stepEvent('csv_rows_handler', { BatchInput: { pk: child.pk, sk: child.sk }, Items: items.slice(0, 2) }),
       );

@@ -40,7 +40,7 @@ describe('stack configuration', () => {
     ['includeExecutionData', 'maybe', /includeExecutionData = "maybe": must be true or false/],
     ['alarmEmails', 'oncall@example.com', /alarmEmails = "oncall@example.com": must be a list of strings/],
     ['alarmEmails', '["not-an-email"]', /alarmEmails item "not-an-email" is not an e-mail address/],
-    ['maxReceiveCount', '0', /maxReceiveCount = "0": must be from 1 to 1000/],
+    ['maxReceiveCount', '1', /maxReceiveCount = "1": must be from 2 to 1000/],
     ['lambdaMemoryMb', '64', /lambdaMemoryMb = "64": must be from 128 to 10240/],
     ['streamMaxRetryAttempts', '-1', /streamMaxRetryAttempts = "-1": must be from 0 to 10/],
     ['commandWaitTimeoutSeconds', '1.5', /commandWaitTimeoutSeconds = "1.5": must be a whole number/],
