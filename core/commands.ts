@@ -4,6 +4,7 @@ import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClie
 import { queryAll } from './dynamo';
 import { errorName, isConditionalCheckFailed, isTransactionConditionFailure } from './errors';
 import { commandSk, parseCommandSk } from './keys';
+import { COMMAND_BOOKKEEPING_FIELDS } from './status';
 import {
   assertNoProblems,
   COMMAND_BOOKKEEPING_RESERVE_BYTES,
@@ -74,30 +75,6 @@ export interface PublishOptions {
   /** Attempts when another writer takes the computed next version. Default 5. */
   maxAttempts?: number;
 }
-
-/**
- * Attributes the command workflow writes on a command row after it was published: bookkeeping,
- * not the command's data (the command handlers leave them out of `history` and `data`).
- */
-export const COMMAND_BOOKKEEPING_FIELDS: readonly string[] = [
-  'status',
-  'statusAt',
-  'result',
-  'taskToken',
-  'tokenStoredAt',
-  'waitingSince',
-  'ttl',
-  'resumedAt',
-  'resumedBy',
-  'lastError',
-  'failedReason',
-  'failedAt',
-  'completedAt',
-  'syncStatus',
-  'supersededBy',
-  'failedAfterCompletion',
-  'failedAfterCompletionAt',
-];
 
 const RESERVED = new Set([
   'pk',

@@ -8,6 +8,30 @@ export function stepStatus(state: string, phase: StepPhase): string {
 /** Terminal outcome of a command version (attribute `result` on the command row). */
 export const CommandResult = { COMPLETED: 'COMPLETED', FAILED: 'FAILED' } as const;
 export type CommandResult = (typeof CommandResult)[keyof typeof CommandResult];
+/**
+ * Attributes the command workflow writes on a command row after it was published: bookkeeping,
+ * not the command's data (the command handlers leave them out of `history` and `data`).
+ */
+export const COMMAND_BOOKKEEPING_FIELDS: readonly string[] = [
+  'status',
+  'statusAt',
+  'result',
+  'taskToken',
+  'tokenStoredAt',
+  'waitingSince',
+  'ttl',
+  'resumedAt',
+  'resumedBy',
+  'lastError',
+  'failedReason',
+  'failedAt',
+  'completedAt',
+  'syncStatus',
+  'supersededBy',
+  'failedAfterCompletion',
+  'failedAfterCompletionAt',
+];
+
 /** The `status` mark_failed leaves on a failed command row. */
 export const COMMAND_FAILED_STATUS = 'FAILED';
 

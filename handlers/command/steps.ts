@@ -7,7 +7,13 @@ import { log } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { publishAlarm } from '../shared/notify';
 import { runRecordedStep } from '../shared/step-status';
-import { COMMAND_FAILED_STATUS, CommandResult, StepPhase, stepStatus } from '../../core/status';
+import {
+  COMMAND_BOOKKEEPING_FIELDS,
+  COMMAND_FAILED_STATUS,
+  CommandResult,
+  StepPhase,
+  stepStatus,
+} from '../../core/status';
 import { isRecord, requireKey, stateName, type CaughtError, type Key, type StepEvent } from '../../core/types';
 import {
   claimAndResume,
@@ -40,25 +46,8 @@ export interface SyncItemInput {
 /** Built-in sync target name (the `data` read model). */
 export const DATA_TARGET = 'data';
 
-/** Attributes of a command row that are workflow bookkeeping, not part of the command's data. */
-const INTERNAL_FIELDS = new Set([
-  'status',
-  'statusAt',
-  'result',
-  'taskToken',
-  'tokenStoredAt',
-  'waitingSince',
-  'ttl',
-  'resumedAt',
-  'resumedBy',
-  'lastError',
-  'failedReason',
-  'failedAt',
-  'completedAt',
-  'syncStatus',
-  'failedAfterCompletion',
-  'failedAfterCompletionAt',
-]);
+/** Attributes of a command row that are workflow bookkeeping, not part of the command's data (one list, in core/). */
+const INTERNAL_FIELDS = new Set(COMMAND_BOOKKEEPING_FIELDS);
 
 function publicFields(row: CommandRow): Record<string, unknown> {
   const out: Record<string, unknown> = {};

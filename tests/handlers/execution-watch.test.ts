@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { DescribeExecutionCommand, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { stagedRowsKey } from '../../handlers/import/staging';
 import { handler as executionWatchHandler } from '../../handlers/execution-watch';
 import { handler as commandStep } from '../../handlers/command-step';
 import { handler as csvStep } from '../../handlers/import-csv-step';
@@ -14,6 +13,7 @@ import {
   UnknownStateMachineError,
 } from '../../handlers/triggers/execution-watch';
 import { ARN, BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
+import { stagedRows } from './_support/imports';
 
 type Row = Record<string, unknown>;
 
@@ -313,12 +313,7 @@ describe('execution-watch (DynamoDB Local)', function () {
       const input = { pk: child.pk, sk: child.sk, bucket: BUCKET, key: `unzipped/${zip.sk.slice(8)}/a.csv` };
       assert.equal(((await csvStep(stepEvent('csv_loader', input))) as Row).totalRows, 5);
       // the rows csv_loader staged for the Distributed Map
-      const items = env.mocks.s3Store
-        .get(BUCKET, stagedRowsKey(child))!
-        .toString()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Row);
+      const items = stagedRows(env.mocks.s3Store, child);
       await csvStep(
         stepEvent('csv_rows_handler', { BatchInput: { pk: child.pk, sk: child.sk }, Items: items.slice(0, 2) }),
       );

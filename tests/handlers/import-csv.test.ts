@@ -7,8 +7,8 @@ import { handler as importConsumer } from '../../handlers/import-action-consumer
 import { batchPutAll, UnprocessedItemsError } from '../../core/dynamo';
 import { closeJob, commitBatch, requireJob, rowsPk, errorsPk } from '../../handlers/import/model';
 import { recordUnprocessed } from '../../handlers/import/rows';
-import { stagedRowsKey } from '../../handlers/import/staging';
-import { ARN, BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
+import { ARN, BUCKET, getItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
+import { putCsvJob, stagedRows } from './_support/imports';
 
 type Row = Record<string, unknown>;
 
@@ -39,41 +39,12 @@ describe('CSV import (DynamoDB Local)', function () {
   this.timeout(60000);
   const env = useHandlerEnv();
 
-  async function job(csv: string, extra: Row = {}): Promise<{ pk: string; sk: string; key: string }> {
-    const pk = uniq('IMPORT');
-    const key = `uploads/${pk}.csv`;
-    env.mocks.s3Store.put(BUCKET, key, csv);
-    const sk = `CSV_JOB#${pk.replace(/[^A-Za-z0-9]/g, '')}`;
-    await putItem(env.tables.importTmp, {
-      pk,
-      sk,
-      type: 'CSV_JOB',
-      jobId: sk.slice(8),
-      bucket: BUCKET,
-      key,
-      status: 'CREATED',
-      totalRows: 0,
-      processedRows: 0,
-      succeededRows: 0,
-      failedRows: 0,
-      createdAt: new Date().toISOString(),
-      ...extra,
-    });
-    return { pk, sk, key };
-  }
+  const job = (csv: string, extra: Row = {}) => putCsvJob(env, csv, extra);
   const step = (state: string, input: unknown, executionInput?: unknown) =>
     csvStep(stepEvent(state, input, { executionInput })) as Promise<Row>;
 
   /** What the Distributed Map's JSONL ItemReader hands to csv_rows_handler: the rows csv_loader staged. */
-  function mapItems(j: { pk: string; sk: string }): Array<Row & { index: number; line: number }> {
-    const staged = env.mocks.s3Store.get(BUCKET, stagedRowsKey(j));
-    assert.ok(staged, 'csv_loader staged the rows');
-    return staged
-      .toString()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Row & { index: number; line: number });
-  }
+  const mapItems = (j: { pk: string; sk: string }) => stagedRows(env.mocks.s3Store, j);
 
   async function assertAccounted(j: { pk: string; sk: string }) {
     const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;

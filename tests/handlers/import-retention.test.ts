@@ -2,7 +2,8 @@
 import { strict as assert } from 'node:assert';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
 import { batchesPk, claimsPk, errorsPk, rowsPk } from '../../handlers/import/model';
-import { BUCKET, putItem, queryPk, uniq, useHandlerEnv } from './_support/env';
+import { queryPk, useHandlerEnv } from './_support/env';
+import { importCsvMessage, putCsvJob } from './_support/imports';
 
 describe('import record retention (DynamoDB Local)', function () {
   this.timeout(60000);
@@ -12,26 +13,9 @@ describe('import record retention (DynamoDB Local)', function () {
 
   it('every IMPORT_ROW, IMPORT_ERROR and IMPORT_BATCH item expires IMPORT_RECORD_TTL_SECONDS after the job was created', async () => {
     process.env.IMPORT_RECORD_TTL_SECONDS = String(7 * 86400);
-    const pk = uniq('IMPORT');
-    const key = `imports/${pk}.csv`;
-    env.mocks.s3Store.put(BUCKET, key, 'pk,code,n:number\nT,A,1\nT,B,x\nT,A,2\n');
     const createdAt = '2030-01-02T03:04:05.000Z';
-    const job = { pk, sk: 'CSV_JOB#ttl' };
-    await putItem(env.tables.importTmp, {
-      ...job,
-      type: 'CSV_JOB',
-      jobId: 'ttl',
-      bucket: BUCKET,
-      key,
-      mode: 'DIRECT',
-      status: 'CREATED',
-      totalRows: null,
-      processedRows: 0,
-      succeededRows: 0,
-      failedRows: 0,
-      createdAt,
-    });
-    await importConsumer({ Records: [{ messageId: 'm', body: JSON.stringify({ action: 'import-csv', ...job }) }] });
+    const job = await putCsvJob(env, 'pk,code,n:number\nT,A,1\nT,B,x\nT,A,2\n', { mode: 'DIRECT', createdAt });
+    await importConsumer({ Records: [importCsvMessage(job)] });
     const expected = Math.floor(Date.parse(createdAt) / 1000) + 7 * 86400;
     const items = [
       ...(await queryPk(env.tables.importTmp, rowsPk(job))),

@@ -9,8 +9,8 @@ import { strict as assert } from 'node:assert';
 import { handler as csvStep } from '../../handlers/import-csv-step';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
 import { errorsPk, rowsPk } from '../../handlers/import/model';
-import { stagedRowsKey } from '../../handlers/import/staging';
-import { ARN, BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
+import { ARN, BUCKET, getItem, queryPk, stepEvent, useHandlerEnv } from './_support/env';
+import { importCsvMessage, putCsvJob, stagedRows } from './_support/imports';
 import { awsError, injectDynamoFaults, type FaultPlan } from './_support/faults';
 
 type Row = Record<string, unknown>;
@@ -20,43 +20,13 @@ describe('import safety (issue 9; DynamoDB Local)', function () {
   this.timeout(120000);
   const env = useHandlerEnv();
 
-  async function job(csv: string | Buffer, extra: Row = {}): Promise<{ pk: string; sk: string; key: string }> {
-    const pk = uniq('IMPORT');
-    const key = `imports/${pk}.csv`;
-    env.mocks.s3Store.put(BUCKET, key, csv);
-    const sk = `CSV_JOB#${pk.replace(/[^A-Za-z0-9]/g, '')}`;
-    await putItem(env.tables.importTmp, {
-      pk,
-      sk,
-      type: 'CSV_JOB',
-      jobId: sk.slice(8),
-      bucket: BUCKET,
-      key,
-      status: 'CREATED',
-      totalRows: null,
-      processedRows: 0,
-      succeededRows: 0,
-      failedRows: 0,
-      createdAt: new Date().toISOString(),
-      ...extra,
-    });
-    return { pk, sk, key };
-  }
+  const job = (csv: string | Buffer, extra: Row = {}) => putCsvJob(env, csv, extra);
   const step = (state: string, input: unknown) => csvStep(stepEvent(state, input)) as Promise<Row>;
-  const message = (j: { pk: string; sk: string }, id = 'm', receiveCount = 1) => ({
-    messageId: id,
-    body: JSON.stringify({ action: 'import-csv', pk: j.pk, sk: j.sk }),
-    attributes: { ApproximateReceiveCount: String(receiveCount) },
-  });
+  const message = importCsvMessage;
 
   /** The staged rows the Distributed Map would read, in batches, in the given order. */
   function stagedBatches(j: { pk: string; sk: string }, size: number): Row[][] {
-    const rows = env.mocks.s3Store
-      .get(BUCKET, stagedRowsKey(j))!
-      .toString()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Row);
+    const rows = stagedRows(env.mocks.s3Store, j);
     const out: Row[][] = [];
     for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
     return out;

@@ -32,10 +32,13 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
   const step = (state: string, input: unknown, taskToken?: string) =>
     zipStep(stepEvent(state, input, { taskToken })) as Promise<Row>;
 
-  async function zipJob(buf: Buffer): Promise<{ pk: string; sk: string; key: string; jobId: string }> {
-    const pk = uniq('IMPORT');
-    const jobId = pk.replace(/[^A-Za-z0-9]/g, '');
-    const key = `uploads/${jobId}.zip`;
+  async function zipJob(
+    buf: Buffer,
+    who: { pk?: string; jobId?: string } = {},
+  ): Promise<{ pk: string; sk: string; key: string; jobId: string }> {
+    const pk = who.pk ?? uniq('IMPORT');
+    const jobId = who.jobId ?? pk.replace(/[^A-Za-z0-9]/g, '');
+    const key = `uploads/${uniq('Z').replace(/[^A-Za-z0-9]/g, '')}.zip`;
     env.mocks.s3Store.put(BUCKET, key, buf);
     const sk = `ZIP_JOB#${jobId}`;
     await putItem(env.tables.importTmp, {
@@ -249,23 +252,9 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const jobId = uniq('SAME').replace(/[^A-Za-z0-9]/g, '');
     const jobs = [] as Array<{ pk: string; sk: string; csv: string; keys: string[] }>;
     for (const tenant of ['A', 'B']) {
-      const pk = `TENANT#${tenant}#${jobId}`;
       const csv = `pk,code,name\nTENANT-${tenant},X,from ${tenant}\n`;
-      const key = `imports/${tenant}-${jobId}.zip`;
-      env.mocks.s3Store.put(BUCKET, key, await buildZip([['orders.csv', csv]]));
-      const sk = `ZIP_JOB#${jobId}`;
-      await putItem(env.tables.importTmp, {
-        pk,
-        sk,
-        type: 'ZIP_JOB',
-        jobId,
-        bucket: BUCKET,
-        key,
-        status: 'CREATED',
-        mode: 'STEP_FUNCTION',
-        createdAt: new Date().toISOString(),
-      });
-      jobs.push({ pk, sk, csv, keys: [] });
+      const j = await zipJob(await buildZip([['orders.csv', csv]]), { pk: `TENANT#${tenant}#${jobId}`, jobId });
+      jobs.push({ pk: j.pk, sk: j.sk, csv, keys: [] });
     }
     for (const j of jobs) j.keys = ((await step('unzip', { pk: j.pk, sk: j.sk })) as { csvKeys: string[] }).csvKeys;
     assert.notDeepEqual(jobs[0].keys, jobs[1].keys, 'each job has its own location');
@@ -286,19 +275,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
 
   it('issue 9 item 1: a jobId of dots or with a slash cannot leave its prefix', async () => {
     for (const jobId of ['..', '.', 'a/../b']) {
-      const pk = uniq('IMPORT');
-      const key = `imports/${pk}.zip`;
-      env.mocks.s3Store.put(BUCKET, key, await buildZip([['a.csv', good]]));
-      await putItem(env.tables.importTmp, {
-        pk,
-        sk: `ZIP_JOB#${jobId}`,
-        type: 'ZIP_JOB',
-        jobId,
-        bucket: BUCKET,
-        key,
-        status: 'CREATED',
-        createdAt: new Date().toISOString(),
-      });
+      const { pk } = await zipJob(await buildZip([['a.csv', good]]), { jobId });
       const out = (await step('unzip', { pk, sk: `ZIP_JOB#${jobId}` })) as { csvKeys: string[] };
       const segments = out.csvKeys[0].split('/');
       assert.equal(segments[0], 'unzipped');

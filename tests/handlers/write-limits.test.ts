@@ -19,6 +19,7 @@ import { handler as importConsumer } from '../../handlers/import-action-consumer
 import { handler as streamRouter } from '../../handlers/stream-router';
 import { errorsPk, rowsPk } from '../../handlers/import/model';
 import { ARN, BUCKET, getItem, putItem, queryPk, uniq, useHandlerEnv } from './_support/env';
+import { importCsvMessage, putCsvJob } from './_support/imports';
 import { streamRecord } from './_support/stream-record';
 
 type Row = Record<string, unknown>;
@@ -94,27 +95,8 @@ describe('write limits: keys and command rows (DynamoDB Local)', function () {
         `T1,${long},1,too long`,
         `T1,${long.slice(0, 1008)},,no version`,
       ].join('\n');
-      const pk = uniq('IMPORT');
-      const key = `imports/${pk}.csv`;
-      env.mocks.s3Store.put(BUCKET, key, csv);
-      const job = { pk, sk: 'CSV_JOB#keys' };
-      await putItem(env.tables.importTmp, {
-        ...job,
-        type: 'CSV_JOB',
-        jobId: 'keys',
-        bucket: BUCKET,
-        key,
-        mode: 'DIRECT',
-        status: 'CREATED',
-        totalRows: null,
-        processedRows: 0,
-        succeededRows: 0,
-        failedRows: 0,
-        createdAt: new Date().toISOString(),
-      });
-      await importConsumer({
-        Records: [{ messageId: 'k', body: JSON.stringify({ action: 'import-csv', ...job }) }],
-      });
+      const job = await putCsvJob(env, csv, { mode: 'DIRECT' });
+      await importConsumer({ Records: [importCsvMessage(job)] });
       const row = (await getItem(env.tables.importTmp, job.pk, job.sk))!;
       assert.deepEqual([row.status, row.totalRows, row.succeededRows, row.failedRows], ['FAILED', 3, 1, 2]);
       const errors = await queryPk(env.tables.importTmp, errorsPk(job));
