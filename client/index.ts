@@ -44,6 +44,7 @@ export { TokenResult } from '../core/sfn';
 export type { TokenOutcome } from '../core/sfn';
 export { ImportMode, ImportStatus, TaskStatus, CommandResult, Action } from '../core/status';
 export { commandSk, parseCommandSk } from '../core/keys';
+export { COMMAND_ROW_MAX_BYTES, LimitExceededError, PARTITION_KEY_MAX_BYTES, SORT_KEY_MAX_BYTES } from '../core/limits';
 
 export interface CqrsClient {
   publishCommand(input: PublishCommandInput): Promise<PublishedCommand>;

@@ -231,7 +231,7 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 3650,
     description:
-      "Days `import_tmp` keeps an import's per-row items (IMPORT_ROW, IMPORT_ERROR, IMPORT_KEY, IMPORT_BATCH), counted from the job's creation (DynamoDB TTL). The job row itself, with its counters and summary, is kept.",
+      "Days `import_tmp` keeps an import's per-row items (IMPORT_ROW, IMPORT_ERROR, IMPORT_BATCH), counted from the job's creation (DynamoDB TTL). The job row itself, with its counters and summary, is kept.",
   },
   zipMaxEntries: {
     type: 'integer',

@@ -206,5 +206,5 @@ export const DEFAULT_ZIP_BOUNDS: ZipBounds = {
 
 // ---------------------------------------------------------------- retention
 
-/** Days import bookkeeping items (IMPORT_ROW, IMPORT_ERROR, IMPORT_KEY, IMPORT_BATCH, ...) are kept by default. */
+/** Days import bookkeeping items (IMPORT_ROW, IMPORT_ROW_VOID, IMPORT_ERROR, IMPORT_BATCH) are kept by default. */
 export const DEFAULT_IMPORT_RECORD_RETENTION_DAYS = 30;

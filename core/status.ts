@@ -70,6 +70,7 @@ export const ImportRowType = {
   ZIP_JOB: 'ZIP_JOB',
   IMPORT_ROW: 'IMPORT_ROW',
   IMPORT_ERROR: 'IMPORT_ERROR',
+  /** 0.1 claimed duplicate keys with these; duplicates are now decided while the file is read. Old ones expire (ttl). */
   IMPORT_KEY: 'IMPORT_KEY',
   IMPORT_BATCH: 'IMPORT_BATCH',
 } as const;

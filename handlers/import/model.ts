@@ -49,7 +49,6 @@ export function jobRef(job: Key): string {
 }
 export const rowsPk = (job: Key): string => `${ImportRowType.IMPORT_ROW}#${jobRef(job)}`;
 export const errorsPk = (job: Key): string => `${ImportRowType.IMPORT_ERROR}#${jobRef(job)}`;
-export const claimsPk = (job: Key): string => `${ImportRowType.IMPORT_KEY}#${jobRef(job)}`;
 export const batchesPk = (job: Key): string => `${ImportRowType.IMPORT_BATCH}#${jobRef(job)}`;
 
 /**
@@ -61,7 +60,7 @@ export const batchesPk = (job: Key): string => `${ImportRowType.IMPORT_BATCH}#${
 export const IMPORT_ROW_VOID = 'IMPORT_ROW_VOID';
 
 /**
- * Per-row items (IMPORT_ROW, IMPORT_ROW_VOID, IMPORT_ERROR, IMPORT_KEY, IMPORT_BATCH) expire
+ * Per-row items (IMPORT_ROW, IMPORT_ROW_VOID, IMPORT_ERROR, IMPORT_BATCH) expire
  * IMPORT_RECORD_TTL_SECONDS (the stack's `importRecordRetentionDays`) after the job was created;
  * the job row keeps the counters and the summary.
  */

@@ -1,7 +1,7 @@
 /** Issue 9, item 17: an import's per-row items expire (DynamoDB TTL) after the configured retention. */
 import { strict as assert } from 'node:assert';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
-import { batchesPk, claimsPk, errorsPk, rowsPk } from '../../handlers/import/model';
+import { batchesPk, errorsPk, jobRef, rowsPk } from '../../handlers/import/model';
 import { queryPk, useHandlerEnv } from './_support/env';
 import { importCsvMessage, putCsvJob } from './_support/imports';
 
@@ -20,12 +20,11 @@ describe('import record retention (DynamoDB Local)', function () {
     const items = [
       ...(await queryPk(env.tables.importTmp, rowsPk(job))),
       ...(await queryPk(env.tables.importTmp, errorsPk(job))),
-      ...(await queryPk(env.tables.importTmp, claimsPk(job))),
       ...(await queryPk(env.tables.importTmp, batchesPk(job))),
     ];
     assert.deepEqual([...new Set(items.map((i) => i.type))].sort(), ['IMPORT_BATCH', 'IMPORT_ERROR', 'IMPORT_ROW']);
     // duplicates are decided while the file is read, in file order: no IMPORT_KEY claims any more
-    assert.deepEqual(await queryPk(env.tables.importTmp, claimsPk(job)), []);
+    assert.deepEqual(await queryPk(env.tables.importTmp, `IMPORT_KEY#${jobRef(job)}`), []);
     for (const i of items) assert.equal(i.ttl, expected, `${String(i.type)} ${String(i.sk)}`);
   });
 });
