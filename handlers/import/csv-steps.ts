@@ -18,10 +18,12 @@ import {
   closeJob,
   completeJob,
   deliverJobOutcome,
+  markProcessing,
   requireJob,
   updateJob,
   type ImportJob,
 } from './model';
+import { publishAlarm } from '../shared/notify';
 import { recordUnprocessed, writeRows } from './rows';
 import { resolveImportSchema, type ImportSchema } from './schema';
 
@@ -149,13 +151,7 @@ export async function csvLoader(
   const job = await requireJob(requireKey(input, 'csv_loader input'));
   const bucket = input.bucket ?? job.bucket;
   const key = input.key ?? job.key;
-  await withRetries(() =>
-    updateJob(job, {
-      status: ImportStatus.PROCESSING,
-      mode: ImportMode.STEP_FUNCTION,
-      startedAt: new Date().toISOString(),
-    }),
-  );
+  await markProcessing(job, { mode: ImportMode.STEP_FUNCTION, startedAt: new Date().toISOString() });
   const writer = new StagedRowsWriter(requireEnv('IMPORT_BUCKET'), stagedRowsKey(job));
   let staging = true;
   let read: Awaited<ReturnType<typeof readRows>>;
@@ -385,9 +381,15 @@ export async function reconcileAndComplete(
   } = {},
 ): Promise<JobOutcome> {
   let job = await requireJob(key);
+  if (isTerminal(job.status)) {
+    // already ended (a retry, or a machine that ran on after its job was given up): an ended
+    // result never changes — only a waiting parent is told again
+    await deliverJobOutcome(job);
+    return outcomeOf(job);
+  }
   // From here on a child batch still running (the Map run ended, its EXPRESS children did
   // not) counts nothing: the rows it did not write in time are recorded below instead.
-  if (!isTerminal(job.status)) await closeJob(key);
+  await closeJob(key);
   const problems: string[] = [];
   if (options.machineError) problems.push(options.machineError);
   let failedBatches = 0;
@@ -534,14 +536,11 @@ export async function runDirectImport(
       unfinished: `the DIRECT import did not finish in ${delivery.receiveCount - 1} deliveries of its message (last: ${last}); this last delivery ends it instead of trying again`,
     });
   }
-  await withRetries(() =>
-    updateJob(job, {
-      status: ImportStatus.PROCESSING,
-      mode: ImportMode.DIRECT,
-      ...(job.startedAt ? {} : { startedAt: new Date().toISOString() }),
-      runs: delivery.receiveCount,
-    }),
-  );
+  await markProcessing(job, {
+    mode: ImportMode.DIRECT,
+    ...(job.startedAt ? {} : { startedAt: new Date().toISOString() }),
+    runs: delivery.receiveCount,
+  });
   let chunk: PreparedRow[] = [];
   const flush = async (): Promise<void> => {
     if (chunk.length === 0) return;
@@ -598,6 +597,30 @@ export async function runDirectImport(
         ? `InvalidHeader: ${read.headerProblem}`
         : undefined;
   return withRetries(() => reconcileAndComplete(key, { machineError }));
+}
+
+/** The queue will not deliver this message again: no new attempt may be left to die unseen. */
+export function isLastDelivery(delivery: Delivery | undefined): boolean {
+  return delivery !== undefined && delivery.receiveCount > 1 && delivery.receiveCount >= delivery.maxReceiveCount;
+}
+
+/**
+ * Run what ends a job on the message's last delivery; if even that fails, the message goes to
+ * the import-action DLQ — raise an alarm naming the job first, so it is not left unseen.
+ */
+export async function endOnLastDelivery<T>(key: Key, end: () => Promise<T>): Promise<T> {
+  try {
+    return await end();
+  } catch (err) {
+    await publishAlarm({
+      kind: 'import-stuck',
+      table: 'import_tmp',
+      pk: key.pk,
+      sk: key.sk,
+      error: `the import job could not be ended on the last delivery of its message, which now goes to the import-action DLQ: ${describeError(err, 1500)}`,
+    });
+    throw err;
+  }
 }
 
 /** What made this run stop, for the delivery that ends the job if no run finishes. */

@@ -4,7 +4,7 @@ import { withRetries } from '../../core/dynamo';
 import { sfn } from '../shared/aws/sfn';
 import { integerEnv, tables } from '../shared/env';
 import { DEFAULT_IMPORT_RECORD_RETENTION_DAYS } from '../../core/limits';
-import { isConditionalCheckFailed, isTransactionConditionFailure } from '../../core/errors';
+import { isConditionalCheckFailed, isTransactionConditionFailure, NamedError } from '../../core/errors';
 import { rowIndexSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { metrics } from '../shared/metrics';
@@ -114,6 +114,31 @@ export async function updateJob(
     ),
   );
   return res.Attributes as ImportJob;
+}
+
+/** The job has already ended: a step that would start or resume work on it must not (an ended result never changes). */
+export class JobEndedError extends NamedError {
+  constructor(key: Key) {
+    super('JobEnded', `import job ${key.pk} / ${key.sk} has already ended`);
+  }
+}
+
+/** Move a job to PROCESSING (with `fields`) unless it has ended. */
+export async function markProcessing(key: Key, fields: Record<string, unknown>): Promise<ImportJob> {
+  try {
+    return await updateJob(
+      key,
+      { status: ImportStatus.PROCESSING, ...fields },
+      {
+        expression: 'NOT #st IN (:c, :f)',
+        names: { '#st': 'status' },
+        values: { ':c': ImportStatus.COMPLETED, ':f': ImportStatus.FAILED },
+      },
+    );
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) throw new JobEndedError(key);
+    throw err;
+  }
 }
 
 export interface BatchCounts {

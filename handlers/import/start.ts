@@ -4,11 +4,12 @@ import { sfn } from '../shared/aws/sfn';
 import { integerEnv, requireEnv, tables } from '../shared/env';
 import { executionName } from '../../core/keys';
 import { startExecutionOnce } from '../../core/sfn';
-import { importModeForSize, ImportMode, ImportRowType, isTerminal } from '../../core/status';
+import { describeError } from '../../core/errors';
+import { importModeForSize, ImportMode, ImportRowType, ImportStatus, isTerminal } from '../../core/status';
 import type { Key } from '../../core/types';
 import { objectSize } from './objects';
-import { runDirectImport, type Delivery } from './csv-steps';
-import { deliverJobOutcome, requireJob } from './model';
+import { endOnLastDelivery, isLastDelivery, runDirectImport, type Delivery } from './csv-steps';
+import { completeJob, deliverJobOutcome, requireJob, type ImportJob } from './model';
 
 export interface StartOutcome {
   mode: string;
@@ -24,6 +25,22 @@ export interface StartOutcome {
  */
 export async function startImportJob(key: Key, action: string, delivery?: Delivery): Promise<StartOutcome> {
   const job = await requireJob(key);
+  if (isTerminal(job.status) || job.mode === ImportMode.DIRECT || !isLastDelivery(delivery))
+    return startOrRun(job, key, action, delivery);
+  // The last delivery of a message that starts a machine: if the start fails once more, the job
+  // would stay CREATED for good (no execution, so execution-watch never hears of it).
+  try {
+    return await startOrRun(job, key, action, delivery);
+  } catch (err) {
+    const reason = `could not start the import after ${delivery!.receiveCount} deliveries of its message: ${describeError(err, 1500)}`;
+    const ended = await endOnLastDelivery(key, () =>
+      completeJob(key, ImportStatus.FAILED, { totalRows: null, problems: [reason] }, reason),
+    );
+    return { mode: ended.mode ?? 'UNKNOWN', started: false, status: ended.status };
+  }
+}
+
+async function startOrRun(job: ImportJob, key: Key, action: string, delivery?: Delivery): Promise<StartOutcome> {
   if (isTerminal(job.status)) {
     await deliverJobOutcome(job);
     return { mode: job.mode ?? 'UNKNOWN', started: false, status: job.status };

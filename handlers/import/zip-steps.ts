@@ -12,7 +12,7 @@ import { Action, importModeForSize, ImportMode, ImportRowType, ImportStatus, isT
 import { isRecord, requireKey, type CaughtError, type Key } from '../../core/types';
 import { objectSize } from './objects';
 import type { JobOutcome } from './csv-steps';
-import { completeJob, deliverJobOutcome, requireJob, updateJob, type ImportJob } from './model';
+import { completeJob, deliverJobOutcome, markProcessing, requireJob, updateJob, type ImportJob } from './model';
 import { unzipCsvEntries } from './zip';
 
 export interface ZipMachineInput {
@@ -58,11 +58,7 @@ export function zipBounds(): ZipBounds {
 export async function unzip(input: ZipMachineInput): Promise<ZipMachineInput & { csvKeys: string[] }> {
   const zip = await requireJob(requireKey(input, 'unzip input'));
   const destBucket = requireEnv('IMPORT_BUCKET');
-  await updateJob(zip, {
-    status: ImportStatus.PROCESSING,
-    mode: ImportMode.STEP_FUNCTION,
-    startedAt: new Date().toISOString(),
-  });
+  await markProcessing(zip, { mode: ImportMode.STEP_FUNCTION, startedAt: new Date().toISOString() });
   const { entries, skipped } = await unzipCsvEntries(
     input.bucket ?? zip.bucket,
     input.key ?? zip.key,

@@ -6,6 +6,7 @@
  * and its last delivery ends the job.
  */
 import { strict as assert } from 'node:assert';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handler as csvStep } from '../../handlers/import-csv-step';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
 import { errorsPk, rowsPk } from '../../handlers/import/model';
@@ -284,6 +285,41 @@ describe('import safety (issue 9; DynamoDB Local)', function () {
       const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
       assert.deepEqual([row.status, row.totalRows, row.succeededRows], ['COMPLETED', 150, 150]);
       assert.equal((await queryPk(env.tables.importTmp, rowsPk(j))).length, 150, 'no row written twice');
+    });
+
+    it('a machine that cannot be started by the last delivery ends its job FAILED instead of leaving it CREATED', async () => {
+      const j = await job(csv, { mode: 'STEP_FUNCTION' });
+      env.mocks.sfn
+        .on(StartExecutionCommand)
+        .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+      process.env.MAX_RECEIVE_COUNT = '3';
+      try {
+        const early = await importConsumer({ Records: [message(j, 'a', 2)] });
+        assert.deepEqual(early.batchItemFailures, [{ itemIdentifier: 'a' }], 'before the last delivery: try again');
+        assert.equal((await getItem(env.tables.importTmp, j.pk, j.sk))?.status, 'CREATED');
+        const last = await importConsumer({ Records: [message(j, 'b', 3)] });
+        assert.deepEqual(last.batchItemFailures, []);
+      } finally {
+        delete process.env.MAX_RECEIVE_COUNT;
+      }
+      const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
+      assert.equal(row.status, 'FAILED');
+      assert.equal(row.totalRows, null);
+      assert.match(
+        String(row.error),
+        /could not start the import after 3 deliveries of its message: ThrottlingException: Rate exceeded/,
+      );
+    });
+
+    it('an execution that runs on after its job was ended changes nothing (csv_loader refuses, the finalizer keeps the result)', async () => {
+      const j = await job(csv, { mode: 'STEP_FUNCTION', status: 'FAILED', error: 'given up' });
+      const input = { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key };
+      await assert.rejects(step('csv_loader', input), (e: Error) => e.name === 'JobEnded');
+      const out = await step('finalize_parent_job', { ...input, error: { Error: 'JobEnded', Cause: 'x' } });
+      assert.equal(out.status, 'FAILED');
+      const row = (await getItem(env.tables.importTmp, j.pk, j.sk))!;
+      assert.deepEqual([row.status, row.error, row.totalRows], ['FAILED', 'given up', null]);
+      assert.deepEqual(await queryPk(env.tables.importTmp, errorsPk(j)), []);
     });
 
     it("the queue's last delivery ends the job FAILED with its reason and an alarm naming it, instead of dying unseen", async () => {
