@@ -4,7 +4,7 @@ import { handler as notificationConsumer, addNotificationListener } from '../../
 import { executionName } from '../../core/keys';
 import { decodeImage } from '../../handlers/shared/stream';
 import { ARN, getItem, putItem, queryPk, uniq, useHandlerEnv } from './_support/env';
-import { streamRecord } from './_support/stream-record';
+import { streamRecord } from './_support/stream-records';
 
 type Row = Record<string, unknown>;
 

@@ -20,7 +20,7 @@ import { handler as streamRouter } from '../../handlers/stream-router';
 import { errorsPk, rowsPk } from '../../handlers/import/model';
 import { ARN, BUCKET, getItem, putItem, queryPk, uniq, useHandlerEnv } from './_support/env';
 import { importCsvMessage, putCsvJob } from './_support/imports';
-import { streamRecord } from './_support/stream-record';
+import { streamRecord } from './_support/stream-records';
 
 type Row = Record<string, unknown>;
 
