@@ -89,6 +89,16 @@ export function isTransientError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { name?: unknown; code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
   if (TRANSIENT_NAMES.has(errorName(err))) return true;
+  if (errorName(err) === 'TransactionCanceledException') {
+    // cancelled by a conflict or throttling, not by one of its own conditions
+    const codes = ((err as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? []).map(
+      (r) => r?.Code ?? 'None',
+    );
+    return (
+      !codes.includes('ConditionalCheckFailed') &&
+      codes.some((c) => c === 'TransactionConflict' || c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded')
+    );
+  }
   if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
   if (e.$retryable) return true;
   const status = e.$metadata?.httpStatusCode;

@@ -153,17 +153,13 @@ export async function csvLoader(
   const key = input.key ?? job.key;
   await markProcessing(job, { mode: ImportMode.STEP_FUNCTION, startedAt: new Date().toISOString() });
   const writer = new StagedRowsWriter(requireEnv('IMPORT_BUCKET'), stagedRowsKey(job));
-  let staging = true;
   let read: Awaited<ReturnType<typeof readRows>>;
   try {
+    // with an unusable header every row is staged as failed ("not processed: invalid header"),
+    // so the finalizer can still report each on its line
     read = await readRows(bucket, key, resolveImportSchema(job.schema), {
-      onHeader: (_header, problem) => {
-        staging = problem === undefined;
-        return Promise.resolve();
-      },
-      onRow: async (row) => {
-        if (staging) await writer.write(row);
-      },
+      onHeader: () => Promise.resolve(),
+      onRow: (row) => writer.write(row),
     });
   } catch (err) {
     await writer.abort().catch(() => undefined);
@@ -171,15 +167,17 @@ export async function csvLoader(
   }
   if (!read.header && !read.headerProblem)
     throw new NamedError('EmptyFile', `s3://${bucket}/${key} is empty (no header row)`);
-  await withRetries(() => updateJob(job, { totalRows: read.rows, ...(read.header ? { header: read.header } : {}) }));
-  if (read.headerProblem) {
-    await writer.abort().catch(() => undefined);
-    throw new NamedError('InvalidHeader', read.headerProblem);
-  }
-  if (read.rows === 0) return { ...input, bucket, key, totalRows: 0 };
-  const staged = await writer.finish();
-  await withRetries(() => updateJob(job, { staged: { bucket: staged.bucket, key: staged.key } }));
-  return { ...input, bucket, key, totalRows: read.rows, staged: { bucket: staged.bucket, key: staged.key } };
+  const staged = read.rows > 0 ? await writer.finish() : undefined;
+  const at = staged ? { bucket: staged.bucket, key: staged.key } : undefined;
+  await withRetries(() =>
+    updateJob(job, {
+      totalRows: read.rows,
+      ...(read.header ? { header: read.header } : {}),
+      ...(at ? { staged: at } : {}),
+    }),
+  );
+  if (read.headerProblem) throw new NamedError('InvalidHeader', read.headerProblem);
+  return { ...input, bucket, key, totalRows: read.rows, ...(at ? { staged: at } : {}) };
 }
 
 // ---------------------------------------------------------------- csv_rows_handler
@@ -340,13 +338,17 @@ async function fillGaps(job: ImportJob, total: number, reason: string): Promise<
     missing += pending.length;
     pending = [];
   };
-  for (const [from, to] of gaps) {
-    for (let i = from; i <= to; i++) {
-      const row = await lookup(i);
-      pending.push(row ? { index: i, line: row.line, raw: row.raw ?? row.command } : { index: i });
-      if (pending.length >= GAP_CHUNK) await flush();
+  try {
+    for (const [from, to] of gaps) {
+      for (let i = from; i <= to; i++) {
+        const row = await lookup(i);
+        pending.push(row ? { index: i, line: row.line, raw: row.raw ?? row.command } : { index: i });
+        if (pending.length >= GAP_CHUNK) await flush();
+      }
+      await flush();
     }
-    await flush();
+  } finally {
+    await source?.return?.(undefined); // close the staged object's stream
   }
   return missing;
 }

@@ -7,6 +7,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { withRetries } from '../../core/dynamo';
+import { isTransientError } from '../../core/errors';
 import { handler as csvStep } from '../../handlers/import-csv-step';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
 import { errorsPk, rowsPk } from '../../handlers/import/model';
@@ -129,6 +131,42 @@ describe('import safety (issue 9; DynamoDB Local)', function () {
       });
     }
 
+    it('STEP_FUNCTION: rows no batch reported are recorded on their real lines, read back from the staged rows', async () => {
+      const csv = 'pk,code,note\n\nT,A,"two\nlines"\n\nT,B,x\nT,C,y\n';
+      const j = await job(csv, { mode: 'STEP_FUNCTION' });
+      const loaded = await step('csv_loader', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
+      const [first] = stagedBatches(j, 1);
+      await step('csv_rows_handler', { BatchInput: { pk: j.pk, sk: j.sk }, Items: first });
+      const out = await step('finalize_parent_job', {
+        ...loaded,
+        error: { Error: 'States.Runtime', Cause: 'map run aborted' },
+      });
+      assert.deepEqual([out.status, out.totalRows, out.succeededRows, out.failedRows], ['FAILED', 3, 1, 2]);
+      const errors = await queryPk(env.tables.importTmp, errorsPk(j));
+      assert.deepEqual(
+        errors.map((e) => [e.line, JSON.parse(String(e.raw)).code]),
+        [
+          [6, 'B'],
+          [7, 'C'],
+        ],
+      );
+    });
+
+    it('STEP_FUNCTION: an unusable header fails the job; every row is recorded on its real line', async () => {
+      const j = await job('id,code\n\nT,A\nT,B\n', { mode: 'STEP_FUNCTION' });
+      const input = { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key };
+      await assert.rejects(step('csv_loader', input), (e: Error) => e.name === 'InvalidHeader');
+      await step('finalize_parent_job', {
+        ...input,
+        error: { Error: 'InvalidHeader', Cause: 'missing required column "pk"' },
+      });
+      const errors = await queryPk(env.tables.importTmp, errorsPk(j));
+      assert.deepEqual(
+        errors.map((e) => e.line),
+        [3, 4],
+      );
+    });
+
     it('STEP_FUNCTION: a job that ends before its rows were counted reports totalRows unknown (null), not 0', async () => {
       const j = await job('pk,code\nT,A\n', { mode: 'STEP_FUNCTION' });
       const out = await step('finalize_parent_job', {
@@ -180,6 +218,50 @@ describe('import safety (issue 9; DynamoDB Local)', function () {
   });
 
   describe('item 3: transient DynamoDB errors are retried; a write error is not a read error', () => {
+    it('tells transient errors from the others', () => {
+      const transient = [
+        awsError('ProvisionedThroughputExceededException'),
+        awsError('RequestLimitExceeded'),
+        awsError('ThrottlingException'),
+        awsError('InternalServerError', 'x', 500),
+        awsError('SomethingNew', 'x', 503),
+        Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+        Object.assign(new Error('x'), {
+          name: 'TransactionCanceledException',
+          CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
+        }),
+      ];
+      for (const e of transient) assert.equal(isTransientError(e), true, e.name);
+      const permanent = [
+        awsError('ConditionalCheckFailedException'),
+        awsError('ValidationException'),
+        awsError('AccessDeniedException'),
+        Object.assign(new Error('x'), {
+          name: 'TransactionCanceledException',
+          CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'TransactionConflict' }],
+        }),
+      ];
+      for (const e of permanent) assert.equal(isTransientError(e), false, e.name);
+    });
+
+    it('withRetries retries only transient errors, up to its attempts', async () => {
+      let calls = 0;
+      const flaky = () => (++calls < 3 ? Promise.reject(awsError('ThrottlingException')) : Promise.resolve('ok'));
+      assert.equal(await withRetries(flaky, { baseDelayMs: 1 }), 'ok');
+      assert.equal(calls, 3);
+      calls = 0;
+      await assert.rejects(
+        withRetries(() => (++calls, Promise.reject(awsError('ValidationException'))), { baseDelayMs: 1 }),
+        /ValidationException/,
+      );
+      assert.equal(calls, 1, 'not retried');
+      calls = 0;
+      await assert.rejects(
+        withRetries(() => (++calls, Promise.reject(awsError('ThrottlingException'))), { attempts: 4, baseDelayMs: 1 }),
+      );
+      assert.equal(calls, 4);
+    });
+
     const big = ['pk,code,qty:integer', ...Array.from({ length: 250 }, (_, i) => `P${i % 7},C${i},${i}`)].join('\n');
 
     it('DIRECT: throttling and lost responses on every kind of write do not fail the import or count anything twice', async () => {
