@@ -5,7 +5,16 @@ import { asText, isConditionalCheckFailed } from '../core/errors';
 import { queryAll } from '../core/dynamo';
 import { publishAction } from '../core/publish-action';
 import { BUCKET_PREFIXES } from '../core/bucket-layout';
-import { Action, DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportMode, ImportRowType, ImportStatus } from '../core/status';
+import { jobIdProblem } from '../core/keys';
+import { assertNoProblems, importJobKeyProblems } from '../core/limits';
+import {
+  Action,
+  DEFAULT_DIRECT_IMPORT_MAX_BYTES,
+  importModeForSize,
+  ImportMode,
+  ImportRowType,
+  ImportStatus,
+} from '../core/status';
 import { documentClient, need, type CqrsClientConfig } from './config';
 
 export { DEFAULT_DIRECT_IMPORT_MAX_BYTES };
@@ -46,6 +55,12 @@ async function startJob(
       `start import: key must be under ${BUCKET_PREFIXES.uploads} in the import bucket, got ${input.key}`,
     );
   }
+  const jobId = input.jobId ?? randomUUID();
+  const idProblem = jobIdProblem(jobId);
+  if (idProblem) throw new Error(`start import: ${idProblem}`);
+  const pk = input.pk ?? 'IMPORT';
+  const sk = `${type}#${jobId}`;
+  assertNoProblems('start import', importJobKeyProblems(pk, sk, type === ImportRowType.ZIP_JOB));
   const bucket = input.bucket ?? need(config.importBucket, 'importBucket');
   if (config.importBucket && bucket !== config.importBucket) {
     throw new Error(
@@ -59,14 +74,7 @@ async function startJob(
   const size = Number(head.ContentLength ?? 0);
   const threshold = config.directImportMaxBytes ?? DEFAULT_DIRECT_IMPORT_MAX_BYTES;
   const mode =
-    type === ImportRowType.ZIP_JOB
-      ? ImportMode.STEP_FUNCTION
-      : (input.mode ?? (size <= threshold ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION));
-  const jobId = input.jobId ?? randomUUID();
-  if (!/^[A-Za-z0-9_.:-]+$/.test(jobId))
-    throw new Error('start import: jobId may only contain letters, digits and _ . : -');
-  const pk = input.pk ?? 'IMPORT';
-  const sk = `${type}#${jobId}`;
+    type === ImportRowType.ZIP_JOB ? ImportMode.STEP_FUNCTION : (input.mode ?? importModeForSize(size, threshold));
   const table = need(config.tables.importTmp, 'tables.importTmp');
   const doc = documentClient(config);
   try {
@@ -84,7 +92,7 @@ async function startJob(
           mode,
           ...(input.schema ? { schema: input.schema } : {}),
           status: ImportStatus.CREATED,
-          totalRows: 0,
+          totalRows: null,
           processedRows: 0,
           succeededRows: 0,
           failedRows: 0,

@@ -2,7 +2,7 @@
  * cqrs-workflows/client — the typed API applications use to feed the workflows.
  * Every function takes an explicit config (table names, topic, bucket, SDK clients).
  */
-import type { TokenOutcome } from '../core/sfn';
+import type { TokenResult } from '../core/sfn';
 import { publishCommand, type PublishCommandInput, type PublishedCommand } from './commands';
 import type { CqrsClientConfig } from './config';
 import {
@@ -39,9 +39,12 @@ export {
   type StartImportInput,
 } from './imports';
 export { failExecution, resumeExecution } from './tokens';
+export { TokenResult } from '../core/sfn';
+/** @deprecated Since 0.2: resumeExecution/failExecution answer {@link TokenResult}, which adds `invalid`. */
 export type { TokenOutcome } from '../core/sfn';
 export { ImportMode, ImportStatus, TaskStatus, CommandResult, Action } from '../core/status';
 export { commandSk, parseCommandSk } from '../core/keys';
+export { COMMAND_ROW_MAX_BYTES, LimitExceededError, PARTITION_KEY_MAX_BYTES, SORT_KEY_MAX_BYTES } from '../core/limits';
 
 export interface CqrsClient {
   publishCommand(input: PublishCommandInput): Promise<PublishedCommand>;
@@ -49,8 +52,8 @@ export interface CqrsClient {
   startCsvImport(input: StartImportInput): Promise<StartedImport>;
   startZipImport(input: Omit<StartImportInput, 'mode'>): Promise<StartedImport>;
   listImportErrors(job: { pk: string; sk: string }): Promise<ImportErrorItem[]>;
-  resumeExecution(taskToken: string, output?: unknown): Promise<TokenOutcome>;
-  failExecution(taskToken: string, error: string, cause?: string): Promise<TokenOutcome>;
+  resumeExecution(taskToken: string, output?: unknown): Promise<TokenResult>;
+  failExecution(taskToken: string, error: string, cause?: string): Promise<TokenResult>;
 }
 
 /** The same functions bound to one config. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { assertNoProblems, taskKeyProblems } from '../core/limits';
 import { DEFAULT_MAX_INLINE_BYTES, offloadIfLarge } from '../core/offload';
 import { TaskRowType, TaskStatus } from '../core/status';
 import { documentClient, need, type CqrsClientConfig } from './config';
@@ -31,6 +32,7 @@ export async function createTask(config: CqrsClientConfig, input: CreateTaskInpu
   if (!input.taskType) throw new Error('createTask: taskType is required');
   if (!Array.isArray(input.items)) throw new Error('createTask: items must be an array');
   const sk = input.sk ?? `TASK#${input.taskType}#${randomUUID()}`;
+  assertNoProblems('createTask', taskKeyProblems(input.pk, sk, input.items.length));
   const off = await offloadIfLarge(
     config.clients.s3,
     config.importBucket,

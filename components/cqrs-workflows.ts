@@ -11,6 +11,7 @@ import {
   type MachineKey,
 } from './function-catalog';
 import { STACK_DIMENSION_ENV } from '../core/metrics';
+import { DEFAULT_IMPORT_RECORD_RETENTION_DAYS, DEFAULT_ZIP_BOUNDS } from '../core/limits';
 import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../core/status';
 import { OperationsDashboard } from './dashboard';
 import { HandlerFunction } from './handler-function';
@@ -46,14 +47,16 @@ export interface CqrsWorkflowsArgs {
   protectData?: boolean;
   /** Retention of every log group, in days. Default: 14. */
   logRetentionDays?: pulumi.Input<number>;
-  /** Step Functions log level. Default: `ALL`. */
+  /** Step Functions log level. Default: `ERROR`. */
   stateMachineLogLevel?: pulumi.Input<'ALL' | 'ERROR' | 'FATAL'>;
-  /** Execution data in state machine logs. Default: true. */
+  /** Execution input/output (imported rows, keys) in state machine logs: an explicit opt-in. Default: false. */
   includeExecutionData?: pulumi.Input<boolean>;
   /** E-mail subscriptions of the alarm topic. Default: none. */
   alarmEmails?: pulumi.Input<string>[];
-  /** SQS deliveries before the DLQ. Default: 5. */
+  /** SQS deliveries before the DLQ; × the longest visibility timeout (5,400 s) must fit inside the queue retention. Default: 5. */
   maxReceiveCount?: pulumi.Input<number>;
+  /** Retention of the work queues in days, 1 to 13 (DLQs keep 14). Default: 4. */
+  queueRetentionDays?: pulumi.Input<number>;
   /** Memory of every handler Lambda in MB. Default: 256. */
   lambdaMemoryMb?: pulumi.Input<number>;
   /** Stream batch retries before the stream DLQ. Default: 3. */
@@ -89,10 +92,22 @@ export interface CqrsWorkflowsArgs {
     toleratedFailurePercentage?: pulumi.Input<number>;
     /** `trigger_single_csv_and_wait` TimeoutSeconds. Default: 3600. */
     zipChildTimeoutSeconds?: pulumi.Input<number>;
-    /** Files up to this size are imported in DIRECT mode. Default: 262144 (256 KiB). */
+    /** Files up to this size are imported in DIRECT mode; 0: never. Default: 262144 (256 KiB). */
     directMaxBytes?: pulumi.Input<number>;
-    /** Days result files and offloaded payloads are kept. Default: 30. */
+    /** Days unzipped files, staged rows and result files are kept (offloaded payloads are kept for good). Default: 30. */
     resultRetentionDays?: pulumi.Input<number>;
+    /** Days uploaded files under `imports/` are kept; 0 keeps them. Default: 30. */
+    uploadRetentionDays?: pulumi.Input<number>;
+    /** Days an import's per-row items stay in `import_tmp` (DynamoDB TTL from the job's creation). Default: 30. */
+    recordRetentionDays?: pulumi.Input<number>;
+    /** Entries a ZIP archive may have. Default: 10000. */
+    zipMaxEntries?: pulumi.Input<number>;
+    /** CSV files one ZIP job may import, at most 1464 (execution history). Default: 1000. */
+    zipMaxFiles?: pulumi.Input<number>;
+    /** Uncompressed bytes of a ZIP's CSV files together. Default: 1073741824 (1 GiB). */
+    zipMaxUncompressedBytes?: pulumi.Input<number>;
+    /** Largest uncompressed ÷ compressed size of a ZIP entry. Default: 100. */
+    zipMaxCompressionRatio?: pulumi.Input<number>;
     /** Bucket name. Default: `<prefix>-import-<account id>`. */
     bucketName?: string;
   };
@@ -163,7 +178,13 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       : arnContext.apply((c) => physicalName(prefix, `import-${c.accountId}`, 's3Bucket'));
     const bucket = new ImportBucket(
       `${name}-import`,
-      { bucketName, resultRetentionDays: args.import?.resultRetentionDays, protect: args.protectData, tags: args.tags },
+      {
+        bucketName,
+        resultRetentionDays: args.import?.resultRetentionDays,
+        uploadRetentionDays: args.import?.uploadRetentionDays,
+        protect: args.protectData,
+        tags: args.tags,
+      },
       child,
     );
     const consumerTimeouts = {
@@ -179,6 +200,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
         prefix,
         consumerTimeoutSeconds: consumerTimeouts,
         maxReceiveCount: args.maxReceiveCount,
+        queueRetentionSeconds: pulumi.output(args.queueRetentionDays ?? 4).apply((d) => d * 86400),
         alarmEmails: args.alarmEmails,
         tags: args.tags,
       },
@@ -212,6 +234,16 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       commandTtlSeconds: pulumi.output(args.command?.ttlDays ?? 90).apply((d) => d * 86400),
       commandMaxWaitSeconds: args.command?.maxWaitSeconds ?? 86400,
       directImportMaxBytes: args.import?.directMaxBytes ?? DEFAULT_DIRECT_IMPORT_MAX_BYTES,
+      maxReceiveCount: args.maxReceiveCount ?? 5,
+      importRecordTtlSeconds: pulumi
+        .output(args.import?.recordRetentionDays ?? DEFAULT_IMPORT_RECORD_RETENTION_DAYS)
+        .apply((d) => d * 86400),
+      zipBounds: {
+        maxEntries: args.import?.zipMaxEntries ?? DEFAULT_ZIP_BOUNDS.maxEntries,
+        maxFiles: args.import?.zipMaxFiles ?? DEFAULT_ZIP_BOUNDS.maxFiles,
+        maxUncompressedBytes: args.import?.zipMaxUncompressedBytes ?? DEFAULT_ZIP_BOUNDS.maxUncompressedBytes,
+        maxCompressionRatio: args.import?.zipMaxCompressionRatio ?? DEFAULT_ZIP_BOUNDS.maxCompressionRatio,
+      },
     });
 
     const streamTableArns = STREAM_TABLES.map((k) => tables.tables[k].arn);

@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { PolicyStatement } from './iam';
+import type { ZipBounds } from '../core/limits';
 import { IMPORT_PREFIXES } from './import-bucket';
 import type { QueueKey } from './messaging';
 import type { TableKey } from './tables';
@@ -55,6 +56,12 @@ export interface CatalogContext {
   commandTtlSeconds: pulumi.Input<number>;
   commandMaxWaitSeconds: pulumi.Input<number>;
   directImportMaxBytes: pulumi.Input<number>;
+  /** TTL of an import's per-row items, counted from the job's creation. */
+  importRecordTtlSeconds: pulumi.Input<number>;
+  /** The work queues' maxReceiveCount: the import-action consumer ends a DIRECT job on the last delivery. */
+  maxReceiveCount: pulumi.Input<number>;
+  /** Bounds of a ZIP archive (import-zip-step). */
+  zipBounds: { [K in keyof ZipBounds]: pulumi.Input<number> };
 }
 
 export interface FunctionSpec {
@@ -140,15 +147,18 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
   const executors = pulumi.output(c.taskExecutors).apply((e) => JSON.stringify(e));
   const executorArns = Object.values(c.taskExecutors);
   const P = IMPORT_PREFIXES;
+  const recordTtl = { IMPORT_RECORD_TTL_SECONDS: str(c.importRecordTtlSeconds) };
   // What import-csv-step does is also done in one Lambda by the import-action consumer (DIRECT mode).
   const csvImport: PolicyStatement[] = [
     table(c, 'import_tmp', 'ImportTmp', [...ROW_RW, 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem']),
     {
       Sid: 'ReadImports',
       Action: ['s3:GetObject'],
-      Resource: [P.uploads, P.unzipped, P.results].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
+      Resource: [P.uploads, P.unzipped, P.results, P.staged].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
     },
     objects(c, 'WritePayloads', ['s3:PutObject'], P.payloads),
+    // csv_loader stages the prepared rows (multipart for large files, aborted on failure)
+    objects(c, 'StageRows', ['s3:PutObject', 's3:AbortMultipartUpload'], P.staged),
     taskTokens(c, 'import-zip'),
   ];
   return {
@@ -191,7 +201,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
       ],
     },
     'import-csv-step': {
-      environment: { IMPORT_TMP_TABLE: c.tableNames.import_tmp, IMPORT_BUCKET: c.bucketName, ...topics },
+      environment: { IMPORT_TMP_TABLE: c.tableNames.import_tmp, IMPORT_BUCKET: c.bucketName, ...recordTtl, ...topics },
       statements: [...csvImport, ...publish(c, 'both')],
     },
     'import-zip-step': {
@@ -199,6 +209,10 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         IMPORT_TMP_TABLE: c.tableNames.import_tmp,
         IMPORT_BUCKET: c.bucketName,
         DIRECT_IMPORT_MAX_BYTES: str(c.directImportMaxBytes),
+        ZIP_MAX_ENTRIES: str(c.zipBounds.maxEntries),
+        ZIP_MAX_FILES: str(c.zipBounds.maxFiles),
+        ZIP_MAX_UNCOMPRESSED_BYTES: str(c.zipBounds.maxUncompressedBytes),
+        ZIP_MAX_COMPRESSION_RATIO: str(c.zipBounds.maxCompressionRatio),
         ...topics,
       },
       statements: [
@@ -254,6 +268,8 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns['import-csv'],
         IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns['import-zip'],
         DIRECT_IMPORT_MAX_BYTES: str(c.directImportMaxBytes),
+        MAX_RECEIVE_COUNT: str(c.maxReceiveCount),
+        ...recordTtl,
         ...topics,
       },
       statements: [...csvImport, start(c, ['import-csv', 'import-zip']), ...publish(c, 'both')],
@@ -274,6 +290,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         // mark_failed of a version stopped during its sync: which targets, how long their calls may run
         SYNC_TARGETS: JSON.stringify(c.syncTargets.map((t) => t.name)),
         SYNC_CALL_TIMEOUTS: syncCallTimeouts(c),
+        ...recordTtl,
         ...topics,
       },
       statements: [
@@ -286,8 +303,12 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
           Sid: 'TaskTokens',
           Resource: [c.machineArns.command, c.machineArns['import-zip']],
         },
-        // The shared CSV finalizer can read a Distributed Map result manifest.
-        objects(c, 'ReadResults', ['s3:GetObject'], P.results),
+        // The shared CSV finalizer reads a Distributed Map result manifest and the staged rows.
+        {
+          Sid: 'ReadResults',
+          Action: ['s3:GetObject'],
+          Resource: [P.results, P.staged].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
+        },
         {
           // EventBridge leaves out inputs over its size limit; the execution still has it.
           Sid: 'ReadExecutionInput',

@@ -8,8 +8,14 @@ export const IMPORT_PREFIXES = BUCKET_PREFIXES;
 export interface ImportBucketArgs {
   /** Physical bucket name (globally unique; the program adds the account id). */
   bucketName: pulumi.Input<string>;
-  /** Days to keep Distributed Map result files and unzipped CSVs. Default: 30. Offloaded payloads are kept: rows reference them. */
+  /**
+   * Days to keep what imports derive from uploads: unzipped CSVs, staged rows and Distributed
+   * Map result files. Default: 30. Offloaded payloads are kept: command, history and data rows
+   * reference them.
+   */
   resultRetentionDays?: pulumi.Input<number>;
+  /** Days to keep uploaded files under `imports/`; 0 keeps them. Default: 30. */
+  uploadRetentionDays?: pulumi.Input<number>;
   /** Pulumi `protect`; also turns off `forceDestroy`. Default: false. */
   protect?: boolean;
   /** Customer-managed KMS key. Default: SSE-S3 (AES256). */
@@ -64,30 +70,29 @@ export class ImportBucket extends pulumi.ComponentResource {
       child,
     );
     const days = args.resultRetentionDays ?? 30;
+    const expire = (id: string, prefix: string, after: pulumi.Input<number>) => ({
+      id,
+      status: 'Enabled',
+      filter: { prefix },
+      expiration: { days: after },
+    });
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-lifecycle`,
       {
         bucket: bucket.id,
-        rules: [
-          {
-            id: 'expire-import-results',
-            status: 'Enabled',
-            filter: { prefix: IMPORT_PREFIXES.results },
-            expiration: { days },
-          },
-          {
-            id: 'expire-unzipped',
-            status: 'Enabled',
-            filter: { prefix: IMPORT_PREFIXES.unzipped },
-            expiration: { days },
-          },
+        // `payloads/` has no rule: command, history and data rows reference those objects.
+        rules: pulumi.output(args.uploadRetentionDays ?? 30).apply((uploadDays) => [
+          expire('expire-import-results', IMPORT_PREFIXES.results, days),
+          expire('expire-unzipped', IMPORT_PREFIXES.unzipped, days),
+          expire('expire-staged', IMPORT_PREFIXES.staged, days),
+          ...(uploadDays > 0 ? [expire('expire-uploads', IMPORT_PREFIXES.uploads, uploadDays)] : []),
           {
             id: 'abort-incomplete-uploads',
             status: 'Enabled',
             filter: { prefix: '' },
             abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
           },
-        ],
+        ]),
       },
       child,
     );

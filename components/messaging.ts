@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { SqsMetric } from '../core/metrics';
 import { Action } from '../core/status';
 import { thresholdAlarm } from './alarms';
+import { FUNCTION_TIMEOUTS, QUEUE_CONSUMERS, type FunctionKey } from './function-catalog';
 import { physicalName } from './naming';
 
 /**
@@ -18,17 +19,49 @@ export type QueueKey = keyof typeof QUEUE_ROUTES;
 export const QUEUE_KEYS = Object.keys(QUEUE_ROUTES) as QueueKey[];
 
 /** DLQs keep messages for the SQS maximum, 14 days, so nothing expires before someone looks. */
-const DLQ_RETENTION_SECONDS = 1_209_600;
+export const DLQ_RETENTION_SECONDS = 1_209_600;
+/** Work queues keep messages 4 days unless told otherwise (SQS's own default, set explicitly). */
+export const DEFAULT_QUEUE_RETENTION_SECONDS = 4 * 86400;
+/** A queue's visibility timeout is this many times its consumer's timeout (AWS's advice for Lambda consumers). */
+export const VISIBILITY_FACTOR = 6;
 
 /** The queue EventBridge fills with ended executions (not routed through the main topic). */
 export const EXECUTION_EVENTS_QUEUE = 'execution-events';
+
+/** Every work queue and the function consuming it. */
+export function queueConsumers(): Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, FunctionKey> {
+  return { ...QUEUE_CONSUMERS, [EXECUTION_EVENTS_QUEUE]: 'execution-watch' };
+}
+
+/** The longest visibility timeout of the work queues: the time one failed delivery can take. */
+export function longestQueueVisibility(): { queue: string; seconds: number } {
+  let best = { queue: '', seconds: 0 };
+  for (const [queue, fn] of Object.entries(queueConsumers())) {
+    const seconds = VISIBILITY_FACTOR * FUNCTION_TIMEOUTS[fn];
+    if (seconds > best.seconds) best = { queue, seconds };
+  }
+  return best;
+}
+
+/** Why `maxReceiveCount` deliveries do not fit inside a queue's retention, if they do not. */
+export function redriveProblem(
+  queue: string,
+  maxReceiveCount: number,
+  visibilitySeconds: number,
+  retentionSeconds: number,
+): string | undefined {
+  if (maxReceiveCount * visibilitySeconds <= retentionSeconds) return undefined;
+  return `queue ${queue}: ${maxReceiveCount} deliveries × ${visibilitySeconds} s visibility timeout exceed its ${retentionSeconds} s retention; a failing message would expire before it reaches its dead-letter queue`;
+}
 
 export interface MessagingArgs {
   prefix: string;
   /** Timeout of the Lambda consuming each queue; visibility timeout is 6× it. */
   consumerTimeoutSeconds: Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, number>;
-  /** Deliveries before a message goes to its DLQ. Default: 5. */
+  /** Deliveries before a message goes to its DLQ, at least 2; × the visibility timeout must fit inside the retention. Default: 5. */
   maxReceiveCount?: pulumi.Input<number>;
+  /** Retention of the work queues, in seconds, below the DLQs' 14 days. Default: 345600 (4 days). */
+  queueRetentionSeconds?: pulumi.Input<number>;
   /** E-mail addresses subscribed to the alarm topic. Default: none. */
   alarmEmails?: pulumi.Input<string>[];
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -156,16 +189,33 @@ export class Messaging extends pulumi.ComponentResource {
       );
     });
 
-    const maxReceiveCount = args.maxReceiveCount ?? 5;
+    const maxReceiveCount = pulumi.output(args.maxReceiveCount ?? 5);
+    const retention = pulumi.output(args.queueRetentionSeconds ?? DEFAULT_QUEUE_RETENTION_SECONDS);
     const workQueue = (key: QueueKey | typeof EXECUTION_EVENTS_QUEUE): QueuePair => {
       const dlq = this.deadLetterQueue(`${name}-${key}-dlq`, this.names.deadLetterQueues[key], args);
+      const visibility = VISIBILITY_FACTOR * args.consumerTimeoutSeconds[key];
+      // A message that fails every delivery must reach its DLQ before it expires, and the DLQ
+      // must keep it longer than the queue did (a moved message keeps its enqueue time).
+      const checked = pulumi.all([maxReceiveCount, retention]).apply(([receives, seconds]) => {
+        const problem =
+          (receives < 2
+            ? `queue ${queueName(key)}: maxReceiveCount ${receives} must be at least 2 (the last delivery of a DIRECT import ends its job)`
+            : undefined) ??
+          redriveProblem(queueName(key), receives, visibility, seconds) ??
+          (seconds >= DLQ_RETENTION_SECONDS
+            ? `queue ${queueName(key)}: retention ${seconds} s must be below its dead-letter queue's ${DLQ_RETENTION_SECONDS} s`
+            : undefined);
+        if (problem) throw new Error(`Messaging ${name}: ${problem}`);
+        return { receives, seconds };
+      });
       const queue = new aws.sqs.Queue(
         `${name}-${key}`,
         {
           name: queueName(key),
           sqsManagedSseEnabled: true,
-          visibilityTimeoutSeconds: 6 * args.consumerTimeoutSeconds[key],
-          redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount }),
+          visibilityTimeoutSeconds: visibility,
+          messageRetentionSeconds: checked.seconds,
+          redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: checked.receives }),
           tags: args.tags,
         },
         child,

@@ -2,7 +2,14 @@
  * The stack configuration: one schema that the program validates against, that
  * `Pulumi.yaml` declares and that README documents (tests keep the three equal).
  */
+import {
+  DEFAULT_IMPORT_RECORD_RETENTION_DAYS,
+  DEFAULT_ZIP_BOUNDS,
+  ZIP_HISTORY_EVENTS_PER_FILE,
+  ZIP_MAX_FILES_HISTORY_BOUND,
+} from '../core/limits';
 import { DEFAULT_DIRECT_IMPORT_MAX_BYTES } from '../core/status';
+import { longestQueueVisibility } from './messaging';
 import { defaultPrefix, prefixProblem } from './naming';
 
 export const CONFIG_NAMESPACE = 'cqrs-workflows';
@@ -69,14 +76,16 @@ export const CONFIG_SCHEMA = {
   },
   stateMachineLogLevel: {
     type: 'string',
-    default: 'ALL',
+    default: 'ERROR',
     oneOf: ['ALL', 'ERROR', 'FATAL'],
-    description: 'Step Functions logging level (logging stays on; the policy pack requires it).',
+    description:
+      'Step Functions logging level (logging stays on; the policy pack requires it). `ALL` logs every state transition.',
   },
   includeExecutionData: {
     type: 'boolean',
-    default: true,
-    description: 'Include execution input/output in state machine logs.',
+    default: false,
+    description:
+      "Include execution input/output in state machine logs. Off by default: inputs carry imported rows and commands' keys; turn on only where that data may sit in CloudWatch Logs.",
   },
   alarmEmails: {
     type: 'array',
@@ -87,9 +96,18 @@ export const CONFIG_SCHEMA = {
   maxReceiveCount: {
     type: 'integer',
     default: 5,
-    min: 1,
+    min: 2,
     max: 1000,
-    description: 'Deliveries of an SQS message before it moves to its dead-letter queue.',
+    description:
+      'Deliveries of an SQS message before it moves to its dead-letter queue. At least 2: the last delivery of a DIRECT import ends its job instead of trying again. `maxReceiveCount` × the longest visibility timeout (5,400 s, import-action) must fit inside `queueRetentionDays`.',
+  },
+  queueRetentionDays: {
+    type: 'integer',
+    default: 4,
+    min: 1,
+    max: 13,
+    description:
+      'Retention of the work queues, in days. Dead-letter queues keep messages 14 days (the SQS maximum), which must exceed it: a moved message keeps its original enqueue time.',
   },
   lambdaMemoryMb: {
     type: 'integer',
@@ -190,7 +208,7 @@ export const CONFIG_SCHEMA = {
     min: 0,
     max: 52428800,
     description:
-      'CSV files up to this size are imported in `DIRECT` mode (one Lambda); larger ones by the import-csv machine.',
+      'CSV files up to this size are imported in `DIRECT` mode (one Lambda); larger ones by the import-csv machine. `0`: never DIRECT.',
   },
   importResultRetentionDays: {
     type: 'integer',
@@ -198,7 +216,53 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 3650,
     description:
-      'Days the import bucket keeps Distributed Map result files (`import-results/`) and offloaded payloads.',
+      'Days the import bucket keeps what an import derives from an upload: unzipped CSVs (`unzipped/`), staged rows (`staged/`) and Distributed Map results (`import-results/`). Offloaded payloads (`payloads/`) are kept: command, history and data rows reference them.',
+  },
+  importUploadRetentionDays: {
+    type: 'integer',
+    default: 30,
+    min: 0,
+    max: 3650,
+    description: 'Days the import bucket keeps uploaded files (`imports/`). `0`: keep them.',
+  },
+  importRecordRetentionDays: {
+    type: 'integer',
+    default: DEFAULT_IMPORT_RECORD_RETENTION_DAYS,
+    min: 1,
+    max: 3650,
+    description:
+      "Days `import_tmp` keeps an import's per-row items (IMPORT_ROW, IMPORT_ERROR, IMPORT_BATCH), counted from the job's creation (DynamoDB TTL). The job row itself, with its counters and summary, is kept.",
+  },
+  zipMaxEntries: {
+    type: 'integer',
+    default: DEFAULT_ZIP_BOUNDS.maxEntries,
+    min: 1,
+    max: 100000,
+    description:
+      "Entries (of any kind) a ZIP archive may have; a larger archive fails before anything is unzipped. Read from the archive's central directory.",
+  },
+  zipMaxFiles: {
+    type: 'integer',
+    default: DEFAULT_ZIP_BOUNDS.maxFiles,
+    min: 1,
+    max: ZIP_MAX_FILES_HISTORY_BOUND,
+    description: `CSV files one ZIP job may import. At most ${ZIP_MAX_FILES_HISTORY_BOUND}: each file adds up to ${ZIP_HISTORY_EVENTS_PER_FILE} events to the import-zip execution, whose history holds 25,000.`,
+  },
+  zipMaxUncompressedBytes: {
+    type: 'integer',
+    default: DEFAULT_ZIP_BOUNDS.maxUncompressedBytes,
+    min: 1,
+    max: 10737418240,
+    description:
+      'Uncompressed bytes of the CSV files of one ZIP archive together, checked on the central directory before anything is written and again while streaming.',
+  },
+  zipMaxCompressionRatio: {
+    type: 'integer',
+    default: DEFAULT_ZIP_BOUNDS.maxCompressionRatio,
+    min: 1,
+    max: 10000,
+    description:
+      'Largest uncompressed ÷ compressed size of a CSV entry of a ZIP archive (a guard against ZIP bombs); the whole archive fails before anything is written.',
   },
   dashboard: {
     type: 'boolean',
@@ -237,8 +301,9 @@ function parseValue(key: string, spec: ConfigSpec, raw: string): { value?: unkno
   const show = JSON.stringify(raw);
   switch (spec.type) {
     case 'integer': {
+      // Plain digits only: Number() would also take "1e3", "0x10", " 7 " and "+7".
       const n = Number(raw);
-      if (raw.trim() === '' || !Number.isInteger(n)) {
+      if (!/^-?(0|[1-9][0-9]*)$/.test(raw) || !Number.isSafeInteger(n)) {
         return { problem: `${fullKey} = ${show}: must be a whole number from ${spec.min} to ${spec.max}` };
       }
       if (spec.oneOf && !spec.oneOf.includes(n)) {
@@ -276,6 +341,25 @@ function parseValue(key: string, spec: ConfigSpec, raw: string): { value?: unkno
       return { value: parsed };
     }
   }
+}
+
+/** Checks between keys whose values are each valid on their own. */
+function relatedProblems(values: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const receives = values.maxReceiveCount as number;
+  const retentionDays = values.queueRetentionDays as number;
+  const { queue, seconds } = longestQueueVisibility();
+  if (receives * seconds > retentionDays * 86400) {
+    problems.push(
+      `${CONFIG_NAMESPACE}:maxReceiveCount = ${receives}: ${receives} deliveries × ${seconds} s visibility timeout (${queue}) = ${receives * seconds} s, ` +
+        `longer than queueRetentionDays (${retentionDays} days = ${retentionDays * 86400} s): a failing message would expire before it reaches its dead-letter queue`,
+    );
+  }
+  const files = values.zipMaxFiles as number;
+  const entries = values.zipMaxEntries as number;
+  if (files > entries)
+    problems.push(`${CONFIG_NAMESPACE}:zipMaxFiles = ${files}: must not exceed zipMaxEntries (${entries})`);
+  return problems;
 }
 
 /**
@@ -323,6 +407,7 @@ export function loadStackSettings(
         `${CONFIG_NAMESPACE}:commandMaxWaitSeconds = ${maxWait}: must be at least commandWaitTimeoutSeconds (${timeout})`,
       );
     }
+    problems.push(...relatedProblems(values));
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const namePrefix = values.namePrefix as string;

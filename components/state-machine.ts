@@ -24,9 +24,9 @@ export interface WorkflowStateMachineArgs {
   alarmTopicArn: pulumi.Input<string>;
   /** Default: 14. */
   logRetentionDays?: pulumi.Input<number>;
-  /** Default: ALL. */
+  /** Default: ERROR. */
   logLevel?: pulumi.Input<'ALL' | 'ERROR' | 'FATAL'>;
-  /** Default: true. */
+  /** Execution input and output in the logs (they may carry imported rows and keys). Default: false. */
   includeExecutionData?: pulumi.Input<boolean>;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -107,8 +107,8 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
         roleArn: this.role.arn,
         definition: this.definition,
         loggingConfiguration: {
-          level: args.logLevel ?? 'ALL',
-          includeExecutionData: args.includeExecutionData ?? true,
+          level: args.logLevel ?? 'ERROR',
+          includeExecutionData: args.includeExecutionData ?? false,
           logDestination: pulumi.interpolate`${this.logGroup.arn}:*`,
         },
         tracingConfiguration: { enabled: true },

@@ -9,6 +9,8 @@ export const BUCKET_PREFIXES = {
   unzipped: 'unzipped/',
   /** Distributed Map `ResultWriter` manifests and result files. */
   results: 'import-results/',
+  /** CSV rows parsed by csv_loader as JSON Lines, read by the import-csv machine's Distributed Map. */
+  staged: 'staged/',
   /** Values too large for a state or an item; rows keep a reference, so these never expire. */
   payloads: 'payloads/',
 } as const;

@@ -4,7 +4,17 @@ import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClie
 import { queryAll } from './dynamo';
 import { errorName, isConditionalCheckFailed, isTransactionConditionFailure } from './errors';
 import { commandSk, parseCommandSk } from './keys';
-import { DEFAULT_MAX_INLINE_BYTES, offloadIfLarge } from './offload';
+import { COMMAND_BOOKKEEPING_FIELDS } from './status';
+import {
+  assertNoProblems,
+  COMMAND_BOOKKEEPING_RESERVE_BYTES,
+  COMMAND_ROW_MAX_BYTES,
+  commandKeyProblems,
+  DYNAMODB_ITEM_MAX_BYTES,
+  dynamoItemBytes,
+  LimitExceededError,
+} from './limits';
+import { DEFAULT_MAX_INLINE_BYTES, jsonBytes, offloadIfLarge } from './offload';
 
 export interface PublishCommandInput {
   pk: string;
@@ -14,7 +24,11 @@ export interface PublishCommandInput {
   attributes?: Record<string, unknown>;
   /** Already-offloaded attributes (S3 key under payloads/ in the import bucket). */
   attributesRef?: string;
-  /** Extra top-level fields stored on the command row (and copied to history/data), e.g. name, tenantCode. */
+  /**
+   * Extra top-level fields stored on the command row (and copied to history/data), e.g. name,
+   * tenantCode. When they would push the row past COMMAND_ROW_MAX_BYTES they are offloaded
+   * together to `payloads/` and the row holds `fieldsRef` instead.
+   */
   fields?: Record<string, unknown>;
 }
 
@@ -69,11 +83,9 @@ const RESERVED = new Set([
   'version',
   'attributes',
   'attributesRef',
-  'status',
-  'result',
-  'taskToken',
-  'ttl',
-  'waitingSince',
+  'fieldsRef',
+  'createdAt',
+  ...COMMAND_BOOKKEEPING_FIELDS,
 ]);
 
 /** Highest version known for pk/code: every command row of that code and the data row (consistent reads). */
@@ -122,38 +134,17 @@ export async function publishCommandWith(
   if (!input.pk) throw new Error('publishCommand: pk is required');
   if (!input.code) throw new Error('publishCommand: code is required');
   if (input.version !== undefined) commandSk(input.code, input.version); // validates
+  assertNoProblems('publishCommand', commandKeyProblems(input.pk, input.code, input.version));
   for (const f of Object.keys(input.fields ?? {}))
     if (RESERVED.has(f)) throw new Error(`publishCommand: field "${f}" is reserved`);
 
-  let attributesRef = input.attributesRef;
-  let attributes = input.attributes;
-  if (attributes !== undefined && !attributesRef) {
-    const off = await offloadIfLarge(
-      deps.s3,
-      deps.payloadBucket,
-      attributes,
-      ['commands', input.pk, input.code, randomUUID()],
-      deps.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES,
-    );
-    if (off.ref) {
-      attributesRef = off.ref;
-      attributes = undefined;
-    }
-  }
+  const { attributesRef, attributes, fields, fieldsRef } = await fitCommandRow(deps, input);
 
   const maxAttempts = options.maxAttempts ?? 5;
   for (let attempt = 1; ; attempt++) {
     const version = input.version ?? (await latestVersion(deps, input.pk, input.code)) + 1;
     const sk = commandSk(input.code, version);
-    const item = {
-      ...(input.fields ?? {}),
-      pk: input.pk,
-      sk,
-      code: input.code,
-      version,
-      ...(attributesRef ? { attributesRef } : { attributes: attributes ?? {} }),
-      createdAt: new Date().toISOString(),
-    };
+    const item = commandItem(input, version, { attributesRef, attributes, fields, fieldsRef });
     try {
       if (options.alsoWrite) {
         await deps.dynamodb.send(
@@ -191,4 +182,78 @@ export async function publishCommandWith(
         );
     }
   }
+}
+
+interface RowContent {
+  attributes?: Record<string, unknown>;
+  attributesRef?: string;
+  fields: Record<string, unknown>;
+  fieldsRef?: string;
+}
+
+function commandItem(input: PublishCommandInput, version: number, content: RowContent): Record<string, unknown> {
+  return {
+    ...content.fields,
+    ...(content.fieldsRef ? { fieldsRef: content.fieldsRef } : {}),
+    pk: input.pk,
+    sk: commandSk(input.code, version),
+    code: input.code,
+    version,
+    ...(content.attributesRef ? { attributesRef: content.attributesRef } : { attributes: content.attributes ?? {} }),
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Decide what the row holds inline so that it stays within COMMAND_ROW_MAX_BYTES (measured with
+ * the longest version it could get): attributes larger than `maxInlineBytes` are offloaded as
+ * always; if the row is still over the budget the attributes are offloaded whatever their
+ * size, then the fields. Without a payload bucket to offload to, the row is refused.
+ */
+async function fitCommandRow(deps: PublishDeps, input: PublishCommandInput): Promise<RowContent> {
+  const content: RowContent = {
+    fields: input.fields ?? {},
+    ...(input.attributesRef ? { attributesRef: input.attributesRef } : { attributes: input.attributes }),
+  };
+  const pathOf = (name: string) => ['commands', input.pk, input.code, `${randomUUID()}${name}`];
+  const size = () => dynamoItemBytes(commandItem(input, input.version ?? Number.MAX_SAFE_INTEGER, content));
+  const canOffload = Boolean(deps.s3 && deps.payloadBucket);
+  const offloadAttributes = async (threshold: number): Promise<void> => {
+    if (content.attributes === undefined) return;
+    const off = await offloadIfLarge(deps.s3, deps.payloadBucket, content.attributes, pathOf(''), threshold);
+    if (off.ref) {
+      content.attributesRef = off.ref;
+      content.attributes = undefined;
+    }
+  };
+  await offloadAttributes(deps.maxInlineBytes ?? DEFAULT_MAX_INLINE_BYTES);
+  const refuse = (what: string): never => {
+    throw new LimitExceededError(
+      `publishCommand: command row ${truncateKey(input.pk)} / ${truncateKey(input.code)} would be ${size().toLocaleString('en-US')} bytes, ` +
+        `over the ${COMMAND_ROW_MAX_BYTES.toLocaleString('en-US')}-byte budget of a command row (DynamoDB's ${DYNAMODB_ITEM_MAX_BYTES.toLocaleString('en-US')}-byte item limit ` +
+        `less ${COMMAND_BOOKKEEPING_RESERVE_BYTES.toLocaleString('en-US')} bytes kept for the workflow's status, result, error and token writes), ${what}`,
+    );
+  };
+  if (size() <= COMMAND_ROW_MAX_BYTES) return content;
+  if (!canOffload) return refuse('and no payload bucket is configured to offload its attributes or fields');
+  const offloadFields = async (): Promise<void> => {
+    if (Object.keys(content.fields).length === 0) return;
+    const off = await offloadIfLarge(deps.s3, deps.payloadBucket, content.fields, pathOf('-fields'), 0);
+    content.fields = {};
+    content.fieldsRef = off.ref;
+  };
+  // the larger part goes first: the smaller one stays readable on the row when that suffices
+  const steps =
+    jsonBytes(content.fields) >= jsonBytes(content.attributes ?? {})
+      ? [offloadFields, () => offloadAttributes(0)]
+      : [() => offloadAttributes(0), offloadFields];
+  for (const step of steps) {
+    await step();
+    if (size() <= COMMAND_ROW_MAX_BYTES) return content;
+  }
+  return refuse('even with its attributes and fields offloaded');
+}
+
+function truncateKey(value: string): string {
+  return value.length <= 120 ? value : `${value.slice(0, 100)}…(${value.length} characters)`;
 }

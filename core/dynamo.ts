@@ -5,6 +5,7 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { isTransientError } from './errors';
 import type { Key } from './types';
 
 export type Item = Record<string, unknown>;
@@ -20,6 +21,37 @@ export function sleep(ms: number): Promise<void> {
 export function backoffMs(attempt: number, baseMs = 50, capMs = 5000): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
   return Math.floor(Math.random() * ceiling) + 1;
+}
+
+export interface RetryOptions {
+  /** Attempts in all (the first one included). Default 6. */
+  attempts?: number;
+  /** Backoff base, doubled per attempt with full jitter. Default 100 ms. */
+  baseDelayMs?: number;
+  /** Longest pause between attempts. Default 5,000 ms. */
+  maxDelayMs?: number;
+  /** Called before each retry (logging). */
+  onRetry?: (err: unknown, attempt: number) => void;
+}
+
+/**
+ * Run `fn` again on a transient error (throttling, 5xx, transaction conflict, network: see
+ * isTransientError) with exponential backoff and full jitter — on top of the SDK's own few
+ * retries, so a burst of throttling does not fail a whole import. `fn` must be safe to run twice
+ * (every import write is conditional or idempotent). Any other error, or the last transient
+ * one, is thrown.
+ */
+export async function withRetries<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 6;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= attempts || !isTransientError(err)) throw err;
+      options.onRetry?.(err, attempt);
+      await sleep(backoffMs(attempt - 1, options.baseDelayMs ?? 100, options.maxDelayMs ?? 5000));
+    }
+  }
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -72,7 +104,7 @@ export async function batchPutAll(
         await sleep(backoffMs(attempt - 1, options.baseDelayMs ?? 50));
       }
       calls++;
-      const res = await client.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      const res = await withRetries(() => client.send(new BatchWriteCommand({ RequestItems: { [table]: pending } })));
       const left = res.UnprocessedItems?.[table] ?? [];
       pending = left
         .map((r) => r.PutRequest?.Item)
@@ -111,16 +143,18 @@ export async function batchGetAll(
           throw new Error(`BatchGetItem left ${pending.length} key(s) unprocessed in ${table}`);
         await sleep(backoffMs(attempt - 1));
       }
-      const res = await client.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [table]: {
-              Keys: pending.map((k) => ({ pk: k.pk, sk: k.sk })),
-              ConsistentRead: options.consistentRead,
-              ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: names } : {}),
+      const res = await withRetries(() =>
+        client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [table]: {
+                Keys: pending.map((k) => ({ pk: k.pk, sk: k.sk })),
+                ConsistentRead: options.consistentRead,
+                ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: names } : {}),
+              },
             },
-          },
-        }),
+          }),
+        ),
       );
       for (const item of res.Responses?.[table] ?? []) out.set(`${item.pk}\u0000${item.sk}`, item);
       pending = (res.UnprocessedKeys?.[table]?.Keys ?? []) as Key[];
@@ -138,7 +172,7 @@ export async function queryAll(client: DynamoDBDocumentClient, input: QueryComma
   const items: Item[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
-    const res = await client.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+    const res = await withRetries(() => client.send(new QueryCommand({ ...input, ExclusiveStartKey })));
     items.push(...((res.Items ?? []) as Item[]));
     ExclusiveStartKey = res.LastEvaluatedKey as Record<string, unknown> | undefined;
   } while (ExclusiveStartKey);

@@ -37,12 +37,6 @@ export function isTransactionConditionFailure(err: unknown, index?: number): boo
   return reasons[index]?.Code === 'ConditionalCheckFailed';
 }
 
-/** SendTaskSuccess/Failure on a token that is no longer waiting: benign for a resumer. */
-export function isStaleTaskToken(err: unknown): boolean {
-  const name = errorName(err);
-  return name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken';
-}
-
 /** A domain error with a stable name, so a Catch / Choice can tell it apart. */
 export class NamedError extends Error {
   constructor(name: string, message: string) {
@@ -65,4 +59,53 @@ export function asText(value: unknown): string {
 /** DynamoDB refused a write because the item would exceed its 400 KB limit. */
 export function isItemTooLarge(err: unknown): boolean {
   return errorName(err) === 'ValidationException' && /item size/i.test(errorMessage(err));
+}
+
+const TRANSIENT_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'SlowDown',
+  'InternalServerError',
+  'InternalFailure',
+  'InternalError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'TransactionConflictException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'NetworkingError',
+  'UnprocessedItemsError',
+]);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/**
+ * An error worth retrying as is: throttling (ProvisionedThroughputExceeded, RequestLimitExceeded,
+ * ThrottlingException…), a 5xx from the service (InternalServerError, ServiceUnavailable), a
+ * transaction conflict, or the network (reset, timeout). Conditional check failures,
+ * validation errors and missing permissions are not: retrying cannot change their answer.
+ */
+export function isTransientError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { name?: unknown; code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (TRANSIENT_NAMES.has(errorName(err))) return true;
+  if (errorName(err) === 'TransactionCanceledException') {
+    // cancelled by a conflict or throttling, not by one of its own conditions
+    const codes = ((err as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? []).map(
+      (r) => r?.Code ?? 'None',
+    );
+    return (
+      !codes.includes('ConditionalCheckFailed') &&
+      codes.some((c) => c === 'TransactionConflict' || c === 'ThrottlingError' || c === 'ProvisionedThroughputExceeded')
+    );
+  }
+  if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
+  if (e.$retryable) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return typeof status === 'number' && status >= 500;
 }

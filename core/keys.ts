@@ -54,6 +54,22 @@ const NAME_MAX = 80;
 const NAME_HASH_CHARS = 20;
 
 /**
+ * A bounded, unambiguous name for a tuple of strings: a readable prefix (the parts joined with
+ * '-', every character outside [A-Za-z0-9_-] replaced, truncated) plus a hash of an unambiguous
+ * encoding of the exact parts (JSON array). At most `max` characters of [A-Za-z0-9_-]: never
+ * empty, never '.' or '..', never a '/'.
+ */
+function boundedName(parts: Array<string | number>, max: number): string {
+  const strings = parts.map(String);
+  const hash = sha256Hex(JSON.stringify(strings)).slice(0, NAME_HASH_CHARS);
+  const readable = strings
+    .join('-')
+    .replace(/[^A-Za-z0-9_-]+/g, '_')
+    .slice(0, max - NAME_HASH_CHARS - 1);
+  return readable ? `${readable}-${hash}` : hash;
+}
+
+/**
  * Deterministic Step Functions execution name (≤ 80 chars, only [A-Za-z0-9_-], which is
  * also safe for CloudWatch Logs) derived from table/pk/sk(/version). A redelivered record
  * produces the same name, so StartExecution cannot start it twice. The readable prefix
@@ -63,11 +79,30 @@ const NAME_HASH_CHARS = 20;
  * never hits ExecutionAlreadyExists for a different version or task.
  */
 export function executionName(...parts: Array<string | number>): string {
-  const strings = parts.map(String);
-  const hash = sha256Hex(JSON.stringify(strings)).slice(0, NAME_HASH_CHARS);
-  const readable = strings
-    .join('-')
-    .replace(/[^A-Za-z0-9_-]+/g, '_')
-    .slice(0, NAME_MAX - NAME_HASH_CHARS - 1);
-  return readable ? `${readable}-${hash}` : hash;
+  return boundedName(parts, NAME_MAX);
+}
+
+/**
+ * One S3 key segment for an identity (e.g. a job's pk and sk): derived from every part, at most
+ * 80 characters of [A-Za-z0-9_-] (so never '', '.', '..' or containing '/'), and distinct for
+ * distinct identities. Object locations built from it cannot collide across tenants or
+ * escape their prefix, and stay well inside S3's 1,024-byte key limit.
+ */
+export function objectSegment(...parts: Array<string | number>): string {
+  return boundedName(parts, NAME_MAX);
+}
+
+/** Where the CSV files of a ZIP job are unzipped to: `<prefix><segment of pk and sk>/`. */
+export function jobObjectPrefix(prefix: string, job: { pk: string; sk: string }): string {
+  return `${prefix}${objectSegment(job.pk, job.sk)}/`;
+}
+
+/**
+ * Why a client-chosen import job id is refused: it must be 1 or more of [A-Za-z0-9_.:-] and not
+ * only dots (`.` and `..` read as path segments in too many tools).
+ */
+export function jobIdProblem(jobId: string): string | undefined {
+  if (!/^[A-Za-z0-9_.:-]+$/.test(jobId)) return 'jobId may only contain letters, digits and _ . : - (and not be empty)';
+  if (/^\.+$/.test(jobId)) return 'jobId must not consist of dots only';
+  return undefined;
 }

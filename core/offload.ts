@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BUCKET_PREFIXES } from './bucket-layout';
+import { objectSegment } from './keys';
 import { bodyToString } from './s3-body';
 
 /**
@@ -14,9 +15,17 @@ export function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? 'null', 'utf8');
 }
 
-/** S3 key under payloads/ for a logical path (each segment URI-encoded, so any pk/sk is safe). */
-export function payloadKey(...segments: string[]): string {
-  return `${PAYLOAD_PREFIX}${segments.map((s) => encodeURIComponent(s)).join('/')}.json`;
+/**
+ * S3 key under payloads/ for a logical path `[kind, ...identity, name]`:
+ * `payloads/<kind>/<segment of the identity>/<name>.json`. The identity (e.g. pk and code) is
+ * folded into one bounded segment (objectSegment), so any pk/sk is safe — no '..', no '/', no
+ * collision between tenants — and the key stays inside S3's 1,024-byte limit.
+ */
+export function payloadKey(kind: string, ...rest: string[]): string {
+  const name = rest.length > 0 ? rest[rest.length - 1] : 'value';
+  const identity = rest.slice(0, -1);
+  const safe = (s: string) => (/^[A-Za-z0-9_-]{1,80}$/.test(s) ? s : objectSegment(s));
+  return `${PAYLOAD_PREFIX}${safe(kind)}/${identity.length ? `${objectSegment(...identity)}/` : ''}${safe(name)}.json`;
 }
 
 export interface Offloaded<T> {
@@ -40,7 +49,7 @@ export async function offloadIfLarge<T>(
       `value of ${Buffer.byteLength(body, 'utf8')} bytes exceeds ${maxInlineBytes} bytes and no payload bucket (IMPORT_BUCKET) is configured to offload it`,
     );
   }
-  const key = payloadKey(...keySegments);
+  const key = payloadKey(keySegments[0] ?? 'values', ...keySegments.slice(1));
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
   return { ref: key };
 }

@@ -8,6 +8,32 @@ export function stepStatus(state: string, phase: StepPhase): string {
 /** Terminal outcome of a command version (attribute `result` on the command row). */
 export const CommandResult = { COMPLETED: 'COMPLETED', FAILED: 'FAILED' } as const;
 export type CommandResult = (typeof CommandResult)[keyof typeof CommandResult];
+/**
+ * Attributes the command workflow writes on a command row after it was published: bookkeeping,
+ * not the command's data (the command handlers leave them out of `history` and `data`).
+ */
+export const COMMAND_BOOKKEEPING_FIELDS: readonly string[] = [
+  'status',
+  'statusAt',
+  'result',
+  'taskToken',
+  'tokenStoredAt',
+  'waitingSince',
+  'ttl',
+  'resumedAt',
+  'resumedBy',
+  'lastError',
+  'failedReason',
+  'failedAt',
+  'completedAt',
+  'syncStatus',
+  'supersededBy',
+  'failedAfterCompletion',
+  'failedAfterCompletionAt',
+  'syncStartedAt',
+  'callsEndBy',
+];
+
 /** The `status` mark_failed leaves on a failed command row. */
 export const COMMAND_FAILED_STATUS = 'FAILED';
 
@@ -35,12 +61,18 @@ export const ImportMode = { DIRECT: 'DIRECT', STEP_FUNCTION: 'STEP_FUNCTION' } a
 export const DEFAULT_DIRECT_IMPORT_MAX_BYTES = 256 * 1024;
 export type ImportMode = (typeof ImportMode)[keyof typeof ImportMode];
 
+/** DIRECT for files up to `directMaxBytes` (0: never DIRECT), STEP_FUNCTION for the others. */
+export function importModeForSize(size: number, directMaxBytes: number): ImportMode {
+  return directMaxBytes > 0 && size <= directMaxBytes ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION;
+}
+
 /** `type` of the items in `import_tmp`. */
 export const ImportRowType = {
   CSV_JOB: 'CSV_JOB',
   ZIP_JOB: 'ZIP_JOB',
   IMPORT_ROW: 'IMPORT_ROW',
   IMPORT_ERROR: 'IMPORT_ERROR',
+  /** 0.1 claimed duplicate keys with these; duplicates are now decided while the file is read. Old ones expire (ttl). */
   IMPORT_KEY: 'IMPORT_KEY',
   IMPORT_BATCH: 'IMPORT_BATCH',
 } as const;

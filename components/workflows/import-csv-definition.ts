@@ -1,4 +1,4 @@
-import { catchAll, integrationResource, lambdaTask, type StateMachineDefinition } from '../asl';
+import { catchAll, choiceState, integrationResource, lambdaTask, type StateMachineDefinition } from '../asl';
 import { checkInteger, checkLambdaArn } from './option-checks';
 
 const BUILDER = 'buildImportCsvDefinition';
@@ -59,10 +59,14 @@ function checkOptions(
 }
 
 /**
- * The CSV import machine (STANDARD parent, EXPRESS children): `csv_loader`, then a
- * Distributed Map reading the CSV straight from S3 in batches of
- * `maxItemsPerBatch` rows (the seed's `MaxInputBytesPerBatch: 10` is replaced),
- * then `finalize_parent_job`, which also receives every failure in `$.error`.
+ * The CSV import machine (STANDARD parent, EXPRESS children): `csv_loader` reads the CSV once
+ * and stages its rows, decided, as JSON Lines (`$.staged`); `rows_to_import` skips the Map for a
+ * file without rows; a Distributed Map reads the staged rows in batches of `maxItemsPerBatch`
+ * (the seed's `MaxInputBytesPerBatch: 10` is replaced) for the children to write; then
+ * `finalize_parent_job`, which also receives every failure in `$.error`. The Map does not parse
+ * the CSV itself: its CSV reader drops backslashes, pads or cuts rows to the header and numbers
+ * items rather than lines, where csv_loader's reader (the one DIRECT uses) imports each row as
+ * written or fails it with its line and reason.
  */
 export function buildImportCsvDefinition(opts: ImportCsvDefinitionOptions): StateMachineDefinition {
   const resultPrefix = opts.resultPrefix ?? IMPORT_CSV_DEFAULTS.resultPrefix;
@@ -76,17 +80,21 @@ export function buildImportCsvDefinition(opts: ImportCsvDefinitionOptions): Stat
     Comment: 'CQRS CSV import: count rows, process them in batches with a Distributed Map, finalize the job',
     StartAt: 'csv_loader',
     States: {
-      csv_loader: lambdaTask(arn, { next: 'import_rows', catch: [onFailure] }),
+      csv_loader: lambdaTask(arn, { next: 'rows_to_import', catch: [onFailure] }),
+      // a file with no rows has nothing staged: straight to the end
+      rows_to_import: choiceState(
+        [{ Variable: '$.totalRows', NumericGreaterThan: 0, Next: 'import_rows' }],
+        'finalize_parent_job',
+      ),
       import_rows: {
         Type: 'Map',
         Label: 'import_rows',
+        // Each item is one staged row: { index, line, command } or { index, line, error, raw }.
         ItemReader: {
           Resource: integrationResource(arn, 's3:getObject'),
-          ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' },
-          Parameters: { 'Bucket.$': '$.bucket', 'Key.$': '$.key' },
+          ReaderConfig: { InputType: 'JSONL' },
+          Parameters: { 'Bucket.$': '$.staged.bucket', 'Key.$': '$.staged.key' },
         },
-        // `line` is the 0-based record index: invalid rows are reported by line.
-        ItemSelector: { 'line.$': '$$.Map.Item.Index', 'row.$': '$$.Map.Item.Value' },
         ItemBatcher: {
           MaxItemsPerBatch: opts.maxItemsPerBatch,
           MaxInputBytesPerBatch: maxInputBytesPerBatch,

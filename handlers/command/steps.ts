@@ -7,14 +7,21 @@ import {
   COMMAND_MINIMAL_REASON_MAX_CHARS,
   COMMAND_REASON_MAX_CHARS,
   COMMAND_ROW_MAX_BYTES,
-  itemBytes,
+  dynamoItemBytes,
 } from '../../core/limits';
 import { dataKey, parseCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { publishAlarm } from '../shared/notify';
 import { runRecordedStep } from '../shared/step-status';
-import { COMMAND_FAILED_STATUS, CommandResult, StepPhase, stepStatus, SyncTargetStatus } from '../../core/status';
+import {
+  COMMAND_BOOKKEEPING_FIELDS,
+  COMMAND_FAILED_STATUS,
+  CommandResult,
+  StepPhase,
+  stepStatus,
+  SyncTargetStatus,
+} from '../../core/status';
 import { isRecord, requireKey, stateName, type CaughtError, type Key, type StepEvent } from '../../core/types';
 import {
   claimAndResume,
@@ -57,28 +64,8 @@ export interface SyncItemInput {
 
 export { DATA_TARGET } from './sync-outcomes';
 
-/** Attributes of a command row that are workflow bookkeeping, not part of the command's data. */
-const INTERNAL_FIELDS = new Set([
-  'status',
-  'statusAt',
-  'result',
-  'taskToken',
-  'tokenStoredAt',
-  'waitingSince',
-  'ttl',
-  'resumedAt',
-  'resumedBy',
-  'lastError',
-  'failedReason',
-  'failedAt',
-  'completedAt',
-  'syncStatus',
-  'failedAfterCompletion',
-  'failedAfterCompletionAt',
-  'supersededBy',
-  'syncStartedAt',
-  'callsEndBy',
-]);
+/** Attributes of a command row that are workflow bookkeeping, not part of the command's data (one list, in core/). */
+const INTERNAL_FIELDS = new Set(COMMAND_BOOKKEEPING_FIELDS);
 
 function publicFields(row: CommandRow): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -117,7 +104,7 @@ function withoutError(input: CommandStateInput): CommandStateInput {
  * ends FAILED with the reason and releases its successor) instead of failing half-way.
  */
 function oversizeReason(row: CommandRow): string | undefined {
-  const bytes = itemBytes(publicFields(row));
+  const bytes = dynamoItemBytes(publicFields(row));
   if (bytes <= COMMAND_ROW_MAX_BYTES) return undefined;
   return `command row is ${bytes} bytes, over the ${COMMAND_ROW_MAX_BYTES}-byte limit (DynamoDB's 400 KB item limit less ${COMMAND_BOOKKEEPING_RESERVE_BYTES} bytes the workflow needs to record the outcome): not applied; publish large values as attributes (the client offloads them to S3)`;
 }

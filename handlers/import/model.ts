@@ -1,8 +1,10 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
+import { withRetries } from '../../core/dynamo';
 import { sfn } from '../shared/aws/sfn';
-import { tables } from '../shared/env';
-import { isConditionalCheckFailed, isTransactionConditionFailure } from '../../core/errors';
+import { integerEnv, tables } from '../shared/env';
+import { DEFAULT_IMPORT_RECORD_RETENTION_DAYS } from '../../core/limits';
+import { isConditionalCheckFailed, isTransactionConditionFailure, NamedError } from '../../core/errors';
 import { rowIndexSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { metrics } from '../shared/metrics';
@@ -47,7 +49,6 @@ export function jobRef(job: Key): string {
 }
 export const rowsPk = (job: Key): string => `${ImportRowType.IMPORT_ROW}#${jobRef(job)}`;
 export const errorsPk = (job: Key): string => `${ImportRowType.IMPORT_ERROR}#${jobRef(job)}`;
-export const claimsPk = (job: Key): string => `${ImportRowType.IMPORT_KEY}#${jobRef(job)}`;
 export const batchesPk = (job: Key): string => `${ImportRowType.IMPORT_BATCH}#${jobRef(job)}`;
 
 /**
@@ -58,16 +59,22 @@ export const batchesPk = (job: Key): string => `${ImportRowType.IMPORT_BATCH}#${
  */
 export const IMPORT_ROW_VOID = 'IMPORT_ROW_VOID';
 
-/** Helper items (rows, key claims, batch markers) expire 30 days after the job was created. */
-export const HELPER_TTL_SECONDS = 30 * 24 * 3600;
+/**
+ * Per-row items (IMPORT_ROW, IMPORT_ROW_VOID, IMPORT_ERROR, IMPORT_BATCH) expire
+ * IMPORT_RECORD_TTL_SECONDS (the stack's `importRecordRetentionDays`) after the job was created;
+ * the job row keeps the counters and the summary.
+ */
 export function helperTtl(job: ImportJob): number {
   const created = Date.parse(String(job.createdAt ?? '')) || 0;
-  return Math.floor((created || Date.now()) / 1000) + HELPER_TTL_SECONDS;
+  const seconds = integerEnv('IMPORT_RECORD_TTL_SECONDS', 3600, DEFAULT_IMPORT_RECORD_RETENTION_DAYS * 86400);
+  return Math.floor((created || Date.now()) / 1000) + seconds;
 }
 
 export async function getJob(key: Key): Promise<ImportJob | undefined> {
-  const res = await ddb().send(
-    new GetCommand({ TableName: tables.importTmp(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
+  const res = await withRetries(() =>
+    ddb().send(
+      new GetCommand({ TableName: tables.importTmp(), Key: { pk: key.pk, sk: key.sk }, ConsistentRead: true }),
+    ),
   );
   return res.Item as ImportJob | undefined;
 }
@@ -93,18 +100,45 @@ export async function updateJob(
     values[`:f${i}`] = v;
     sets.push(`#f${i} = :f${i}`);
   });
-  const res = await ddb().send(
-    new UpdateCommand({
-      TableName: tables.importTmp(),
-      Key: { pk: key.pk, sk: key.sk },
-      UpdateExpression: `SET ${sets.join(', ')}`,
-      ConditionExpression: condition ? `attribute_exists(pk) AND (${condition.expression})` : 'attribute_exists(pk)',
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
-    }),
+  const res = await withRetries(() =>
+    ddb().send(
+      new UpdateCommand({
+        TableName: tables.importTmp(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: condition ? `attribute_exists(pk) AND (${condition.expression})` : 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    ),
   );
   return res.Attributes as ImportJob;
+}
+
+/** The job has already ended: a step that would start or resume work on it must not (an ended result never changes). */
+export class JobEndedError extends NamedError {
+  constructor(key: Key) {
+    super('JobEnded', `import job ${key.pk} / ${key.sk} has already ended`);
+  }
+}
+
+/** Move a job to PROCESSING (with `fields`) unless it has ended. */
+export async function markProcessing(key: Key, fields: Record<string, unknown>): Promise<ImportJob> {
+  try {
+    return await updateJob(
+      key,
+      { status: ImportStatus.PROCESSING, ...fields },
+      {
+        expression: 'NOT #st IN (:c, :f)',
+        names: { '#st': 'status' },
+        values: { ':c': ImportStatus.COMPLETED, ':f': ImportStatus.FAILED },
+      },
+    );
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) throw new JobEndedError(key);
+    throw err;
+  }
 }
 
 export interface BatchCounts {
@@ -126,14 +160,16 @@ export function acceptsBatches(job: Pick<ImportJob, 'status' | 'closingAt'>): bo
  * finalizer is about to record as not processed. Idempotent (the first time is kept).
  */
 export async function closeJob(key: Key): Promise<void> {
-  await ddb().send(
-    new UpdateCommand({
-      TableName: tables.importTmp(),
-      Key: { pk: key.pk, sk: key.sk },
-      UpdateExpression: 'SET closingAt = if_not_exists(closingAt, :now)',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':now': new Date().toISOString() },
-    }),
+  await withRetries(() =>
+    ddb().send(
+      new UpdateCommand({
+        TableName: tables.importTmp(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: 'SET closingAt = if_not_exists(closingAt, :now)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':now': new Date().toISOString() },
+      }),
+    ),
   );
 }
 
@@ -154,44 +190,46 @@ export async function commitBatch(
   options: { finalizer?: boolean } = {},
 ): Promise<CommitOutcome> {
   try {
-    await ddb().send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: tables.importTmp(),
-              Item: {
-                pk: batchesPk(job),
-                sk: rowIndexSk(counts.firstIndex),
-                type: ImportRowType.IMPORT_BATCH,
-                jobPk: job.pk,
-                jobSk: job.sk,
-                ...counts,
-                committedAt: new Date().toISOString(),
-                ttl: helperTtl(job),
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          {
-            Update: {
-              TableName: tables.importTmp(),
-              Key: { pk: job.pk, sk: job.sk },
-              UpdateExpression: 'ADD processedRows :p, succeededRows :s, failedRows :f SET updatedAt = :now',
-              ConditionExpression: `attribute_exists(pk) AND NOT #st IN (:completed, :failed)${options.finalizer ? '' : ' AND attribute_not_exists(closingAt)'}`,
-              ExpressionAttributeNames: { '#st': 'status' },
-              ExpressionAttributeValues: {
-                ':p': counts.processed,
-                ':s': counts.succeeded,
-                ':f': counts.failed,
-                ':now': new Date().toISOString(),
-                ':completed': ImportStatus.COMPLETED,
-                ':failed': ImportStatus.FAILED,
+    await withRetries(() =>
+      ddb().send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: tables.importTmp(),
+                Item: {
+                  pk: batchesPk(job),
+                  sk: rowIndexSk(counts.firstIndex),
+                  type: ImportRowType.IMPORT_BATCH,
+                  jobPk: job.pk,
+                  jobSk: job.sk,
+                  ...counts,
+                  committedAt: new Date().toISOString(),
+                  ttl: helperTtl(job),
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-          },
-        ],
-      }),
+            {
+              Update: {
+                TableName: tables.importTmp(),
+                Key: { pk: job.pk, sk: job.sk },
+                UpdateExpression: 'ADD processedRows :p, succeededRows :s, failedRows :f SET updatedAt = :now',
+                ConditionExpression: `attribute_exists(pk) AND NOT #st IN (:completed, :failed)${options.finalizer ? '' : ' AND attribute_not_exists(closingAt)'}`,
+                ExpressionAttributeNames: { '#st': 'status' },
+                ExpressionAttributeValues: {
+                  ':p': counts.processed,
+                  ':s': counts.succeeded,
+                  ':f': counts.failed,
+                  ':now': new Date().toISOString(),
+                  ':completed': ImportStatus.COMPLETED,
+                  ':failed': ImportStatus.FAILED,
+                },
+              },
+            },
+          ],
+        }),
+      ),
     );
     return 'counted';
   } catch (err) {
@@ -203,12 +241,14 @@ export async function commitBatch(
 
 /** The counts of a batch already committed (its marker), if any. */
 export async function committedBatch(job: Key, firstIndex: number): Promise<BatchCounts | undefined> {
-  const res = await ddb().send(
-    new GetCommand({
-      TableName: tables.importTmp(),
-      Key: { pk: batchesPk(job), sk: rowIndexSk(firstIndex) },
-      ConsistentRead: true,
-    }),
+  const res = await withRetries(() =>
+    ddb().send(
+      new GetCommand({
+        TableName: tables.importTmp(),
+        Key: { pk: batchesPk(job), sk: rowIndexSk(firstIndex) },
+        ConsistentRead: true,
+      }),
+    ),
   );
   if (!res.Item) return undefined;
   const i = res.Item;
@@ -241,30 +281,56 @@ function outcomeBody(job: ImportJob): Record<string, unknown> {
 
 /**
  * If a parent (ZIP) execution waits on this job (taskToken) and the job has ended, send its
- * outcome: SendTaskSuccess when COMPLETED, SendTaskFailure when FAILED. The token is removed
- * with a condition first, so the job's end and a re-triggering parent can both call this and
- * exactly one sends.
+ * outcome: SendTaskSuccess when COMPLETED, SendTaskFailure when FAILED. The token is moved to
+ * `outcomeToken` with a condition first, so the job's end and a re-triggering parent do not both
+ * send; and because the token is kept until the send is known to have happened
+ * (`outcomeDeliveredAt`), a send lost to a crash or a lost response is made again by the next
+ * call (a second send of a delivered token only answers stale).
  */
 export async function deliverJobOutcome(job: ImportJob): Promise<'sent' | 'stale' | 'none'> {
-  if (!job.taskToken || !isTerminal(job.status)) return 'none';
-  try {
-    await ddb().send(
+  if (!isTerminal(job.status)) return 'none';
+  let token = job.taskToken;
+  if (token) {
+    try {
+      await withRetries(() =>
+        ddb().send(
+          new UpdateCommand({
+            TableName: tables.importTmp(),
+            Key: { pk: job.pk, sk: job.sk },
+            UpdateExpression: 'REMOVE taskToken, outcomeDeliveredAt SET outcomeToken = :t, outcomeSentAt = :now',
+            ConditionExpression: 'taskToken = :t',
+            ExpressionAttributeValues: { ':t': token, ':now': new Date().toISOString() },
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      const now = await getJob(job);
+      // our own claim whose response was lost: still ours to send
+      if (now?.outcomeToken !== token || now.outcomeDeliveredAt) return 'none';
+    }
+  } else if (typeof job.outcomeToken === 'string' && !job.outcomeDeliveredAt) {
+    token = job.outcomeToken; // claimed earlier, never known to have been sent
+  } else return 'none';
+  const body = outcomeBody(job);
+  const result =
+    job.status === ImportStatus.COMPLETED
+      ? await sendTaskSuccess(sfn(), token, body)
+      : await sendTaskFailure(sfn(), token, 'ImportJobFailed', JSON.stringify(body));
+  await withRetries(() =>
+    ddb().send(
       new UpdateCommand({
         TableName: tables.importTmp(),
         Key: { pk: job.pk, sk: job.sk },
-        UpdateExpression: 'REMOVE taskToken SET outcomeSentAt = :now',
-        ConditionExpression: 'taskToken = :t',
-        ExpressionAttributeValues: { ':t': job.taskToken, ':now': new Date().toISOString() },
+        UpdateExpression: 'SET outcomeDeliveredAt = :now',
+        ConditionExpression: 'outcomeToken = :t',
+        ExpressionAttributeValues: { ':t': token, ':now': new Date().toISOString() },
       }),
-    );
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return 'none';
-    throw err;
-  }
-  const body = outcomeBody(job);
-  return job.status === ImportStatus.COMPLETED
-    ? sendTaskSuccess(sfn(), job.taskToken, body)
-    : sendTaskFailure(sfn(), job.taskToken, 'ImportJobFailed', JSON.stringify(body));
+    ),
+  ).catch((err: unknown) => {
+    if (!isConditionalCheckFailed(err)) throw err;
+  });
+  return result;
 }
 
 /**

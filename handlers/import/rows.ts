@@ -1,15 +1,15 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
-import { approxItemBytes, batchGetAll, batchPutAll, keyId, mapLimit, type Item } from '../../core/dynamo';
+import { approxItemBytes, batchGetAll, batchPutAll, keyId, mapLimit, withRetries, type Item } from '../../core/dynamo';
+import type { PreparedRow } from './prepare';
 import { optionalEnv, tables } from '../shared/env';
 import { isConditionalCheckFailed, truncate } from '../../core/errors';
-import { rowIndexSk, sha256Hex } from '../../core/keys';
+import { rowIndexSk } from '../../core/keys';
 import { offloadIfLarge } from '../../core/offload';
 import { ImportRowType } from '../../core/status';
 import {
   acceptsBatches,
-  claimsPk,
   commitBatch,
   committedBatch,
   errorsPk,
@@ -20,17 +20,6 @@ import {
   type BatchCounts,
   type ImportJob,
 } from './model';
-import { dedupeKey, describeKey, resolveImportSchema, type CommandDraft, type ImportSchema } from './schema';
-
-/** One row to import: from the Distributed Map (`row` object) or from DIRECT parsing (`fields`). */
-export interface RowInput {
-  /** 0-based record index (after the header): the row's identity within the job. */
-  index: number;
-  /** File line number, when known (DIRECT); otherwise index + 2 is reported. */
-  line?: number;
-  row?: Record<string, unknown>;
-  fields?: string[];
-}
 
 export interface RowsResult extends BatchCounts {
   /** false if this batch had already been counted (a retry) or came too late. */
@@ -57,20 +46,24 @@ const VOID_WRITE_CONCURRENCY = 25;
  */
 async function putIfAbsent(item: Item): Promise<string | undefined> {
   try {
-    await ddb().send(
-      new PutCommand({ TableName: tables.importTmp(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+    await withRetries(() =>
+      ddb().send(
+        new PutCommand({ TableName: tables.importTmp(), Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      ),
     );
     return undefined;
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
-    const res = await ddb().send(
-      new GetCommand({
-        TableName: tables.importTmp(),
-        Key: { pk: item.pk, sk: item.sk },
-        ConsistentRead: true,
-        ProjectionExpression: '#t',
-        ExpressionAttributeNames: { '#t': 'type' },
-      }),
+    const res = await withRetries(() =>
+      ddb().send(
+        new GetCommand({
+          TableName: tables.importTmp(),
+          Key: { pk: item.pk, sk: item.sk },
+          ConsistentRead: true,
+          ProjectionExpression: '#t',
+          ExpressionAttributeNames: { '#t': 'type' },
+        }),
+      ),
     );
     return String(res.Item?.type ?? '');
   }
@@ -79,90 +72,18 @@ async function putIfAbsent(item: Item): Promise<string | undefined> {
 /** Larger command attributes are offloaded to S3 (payloads/) to keep items under 400 KB. */
 const MAX_ROW_ITEM_BYTES = 300 * 1024;
 
-function lineOf(item: RowInput): number {
-  return item.line ?? item.index + 2;
-}
-
-function cellsOf(
-  item: RowInput,
-  header: readonly string[] | undefined,
-): { row?: Record<string, string>; error?: string; header: readonly string[] } {
-  if (item.fields) {
-    const h = header ?? [];
-    if (item.fields.length !== h.length) {
-      return { header: h, error: `wrong column count: expected ${h.length}, got ${item.fields.length}` };
-    }
-    return { header: h, row: Object.fromEntries(h.map((name, i) => [name, item.fields![i] ?? ''])) };
-  }
-  const raw = item.row ?? {};
-  const keys = Object.keys(raw);
-  const h = header ?? keys;
-  const missing = h.filter((name) => !(name in raw) || raw[name] === undefined || raw[name] === null);
-  const extra = keys.filter((k) => !h.includes(k));
-  if (missing.length > 0 || extra.length > 0) {
-    const got = h.length - missing.length + extra.length;
-    return {
-      header: h,
-      error: `wrong column count: expected ${h.length}, got ${got}${missing.length ? ` (missing ${missing.map((m) => `"${m}"`).join(', ')})` : ''}${extra.length ? ` (unexpected ${extra.map((m) => `"${m}"`).join(', ')})` : ''}`,
-    };
-  }
-  return { header: h, row: Object.fromEntries(h.map((name) => [name, String(raw[name])])) };
-}
-
 /**
- * Claim a target key for this job: the first row to claim it wins, later rows are duplicates.
- * The claim stores the winner's index so a retried batch recognises its own claims.
+ * Write a batch of prepared rows — valid ones as IMPORT_ROW (whose stream INSERT becomes a
+ * command), failed ones as IMPORT_ERROR (line + reason, BatchWriteItem, 25 per call,
+ * UnprocessedItems retried with backoff) — then count the batch exactly once. Every decision
+ * (validation, duplicates: the first line wins) was made when the rows were prepared, in file
+ * order, so batches may run in any order and any number of times. Used by csv_rows_handler
+ * (one Distributed Map batch) and by DIRECT imports (chunks).
  */
-async function claimKey(
-  job: ImportJob,
-  draft: CommandDraft,
-  item: RowInput,
-): Promise<{ ok: true } | { ok: false; firstLine: number }> {
-  const key = dedupeKey(draft);
-  const claim = { pk: claimsPk(job), sk: sha256Hex(key) };
-  try {
-    await ddb().send(
-      new PutCommand({
-        TableName: tables.importTmp(),
-        Item: {
-          ...claim,
-          type: ImportRowType.IMPORT_KEY,
-          jobPk: job.pk,
-          jobSk: job.sk,
-          index: item.index,
-          line: lineOf(item),
-          target: truncate(key, 1000),
-          ttl: helperTtl(job),
-        },
-        ConditionExpression: 'attribute_not_exists(pk) OR #index = :index',
-        ExpressionAttributeNames: { '#index': 'index' },
-        ExpressionAttributeValues: { ':index': item.index },
-      }),
-    );
-    return { ok: true };
-  } catch (err) {
-    if (!isConditionalCheckFailed(err)) throw err;
-    const res = await ddb().send(new GetCommand({ TableName: tables.importTmp(), Key: claim, ConsistentRead: true }));
-    return { ok: false, firstLine: Number(res.Item?.line ?? -1) };
-  }
-}
-
-/**
- * Transform and validate rows, write the valid ones (IMPORT_ROW, whose stream INSERT becomes
- * a command) and one IMPORT_ERROR per invalid row (line number + reason) with BatchWriteItem
- * (25 per call, UnprocessedItems retried with backoff), then count the batch exactly once.
- * Used by csv_rows_handler (one Distributed Map batch) and by DIRECT imports (chunks).
- */
-export async function processRows(
-  job: ImportJob,
-  items: readonly RowInput[],
-  options: { schema?: ImportSchema; header?: readonly string[] } = {},
-): Promise<RowsResult> {
-  if (items.length === 0)
+export async function writeRows(job: ImportJob, rows: readonly PreparedRow[]): Promise<RowsResult> {
+  if (rows.length === 0)
     return { firstIndex: -1, lastIndex: -1, processed: 0, succeeded: 0, failed: 0, counted: false };
-  const schema = options.schema ?? resolveImportSchema(job.schema);
-  const header = options.header ?? job.header;
-  const sorted = [...items].sort((a, b) => a.index - b.index);
+  const sorted = [...rows].sort((a, b) => a.index - b.index);
   const previous = await committedBatch(job, sorted[0].index);
   if (previous) return { ...previous, counted: false }; // a retry of a batch already written and counted
   const late: RowsResult = {
@@ -178,51 +99,13 @@ export async function processRows(
   const current = await getJob(job);
   if (!current || !acceptsBatches(current)) return late;
 
-  const errors = new Map<number, string>();
-  const drafts = new Map<number, CommandDraft>();
-  const seenInBatch = new Map<string, RowInput>();
-  for (const item of sorted) {
-    const cells = cellsOf(item, header);
-    if (!cells.row) {
-      errors.set(item.index, cells.error ?? 'unreadable row');
-      continue;
-    }
-    const result = schema.toCommand(cells.row, cells.header);
-    if (!result.command) {
-      errors.set(item.index, result.errors.join('; ') || 'invalid row');
-      continue;
-    }
-    const dk = dedupeKey(result.command);
-    const first = seenInBatch.get(dk);
-    if (first) {
-      errors.set(item.index, `duplicate key (${describeKey(result.command)}) already on line ${lineOf(first)}`);
-      continue;
-    }
-    seenInBatch.set(dk, item);
-    drafts.set(item.index, result.command);
-  }
-
-  // duplicates across batches of the same file: claim each key (first claim wins)
-  const byIndex = new Map(sorted.map((i) => [i.index, i]));
-  const claims = await mapLimit(Array.from(drafts.entries()), 10, async ([index, draft]) => ({
-    index,
-    draft,
-    claim: await claimKey(job, draft, byIndex.get(index)!),
-  }));
-  for (const { index, draft, claim } of claims) {
-    if (!claim.ok) {
-      drafts.delete(index);
-      errors.set(index, `duplicate key (${describeKey(draft)}) already on line ${claim.firstLine}`);
-    }
-  }
-
   const ttl = helperTtl(job);
   const bucket = optionalEnv('IMPORT_BUCKET');
   const rowItems: Item[] = [];
   const errorItems: Item[] = [];
-  for (const item of sorted) {
-    const draft = drafts.get(item.index);
-    const base = { jobPk: job.pk, jobSk: job.sk, index: item.index, line: lineOf(item) };
+  for (const row of sorted) {
+    const base = { jobPk: job.pk, jobSk: job.sk, index: row.index, line: row.line };
+    const draft = row.command;
     if (draft) {
       let command: Record<string, unknown> = {
         pk: draft.pk,
@@ -232,7 +115,7 @@ export async function processRows(
       };
       const rowItem = {
         pk: rowsPk(job),
-        sk: rowIndexSk(item.index),
+        sk: rowIndexSk(row.index),
         type: ImportRowType.IMPORT_ROW,
         ...base,
         command,
@@ -243,21 +126,21 @@ export async function processRows(
           s3(),
           bucket,
           draft.attributes,
-          ['imports', job.pk, job.sk, rowIndexSk(item.index)],
+          ['imports', job.pk, job.sk, rowIndexSk(row.index)],
           0,
         );
         command = { ...command, attributes: undefined, attributesRef: off.ref };
       }
       rowItems.push({ ...rowItem, command });
     } else {
-      const cells = item.fields ?? item.row ?? {};
       errorItems.push({
         pk: errorsPk(job),
-        sk: rowIndexSk(item.index),
+        sk: rowIndexSk(row.index),
         type: ImportRowType.IMPORT_ERROR,
         ...base,
-        reason: truncate(errors.get(item.index) ?? 'invalid row', 4000),
-        raw: truncate(JSON.stringify(cells), 2000),
+        reason: truncate(row.error ?? 'invalid row', 4000),
+        ...(row.raw !== undefined ? { raw: truncate(row.raw, 2000) } : {}),
+        ttl,
       });
     }
   }
@@ -278,8 +161,8 @@ export async function processRows(
     firstIndex: sorted[0].index,
     lastIndex: sorted[sorted.length - 1].index,
     processed: sorted.length,
-    succeeded: drafts.size,
-    failed: sorted.length - drafts.size,
+    succeeded: rowItems.length,
+    failed: errorItems.length,
   };
   const outcome = await commitBatch(job, counts);
   if (outcome === 'closed') return late;
@@ -353,6 +236,7 @@ export async function recordUnprocessed(
       line: r.line ?? r.index + 2,
       reason: truncate(reason, 4000),
       ...(r.raw !== undefined ? { raw: truncate(JSON.stringify(r.raw), 2000) } : {}),
+      ttl,
     });
   }
   await batchPutAll(ddb(), tables.importTmp(), puts);

@@ -1,14 +1,15 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { sfn } from '../shared/aws/sfn';
-import { requireEnv, requirePositiveNumber, tables } from '../shared/env';
+import { integerEnv, requireEnv, tables } from '../shared/env';
 import { executionName } from '../../core/keys';
 import { startExecutionOnce } from '../../core/sfn';
-import { ImportMode, ImportRowType, isTerminal } from '../../core/status';
+import { describeError } from '../../core/errors';
+import { importModeForSize, ImportMode, ImportRowType, ImportStatus, isTerminal } from '../../core/status';
 import type { Key } from '../../core/types';
 import { objectSize } from './objects';
-import { runDirectImport } from './csv-steps';
-import { deliverJobOutcome, requireJob } from './model';
+import { endOnLastDelivery, isLastDelivery, runDirectImport, type Delivery } from './csv-steps';
+import { completeJob, deliverJobOutcome, requireJob, type ImportJob } from './model';
 
 export interface StartOutcome {
   mode: string;
@@ -22,8 +23,24 @@ export interface StartOutcome {
  * machine under a deterministic name (a redelivered message starts nothing twice). A job
  * without a mode gets one by size (DIRECT_IMPORT_MAX_BYTES).
  */
-export async function startImportJob(key: Key, action: string): Promise<StartOutcome> {
+export async function startImportJob(key: Key, action: string, delivery?: Delivery): Promise<StartOutcome> {
   const job = await requireJob(key);
+  if (isTerminal(job.status) || job.mode === ImportMode.DIRECT || !isLastDelivery(delivery))
+    return startOrRun(job, key, action, delivery);
+  // The last delivery of a message that starts a machine: if the start fails once more, the job
+  // would stay CREATED for good (no execution, so execution-watch never hears of it).
+  try {
+    return await startOrRun(job, key, action, delivery);
+  } catch (err) {
+    const reason = `could not start the import after ${delivery!.receiveCount} deliveries of its message: ${describeError(err, 1500)}`;
+    const ended = await endOnLastDelivery(key, () =>
+      completeJob(key, ImportStatus.FAILED, { totalRows: null, problems: [reason] }, reason),
+    );
+    return { mode: ended.mode ?? 'UNKNOWN', started: false, status: ended.status };
+  }
+}
+
+async function startOrRun(job: ImportJob, key: Key, action: string, delivery?: Delivery): Promise<StartOutcome> {
   if (isTerminal(job.status)) {
     await deliverJobOutcome(job);
     return { mode: job.mode ?? 'UNKNOWN', started: false, status: job.status };
@@ -38,10 +55,7 @@ export async function startImportJob(key: Key, action: string): Promise<StartOut
   if (action !== 'import-csv') throw new Error(`action ${action} does not match CSV job ${job.sk}`);
   let mode = job.mode;
   if (!mode) {
-    mode =
-      (await objectSize(job.bucket, job.key)) <= requirePositiveNumber('DIRECT_IMPORT_MAX_BYTES')
-        ? ImportMode.DIRECT
-        : ImportMode.STEP_FUNCTION;
+    mode = importModeForSize(await objectSize(job.bucket, job.key), integerEnv('DIRECT_IMPORT_MAX_BYTES', 0));
     await ddb().send(
       new UpdateCommand({
         TableName: tables.importTmp(),
@@ -53,7 +67,7 @@ export async function startImportJob(key: Key, action: string): Promise<StartOut
     );
   }
   if (mode === ImportMode.DIRECT) {
-    const outcome = await runDirectImport(key);
+    const outcome = await runDirectImport(key, delivery);
     return { mode, started: true, status: outcome.status };
   }
   const res = await startExecutionOnce(sfn(), requireEnv('IMPORT_CSV_STATE_MACHINE_ARN'), name, input);

@@ -3,15 +3,16 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
 import { sns } from '../shared/aws/sns';
 import { queryAll } from '../../core/dynamo';
-import { requireEnv, requirePositiveNumber, tables } from '../shared/env';
+import { integerEnv, requireEnv, tables } from '../shared/env';
 import { asText, isConditionalCheckFailed, truncate } from '../../core/errors';
-import { sha256Hex } from '../../core/keys';
+import { jobObjectPrefix, sha256Hex } from '../../core/keys';
+import { DEFAULT_ZIP_BOUNDS, type ZipBounds } from '../../core/limits';
 import { publishAction } from '../../core/publish-action';
-import { Action, ImportMode, ImportRowType, ImportStatus, isTerminal } from '../../core/status';
+import { Action, importModeForSize, ImportMode, ImportRowType, ImportStatus, isTerminal } from '../../core/status';
 import { isRecord, requireKey, type CaughtError, type Key } from '../../core/types';
 import { objectSize } from './objects';
 import type { JobOutcome } from './csv-steps';
-import { completeJob, deliverJobOutcome, requireJob, updateJob, type ImportJob } from './model';
+import { completeJob, deliverJobOutcome, markProcessing, requireJob, updateJob, type ImportJob } from './model';
 import { unzipCsvEntries } from './zip';
 
 export interface ZipMachineInput {
@@ -26,8 +27,8 @@ export interface ZipMachineInput {
 
 /** Where unzipped CSV entries go in IMPORT_BUCKET. */
 export const UNZIPPED_PREFIX = BUCKET_PREFIXES.unzipped;
-/** csvKeys travel in the state input: keep them well under the 256 KiB limit. */
-const MAX_KEYS_BYTES = 200 * 1024;
+/** The largest list of unzipped keys kept on the job row. */
+const MAX_KEYS_ON_ROW_BYTES = 64 * 1024;
 /** Skipped archive entries listed on the job row (the count is always exact). */
 const MAX_SKIPPED_RECORDED = 100;
 
@@ -44,26 +45,35 @@ export function childJobKey(zip: Pick<ImportJob, 'pk' | 'sk' | 'jobId'>, csvKey:
 
 // ---------------------------------------------------------------- unzip
 
+/** The stack's ZIP bounds (ZIP_MAX_*), each defaulting to DEFAULT_ZIP_BOUNDS. */
+export function zipBounds(): ZipBounds {
+  return {
+    maxEntries: integerEnv('ZIP_MAX_ENTRIES', 1, DEFAULT_ZIP_BOUNDS.maxEntries),
+    maxFiles: integerEnv('ZIP_MAX_FILES', 1, DEFAULT_ZIP_BOUNDS.maxFiles),
+    maxUncompressedBytes: integerEnv('ZIP_MAX_UNCOMPRESSED_BYTES', 1, DEFAULT_ZIP_BOUNDS.maxUncompressedBytes),
+    maxCompressionRatio: integerEnv('ZIP_MAX_COMPRESSION_RATIO', 1, DEFAULT_ZIP_BOUNDS.maxCompressionRatio),
+  };
+}
+
 export async function unzip(input: ZipMachineInput): Promise<ZipMachineInput & { csvKeys: string[] }> {
   const zip = await requireJob(requireKey(input, 'unzip input'));
   const destBucket = requireEnv('IMPORT_BUCKET');
-  await updateJob(zip, {
-    status: ImportStatus.PROCESSING,
-    mode: ImportMode.STEP_FUNCTION,
-    startedAt: new Date().toISOString(),
-  });
+  await markProcessing(zip, { mode: ImportMode.STEP_FUNCTION, startedAt: new Date().toISOString() });
   const { entries, skipped } = await unzipCsvEntries(
     input.bucket ?? zip.bucket,
     input.key ?? zip.key,
     destBucket,
-    `${UNZIPPED_PREFIX}${encodeURIComponent(jobIdOf(zip))}/`,
+    // the job's whole identity: two tenants' jobs with the same jobId never share a location
+    jobObjectPrefix(UNZIPPED_PREFIX, zip),
+    zipBounds(),
   );
   const csvKeys = entries.map((e) => e.key);
-  const bytes = Buffer.byteLength(JSON.stringify(csvKeys), 'utf8');
   // skipped entries are recorded on the job; finalize_zip_job reports them and fails the job
+  // the list travels in the state; the job row keeps a copy (finalize_zip_job's fallback) only
+  // while it is small, so the row, its summary and skipped entries stay far below 400 KB
   await updateJob(zip, {
     files: csvKeys.length,
-    ...(bytes <= MAX_KEYS_BYTES ? { csvKeys } : {}),
+    ...(Buffer.byteLength(JSON.stringify(csvKeys), 'utf8') <= MAX_KEYS_ON_ROW_BYTES ? { csvKeys } : {}),
     ...(skipped.length
       ? {
           skippedEntryCount: skipped.length,
@@ -73,8 +83,6 @@ export async function unzip(input: ZipMachineInput): Promise<ZipMachineInput & {
         }
       : {}),
   });
-  if (bytes > MAX_KEYS_BYTES)
-    throw new Error(`the archive has ${csvKeys.length} CSV entries; their keys exceed the state payload limit`);
   return { ...input, bucket: destBucket, csvKeys };
 }
 
@@ -97,7 +105,7 @@ export async function triggerSingleCsvAndWait(
   const zip = await requireJob(requireKey(input, 'trigger_single_csv_and_wait input'));
   const child = childJobKey(zip, input.key);
   const size = await objectSize(input.bucket, input.key);
-  const mode = size <= requirePositiveNumber('DIRECT_IMPORT_MAX_BYTES') ? ImportMode.DIRECT : ImportMode.STEP_FUNCTION;
+  const mode = importModeForSize(size, integerEnv('DIRECT_IMPORT_MAX_BYTES', 0));
   const now = new Date().toISOString();
   try {
     await ddb().send(
@@ -114,7 +122,7 @@ export async function triggerSingleCsvAndWait(
           mode,
           schema: zip.schema,
           status: ImportStatus.CREATED,
-          totalRows: 0,
+          totalRows: null,
           processedRows: 0,
           succeededRows: 0,
           failedRows: 0,
@@ -173,7 +181,7 @@ export async function finalizeZipJob(input: ZipMachineInput): Promise<JobOutcome
           ...(c.unreadRemainder ? { unreadRemainder: true } : {}),
           ...(c.error ? { error: truncate(String(c.error), 300) } : {}),
         }
-      : { key: k, status: 'NOT_STARTED', totalRows: 0, succeededRows: 0, failedRows: 0 };
+      : { key: k, status: 'NOT_STARTED', totalRows: null, succeededRows: 0, failedRows: 0 };
   });
   const sum = (f: 'totalRows' | 'succeededRows' | 'failedRows'): number =>
     files.reduce((n, x) => n + Number(x[f] ?? 0), 0);

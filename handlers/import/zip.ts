@@ -1,6 +1,8 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PassThrough, type Readable } from 'node:stream';
-import { RandomAccessReader, fromRandomAccessReaderPromise, type Entry } from 'yauzl';
+import { RandomAccessReader, fromRandomAccessReaderPromise, type Entry, type ZipFile } from 'yauzl';
+import { NamedError } from '../../core/errors';
+import { DEFAULT_ZIP_BOUNDS, S3_KEY_MAX_BYTES, type ZipBounds } from '../../core/limits';
 import { s3 } from '../shared/aws/s3';
 import { bodyToBuffer, bodyToReadable } from '../../core/s3-body';
 
@@ -8,6 +10,8 @@ import { bodyToBuffer, bodyToReadable } from '../../core/s3-body';
 const SMALL_READ = 64 * 1024;
 const BLOCK = 1024 * 1024;
 const MAX_CACHED_BLOCKS = 4;
+/** The sorted keys travel in the import-zip execution's state (256 KiB): keep the list well under it. */
+export const MAX_KEY_LIST_BYTES = 200 * 1024;
 /** A single PutObject can take at most 5 GiB. */
 const MAX_SINGLE_PUT = 5 * 1024 ** 3;
 
@@ -106,9 +110,89 @@ export function safeEntryPath(name: string): string | undefined {
   return parts.filter((p) => p !== '' && p !== '.').join('/');
 }
 
+/** A bound of the archive is exceeded: the whole archive is refused before anything is written. */
+export class ZipLimitExceededError extends NamedError {
+  constructor(message: string) {
+    super('ZipLimitExceeded', message);
+  }
+}
+
+interface PlannedEntry {
+  entry: Entry;
+  destKey: string;
+}
+
 /**
- * Stream every CSV entry of s3://bucket/key to `<destPrefix><entry path>`: each entry is
- * read (inflated) and uploaded as it is read — one entry in flight, bounded memory.
+ * Read the central directory only (no entry data) and decide what will be written: every CSV
+ * entry with its destination key, the skipped ones with their reason. Every bound is checked
+ * here, on the sizes the directory declares — yauzl then holds each entry to its declared
+ * size while it is streamed (validateEntrySizes) — so an archive over a bound fails before a
+ * single object exists.
+ */
+async function planEntries(
+  zip: ZipFile,
+  archiveKey: string,
+  destPrefix: string,
+  bounds: ZipBounds,
+): Promise<{ planned: PlannedEntry[]; skipped: SkippedEntry[] }> {
+  if (zip.entryCount > bounds.maxEntries)
+    throw new ZipLimitExceededError(
+      `${archiveKey} has ${zip.entryCount} entries, over the limit of ${bounds.maxEntries} (zipMaxEntries)`,
+    );
+  const planned: PlannedEntry[] = [];
+  const skipped: SkippedEntry[] = [];
+  const taken = new Map<string, string>();
+  let total = 0;
+  for await (const entry of zip.eachEntry() as AsyncIterable<Entry>) {
+    if (!isCsvEntry(entry.fileName)) continue;
+    if (entry.isEncrypted()) throw new ZipLimitExceededError(`zip entry ${entry.fileName} is encrypted`);
+    const path = safeEntryPath(entry.fileName);
+    if (path === undefined) {
+      skipped.push({ entry: entry.fileName, reason: 'path has a ".." segment' });
+      continue;
+    }
+    if (!path) continue;
+    const destKey = `${destPrefix}${path}`;
+    if (Buffer.byteLength(destKey, 'utf8') > S3_KEY_MAX_BYTES) {
+      skipped.push({ entry: entry.fileName, reason: `path too long for an S3 key (over ${S3_KEY_MAX_BYTES} bytes)` });
+      continue;
+    }
+    const first = taken.get(destKey);
+    if (first !== undefined) {
+      skipped.push({ entry: entry.fileName, reason: `same path as the earlier entry "${first}"` });
+      continue;
+    }
+    taken.set(destKey, entry.fileName);
+    const ratio = entry.uncompressedSize / Math.max(1, entry.compressedSize);
+    if (entry.uncompressedSize > 0 && ratio > bounds.maxCompressionRatio)
+      throw new ZipLimitExceededError(
+        `entry ${entry.fileName} expands ${Math.floor(ratio)} times (${entry.compressedSize} → ${entry.uncompressedSize} bytes), over the limit of ${bounds.maxCompressionRatio} (zipMaxCompressionRatio)`,
+      );
+    if (entry.uncompressedSize > MAX_SINGLE_PUT)
+      throw new ZipLimitExceededError(`zip entry ${entry.fileName} is larger than 5 GiB`);
+    total += entry.uncompressedSize;
+    planned.push({ entry, destKey });
+  }
+  if (planned.length > bounds.maxFiles)
+    throw new ZipLimitExceededError(
+      `${archiveKey} has ${planned.length} CSV files, over the limit of ${bounds.maxFiles} (zipMaxFiles; the import-zip execution's history bounds it)`,
+    );
+  if (total > bounds.maxUncompressedBytes)
+    throw new ZipLimitExceededError(
+      `the CSV files hold ${total} bytes uncompressed, over the limit of ${bounds.maxUncompressedBytes} (zipMaxUncompressedBytes)`,
+    );
+  const listBytes = Buffer.byteLength(JSON.stringify(planned.map((p) => p.destKey)), 'utf8');
+  if (listBytes > MAX_KEY_LIST_BYTES)
+    throw new ZipLimitExceededError(
+      `the keys of the ${planned.length} CSV files take ${listBytes} bytes, over the ${MAX_KEY_LIST_BYTES} bytes the execution's state may carry; shorten the entry names or split the archive`,
+    );
+  return { planned, skipped };
+}
+
+/**
+ * Unzip every CSV entry of s3://bucket/key to `<destPrefix><entry path>`: first the central
+ * directory is read and every bound checked (see planEntries), then each entry is read
+ * (inflated) and uploaded as it is read — one entry in flight, bounded memory.
  * Returns the uploaded keys sorted, and the CSV entries that were skipped with the reason:
  * an entry whose normalised path an earlier entry already has ('./b.csv', 'a//b.csv',
  * 'a\b.csv' or the same name twice) would overwrite that file's object and its rows would
@@ -119,38 +203,23 @@ export async function unzipCsvEntries(
   key: string,
   destBucket: string,
   destPrefix: string,
+  bounds: ZipBounds = DEFAULT_ZIP_BOUNDS,
 ): Promise<{ entries: UnzippedEntry[]; skipped: SkippedEntry[] }> {
   const head = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const size = Number(head.ContentLength ?? 0);
   if (size <= 0) throw new Error(`s3://${bucket}/${key} is empty`);
   const reader = new S3RangeReader(bucket, key, size);
+  // autoClose off: the entries are opened after the whole directory was read
   const zip = await fromRandomAccessReaderPromise(reader, size, {
     lazyEntries: true,
-    autoClose: true,
+    autoClose: false,
     validateEntrySizes: true,
     strictFileNames: false,
   });
   const out: UnzippedEntry[] = [];
-  const skipped: SkippedEntry[] = [];
-  const taken = new Map<string, string>();
   try {
-    for await (const entry of zip.eachEntry() as AsyncIterable<Entry>) {
-      if (!isCsvEntry(entry.fileName)) continue;
-      if (entry.isEncrypted()) throw new Error(`zip entry ${entry.fileName} is encrypted`);
-      if (entry.uncompressedSize > MAX_SINGLE_PUT) throw new Error(`zip entry ${entry.fileName} is larger than 5 GiB`);
-      const path = safeEntryPath(entry.fileName);
-      if (path === undefined) {
-        skipped.push({ entry: entry.fileName, reason: 'path has a ".." segment' });
-        continue;
-      }
-      if (!path) continue;
-      const destKey = `${destPrefix}${path}`;
-      const first = taken.get(destKey);
-      if (first !== undefined) {
-        skipped.push({ entry: entry.fileName, reason: `same path as the earlier entry "${first}"` });
-        continue;
-      }
-      taken.set(destKey, entry.fileName);
+    const { planned, skipped } = await planEntries(zip, key, destPrefix, bounds);
+    for (const { entry, destKey } of planned) {
       const stream = await zip.openReadStreamPromise(entry);
       await s3().send(
         new PutObjectCommand({
@@ -163,8 +232,8 @@ export async function unzipCsvEntries(
       );
       out.push({ entry: entry.fileName, key: destKey, size: entry.uncompressedSize });
     }
+    return { entries: out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), skipped };
   } finally {
     if (zip.isOpen) zip.close();
   }
-  return { entries: out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), skipped };
 }

@@ -21,7 +21,13 @@ export type EnvName =
   | 'TASK_EXECUTORS'
   | 'COMMAND_TTL_SECONDS'
   | 'COMMAND_MAX_WAIT_SECONDS'
-  | 'DIRECT_IMPORT_MAX_BYTES';
+  | 'DIRECT_IMPORT_MAX_BYTES'
+  | 'IMPORT_RECORD_TTL_SECONDS'
+  | 'MAX_RECEIVE_COUNT'
+  | 'ZIP_MAX_ENTRIES'
+  | 'ZIP_MAX_FILES'
+  | 'ZIP_MAX_UNCOMPRESSED_BYTES'
+  | 'ZIP_MAX_COMPRESSION_RATIO';
 
 export class MissingEnvError extends Error {
   constructor(
@@ -53,6 +59,22 @@ export function requirePositiveNumber(name: EnvName): number {
   const raw = requireEnv(name);
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new MissingEnvError(name, `expected a positive number, got "${raw}"`);
+  return n;
+}
+
+/**
+ * A whole number in plain digits, at least `min`; `fallback` when the variable is not set
+ * (without a fallback it is required).
+ */
+export function integerEnv(name: EnvName, min: number, fallback?: number): number {
+  const raw = optionalEnv(name);
+  if (raw === undefined) {
+    if (fallback === undefined) throw new MissingEnvError(name);
+    return fallback;
+  }
+  const n = Number(raw);
+  if (!/^(0|[1-9][0-9]*)$/.test(raw) || !Number.isSafeInteger(n) || n < min)
+    throw new MissingEnvError(name, `expected a whole number of at least ${min}, got "${raw}"`);
   return n;
 }
 

@@ -6,7 +6,7 @@ import { mapLimit } from '../../core/dynamo';
 import { requireEnv, tables } from '../shared/env';
 import { describeError, errorName, isConditionalCheckFailed } from '../../core/errors';
 import { executionName, subTaskSk } from '../../core/keys';
-import { itemBytes, SUB_TASK_ROW_MAX_BYTES } from '../../core/limits';
+import { dynamoItemBytes, SUB_TASK_ROW_MAX_BYTES } from '../../core/limits';
 import { log } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { publishAlarm, publishStatusEventSafe } from '../shared/notify';
@@ -196,11 +196,11 @@ export async function prepareAndStartTask(key: Key): Promise<PrepareResult> {
       status: TaskStatus.CREATED,
       createdAt: now,
     }));
-    const oversize = rows.findIndex((r) => itemBytes(r) > SUB_TASK_ROW_MAX_BYTES);
+    const oversize = rows.findIndex((r) => dynamoItemBytes(r) > SUB_TASK_ROW_MAX_BYTES);
     if (oversize >= 0) {
       await failTask(
         task,
-        `sub-task ${oversize} is ${itemBytes(rows[oversize])} bytes; a sub-task row holds at most ${SUB_TASK_ROW_MAX_BYTES} bytes (DynamoDB's 400 KB item limit less room for its result and error): pass a reference to large inputs instead`,
+        `sub-task ${oversize} is ${dynamoItemBytes(rows[oversize])} bytes; a sub-task row holds at most ${SUB_TASK_ROW_MAX_BYTES} bytes (DynamoDB's 400 KB item limit less room for its result and error): pass a reference to large inputs instead`,
         rows.length,
       );
       return { started: false, subTasks: rows.length, skipped: 'sub-task too large' };

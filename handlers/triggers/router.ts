@@ -18,6 +18,7 @@ import {
 } from '../shared/stream';
 import { isRecord } from '../../core/types';
 import { ConditionRejectedError, publishCommandWith, VersionExistsError } from '../../core/commands';
+import { LimitExceededError } from '../../core/limits';
 import { prepareAndStartTask } from '../task/prepare';
 
 export type RouteOutcome =
@@ -91,25 +92,40 @@ async function importRowToCommand(image: Record<string, unknown>): Promise<Route
     return { kind: 'import-row', published: true, sk: published.sk };
   } catch (err) {
     if (err instanceof ConditionRejectedError) return { kind: 'import-row', published: false };
-    if (err instanceof VersionExistsError) return recordVersionClash(image, rowKey, err);
+    if (err instanceof VersionExistsError)
+      return recordRowRejected(
+        image,
+        rowKey,
+        'import-row-version-clash',
+        `version clash: ${err.pk} / ${err.sk} already exists (written by another source); this row's command was not published`,
+      );
+    // The CSV schema refuses such rows; one written by older code or by hand must not block the shard.
+    if (err instanceof LimitExceededError)
+      return recordRowRejected(
+        image,
+        rowKey,
+        'import-row-rejected',
+        `rejected: ${err.message}; this row's command was not published`,
+      );
     throw err;
   }
 }
 
 /**
- * The row names an explicit version that another writer already created. Retrying cannot
- * change that, and throwing would block the stream shard through its retries and end in the
- * stream DLQ; so the clash is recorded on the IMPORT_ROW (`status` FAILED + `reason`) and
- * alarmed. The job's counters are left as they are (the job may have ended already): the
- * row's status and the alarm are the record. Conditional on the row not being marked yet, so
- * a redelivered record neither rewrites it nor alarms twice.
+ * The row's command can never be published: it names an explicit version that another writer
+ * already created, or it does not fit DynamoDB's limits. Retrying cannot change that, and
+ * throwing would block the stream shard through its retries and end in the stream DLQ; so the
+ * reason is recorded on the IMPORT_ROW (`status` FAILED + `reason`) and alarmed. The job's
+ * counters are left as they are (the job may have ended already): the row's status and the
+ * alarm are the record. Conditional on the row not being marked yet, so a redelivered record
+ * neither rewrites it nor alarms twice.
  */
-async function recordVersionClash(
+async function recordRowRejected(
   image: Record<string, unknown>,
   rowKey: { pk: string; sk: string },
-  err: VersionExistsError,
+  kind: string,
+  reason: string,
 ): Promise<RouteOutcome> {
-  const reason = `version clash: ${err.pk} / ${err.sk} already exists (written by another source); this row's command was not published`;
   try {
     await ddb().send(
       new UpdateCommand({
@@ -130,12 +146,9 @@ async function recordVersionClash(
     if (isConditionalCheckFailed(e)) return { kind: 'import-row', published: false, clash: reason };
     throw e;
   }
-  log('error', 'imported row clashes with an existing command version', {
-    row: rowKey,
-    command: { pk: err.pk, sk: err.sk },
-  });
+  log('error', 'imported row cannot be published', { row: rowKey, kind, reason });
   await publishAlarm({
-    kind: 'import-row-version-clash',
+    kind,
     table: 'import_tmp',
     pk: rowKey.pk,
     sk: rowKey.sk,

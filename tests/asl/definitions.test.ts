@@ -88,7 +88,7 @@ const BUILDERS: {
   {
     machine: 'import-csv',
     build: (set) => buildImportCsvDefinition(set.importCsv),
-    states: () => ['csv_loader', 'import_rows', 'csv_rows_handler', 'finalize_parent_job', 'success'],
+    states: () => ['csv_loader', 'rows_to_import', 'import_rows', 'csv_rows_handler', 'finalize_parent_job', 'success'],
   },
   {
     machine: 'import-zip',

@@ -3,13 +3,12 @@
  * ItemReader, ItemBatcher, ResultWriter, ProcessorConfig, ToleratedFailurePercentage
  * and Label, and iterates the state input like an inline Map (pinned by the
  * "characterization" test below). So this file checks the Map's shape, runs the
- * parent's catch path, and runs the child ItemProcessor on its own with the batches
- * Step Functions would build — reading the CSV and batching are simulated here, the
- * definition's own ItemSelector and BatchInput templates are evaluated by the
- * interpreter.
+ * parent's catch path and its no-rows path, and runs the child ItemProcessor on its own
+ * with the batches Step Functions would build — reading the staged JSON Lines and
+ * batching are simulated here, the definition's own BatchInput template is evaluated by
+ * the interpreter.
  */
 import assert from 'node:assert/strict';
-import { parse } from 'csv-parse/sync';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { MapState, StateMachineDefinition } from '../../components/asl';
 import { buildImportCsvDefinition, type ImportCsvDefinitionOptions } from '../../components/workflows';
@@ -35,27 +34,13 @@ async function evaluate(definition: StateMachineDefinition, input: Json): Promis
   return await new StateMachine(JSON.parse(JSON.stringify(definition))).run(input).result;
 }
 
-/** What the CSV ItemReader (FIRST_ROW) and ItemSelector hand over: one `{ line, row }` per record. */
-async function selectedItems(map: MapState, csv: string): Promise<JsonRecord[]> {
-  const rows = parse(csv, { columns: true }) as JsonRecord[];
-  assert.ok(map.ItemSelector);
-  // The interpreter sets $$.Map.Item.Index/Value per item exactly as the reader's items would.
-  const output = await evaluate(
-    {
-      StartAt: 'select',
-      States: {
-        select: {
-          Type: 'Map',
-          ItemsPath: '$.rows',
-          ItemSelector: map.ItemSelector,
-          ItemProcessor: { StartAt: 'echo', States: { echo: { Type: 'Pass', End: true } } },
-          End: true,
-        },
-      },
-    },
-    { rows },
-  );
-  return output as JsonRecord[];
+/** What the JSONL ItemReader hands over (no ItemSelector): one staged row object per line, as csv_loader wrote it. */
+function selectedItems(map: MapState, jsonl: string): JsonRecord[] {
+  assert.equal(map.ItemSelector, undefined, 'the staged rows are the items');
+  return jsonl
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as JsonRecord);
 }
 
 /** The batches ItemBatcher would build: BatchInput evaluated against the Map's input, MaxItemsPerBatch items each. */
@@ -79,22 +64,28 @@ function childDefinition(map: MapState): StateMachineDefinition {
   return { StartAt, States };
 }
 
-const CSV = ['sku,name,price', ...Array.from({ length: 25 }, (_, i) => `SKU-${i},Product ${i},${(i + 1) * 100}`)].join(
-  '\n',
-);
+const STAGED = Array.from({ length: 25 }, (_, i) =>
+  JSON.stringify({
+    index: i,
+    line: i + 2,
+    command: { pk: 'T', code: `SKU-${i}`, attributes: { price: (i + 1) * 100 } },
+  }),
+).join('\n');
+const STAGED_AT = { bucket: 'cqrs-test-import-123456789012', key: 'staged/job/rows.jsonl' };
 
 describe('import-csv machine', function () {
   this.timeout(20_000);
   const definition = buildImportCsvDefinition(OPTIONS);
 
-  it('declares the Distributed Map of the contract (reader, selector, batcher, writer, EXPRESS children)', () => {
+  it('declares the Distributed Map of the contract (staged JSONL reader, batcher, writer, EXPRESS children)', () => {
     const map = importRows(definition);
+    // csv_loader's staged rows, not the CSV: the Map's own CSV reader would alter rows (issue 9 item 4)
     assert.deepEqual(map.ItemReader, {
       Resource: 'arn:aws:states:::s3:getObject',
-      ReaderConfig: { InputType: 'CSV', CSVHeaderLocation: 'FIRST_ROW' },
-      Parameters: { 'Bucket.$': '$.bucket', 'Key.$': '$.key' },
+      ReaderConfig: { InputType: 'JSONL' },
+      Parameters: { 'Bucket.$': '$.staged.bucket', 'Key.$': '$.staged.key' },
     });
-    assert.deepEqual(map.ItemSelector, { 'line.$': '$$.Map.Item.Index', 'row.$': '$$.Map.Item.Value' });
+    assert.equal(map.ItemSelector, undefined);
     // MaxItemsPerBatch, not the seed's MaxInputBytesPerBatch: 10; the byte bound keeps a
     // batch (carried twice in the child's Lambda payload) inside the 256 KiB state limit.
     assert.deepEqual(map.ItemBatcher, {
@@ -120,7 +111,7 @@ describe('import-csv machine', function () {
     // replace the simulated reader/batcher below with a real parent run.
     const run = await runDefinition(definition, INPUT, {
       doubles: {
-        csv_loader: (input) => ({ ...input, totalRows: 25 }),
+        csv_loader: (input) => ({ ...input, totalRows: 25, staged: STAGED_AT }),
         csv_rows_handler: () => null,
         finalize_parent_job: (input) => input,
       },
@@ -130,13 +121,24 @@ describe('import-csv machine', function () {
       name: 'States.Runtime',
       cause: 'Input of Map state must be an array or ItemsPath property must point to an array',
     });
-    assert.deepEqual(run.path, ['csv_loader', 'import_rows']);
+    assert.deepEqual(run.path, ['csv_loader', 'rows_to_import', 'import_rows']);
   });
 
-  it('csv_rows_handler receives { BatchInput: { pk, sk }, Items: [{ line, row }] } batches of MaxItemsPerBatch rows', async () => {
+  it('a file without rows skips the Map (nothing was staged)', async () => {
+    const run = await runDefinition(definition, INPUT, {
+      doubles: {
+        csv_loader: (input) => ({ ...input, totalRows: 0 }),
+        finalize_parent_job: (input) => ({ ...input, status: 'COMPLETED' }),
+      },
+    });
+    assert.equal(run.status, 'SUCCEEDED');
+    assert.deepEqual(run.path, ['csv_loader', 'rows_to_import', 'finalize_parent_job', 'success']);
+  });
+
+  it('csv_rows_handler receives { BatchInput: { pk, sk }, Items: [staged rows] } batches of MaxItemsPerBatch rows', async () => {
     const map = importRows(definition);
-    const items = await selectedItems(map, CSV);
-    const inputs = await batches(map, { ...INPUT, totalRows: 25 }, items);
+    const items = selectedItems(map, STAGED);
+    const inputs = await batches(map, { ...INPUT, totalRows: 25, staged: STAGED_AT }, items);
     assert.deepEqual(
       inputs.map((b) => (b.Items as Json[]).length),
       [10, 10, 5],
@@ -152,9 +154,13 @@ describe('import-csv machine', function () {
       seen.push(callsOf(run, 'csv_rows_handler')[0].input);
     }
     assert.deepEqual(seen[0].BatchInput, { pk: INPUT.pk, sk: INPUT.sk });
-    assert.deepEqual((seen[0].Items as Json[])[0], { line: 0, row: { sku: 'SKU-0', name: 'Product 0', price: '100' } });
+    assert.deepEqual((seen[0].Items as Json[])[0], {
+      index: 0,
+      line: 2,
+      command: { pk: 'T', code: 'SKU-0', attributes: { price: 100 } },
+    });
     assert.deepEqual(
-      seen.flatMap((b) => (b.Items as JsonRecord[]).map((item) => item.line)),
+      seen.flatMap((b) => (b.Items as JsonRecord[]).map((item) => item.index)),
       Array.from({ length: 25 }, (_, i) => i),
       'every record once, 0-based, in order',
     );
@@ -162,7 +168,7 @@ describe('import-csv machine', function () {
 
   it('a child batch retries transient Lambda errors and fails on a handler error without retrying it', async () => {
     const map = importRows(definition);
-    const [batch] = await batches(map, INPUT, await selectedItems(map, CSV));
+    const [batch] = await batches(map, INPUT, selectedItems(map, STAGED));
     let attempts = 0;
     const flaky: LambdaDouble = () => {
       if (++attempts === 1) throw lambdaError('Lambda.SdkClientException');

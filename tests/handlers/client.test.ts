@@ -3,7 +3,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendTaskSuccessCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
+import {
+  InvalidToken,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  TaskDoesNotExist,
+  TaskTimedOut,
+} from '@aws-sdk/client-sfn';
 import {
   ConfigError,
   createCqrsClient,
@@ -14,6 +20,7 @@ import {
   resumeExecution,
   startCsvImport,
   startZipImport,
+  TokenResult,
   VersionExistsError,
   type CqrsClientConfig,
 } from '../../client';
@@ -179,6 +186,20 @@ describe('client API (DynamoDB Local)', function () {
       );
     });
 
+    it('issue 9 item 1: refuses jobIds that read as paths (dots only, slashes, empty)', async () => {
+      mocks.s3Store.put(BUCKET, 'imports/p.csv', 'pk,code\nA,B\n');
+      for (const jobId of ['..', '.', '...']) {
+        await assert.rejects(
+          startCsvImport(config, { key: 'imports/p.csv', jobId }),
+          /jobId must not consist of dots only/,
+        );
+        await assert.rejects(startZipImport(config, { key: 'imports/p.csv', jobId }), /dots only/);
+      }
+      for (const jobId of ['a/b', '', 'a b'])
+        await assert.rejects(startCsvImport(config, { key: 'imports/p.csv', jobId }), /jobId may only contain/);
+      assert.equal(mocks.published.length, 0);
+    });
+
     it('startCsvImport with the same jobId republishes a job that has not started, refuses another file', async () => {
       mocks.s3Store.put(BUCKET, 'imports/r.csv', 'pk,code\nA,B\n');
       mocks.s3Store.put(BUCKET, 'imports/other.csv', 'pk,code\nA,B\n');
@@ -220,6 +241,25 @@ describe('client API (DynamoDB Local)', function () {
       assert.deepEqual(mocks.failures, [{ taskToken: 'tok2', error: 'Rejected', cause: 'by a human' }]);
       mocks.sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'timed out', $metadata: {} }));
       assert.equal(await resumeExecution(config, 'old'), 'stale');
+    });
+
+    it('issue 9 item 16: a forged or malformed token is "invalid", one that no longer waits is "stale"', async () => {
+      const forged = new InvalidToken({ message: 'Invalid Token', $metadata: {} });
+      mocks.sfn.on(SendTaskSuccessCommand).rejects(forged);
+      mocks.sfn.on(SendTaskFailureCommand).rejects(forged);
+      assert.equal(await resumeExecution(config, 'forged'), TokenResult.INVALID);
+      assert.equal(await failExecution(config, 'forged', 'Rejected'), 'invalid');
+      mocks.sfn.on(SendTaskSuccessCommand).rejects(new TaskDoesNotExist({ message: 'gone', $metadata: {} }));
+      mocks.sfn.on(SendTaskFailureCommand).rejects(new TaskTimedOut({ message: 'timed out', $metadata: {} }));
+      assert.equal(await resumeExecution(config, 'ended'), TokenResult.STALE);
+      assert.equal(await failExecution(config, 'ended', 'Rejected'), 'stale');
+      // longer than Step Functions accepts: refused without a call
+      const calls = mocks.sfn.calls().length;
+      assert.equal(await resumeExecution(config, 'x'.repeat(2049)), 'invalid');
+      assert.equal(mocks.sfn.calls().length, calls);
+      // anything else is still thrown
+      mocks.sfn.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('boom'), { name: 'ThrottlingException' }));
+      await assert.rejects(resumeExecution(config, 'tok'), /boom/);
     });
 
     it('createCqrsClient binds the config', async () => {

@@ -8,8 +8,8 @@ import {
   COMMAND_BOOKKEEPING_RESERVE_BYTES,
   COMMAND_REASON_MAX_CHARS,
   COMMAND_ROW_MAX_BYTES,
-  DYNAMODB_MAX_ITEM_BYTES,
-  itemBytes,
+  DYNAMODB_ITEM_MAX_BYTES,
+  dynamoItemBytes,
   MAX_SYNC_TARGETS,
 } from '../../core/limits';
 import { buildCommandDefinition } from '../../components/workflows/command-definition';
@@ -48,16 +48,16 @@ describe('command row bookkeeping (item 6)', () => {
       ),
     };
     assert.ok(
-      itemBytes(worst) <= COMMAND_BOOKKEEPING_RESERVE_BYTES,
-      `${itemBytes(worst)} > ${COMMAND_BOOKKEEPING_RESERVE_BYTES}`,
+      dynamoItemBytes(worst) <= COMMAND_BOOKKEEPING_RESERVE_BYTES,
+      `${dynamoItemBytes(worst)} > ${COMMAND_BOOKKEEPING_RESERVE_BYTES}`,
     );
-    assert.equal(COMMAND_ROW_MAX_BYTES + COMMAND_BOOKKEEPING_RESERVE_BYTES, DYNAMODB_MAX_ITEM_BYTES);
+    assert.equal(COMMAND_ROW_MAX_BYTES + COMMAND_BOOKKEEPING_RESERVE_BYTES, DYNAMODB_ITEM_MAX_BYTES);
   });
 
-  it('itemBytes counts like DynamoDB: names and UTF-8 values', () => {
-    assert.equal(itemBytes({ pk: 'ab', sk: 'é' }), 2 + 2 + 2 + 2);
-    assert.equal(itemBytes({ m: { a: 'x' } }), 1 + 3 + 1 + 1 + 1);
-    assert.equal(itemBytes({ b: true, n: null, skip: undefined }), 1 + 1 + 1 + 1);
+  it('dynamoItemBytes counts like DynamoDB: names and UTF-8 values', () => {
+    assert.equal(dynamoItemBytes({ pk: 'ab', sk: 'é' }), 2 + 2 + 2 + 2);
+    assert.equal(dynamoItemBytes({ m: { a: 'x' } }), 1 + 3 + 1 + 1 + 1);
+    assert.equal(dynamoItemBytes({ b: true, n: null, skip: undefined }), 1 + 1 + 1 + 1);
   });
 
   it(`a command machine has at most ${MAX_SYNC_TARGETS} sync targets`, () => {

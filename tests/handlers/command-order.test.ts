@@ -10,7 +10,7 @@ import { buildCommandDefinition } from '../../components/workflows/command-defin
 import { handler as commandStep } from '../../handlers/command-step';
 import { handleExecutionEvent } from '../../handlers/triggers/execution-watch';
 import { executionName } from '../../core/keys';
-import { COMMAND_ROW_MAX_BYTES, DYNAMODB_MAX_ITEM_BYTES, itemBytes } from '../../core/limits';
+import { COMMAND_ROW_MAX_BYTES, DYNAMODB_ITEM_MAX_BYTES, dynamoItemBytes } from '../../core/limits';
 import { ARN, getItem, installMocks, putItem, setupHandlerEnv, uniq, type Ctx, type Mocks } from './_support/env';
 import { LocalSfn } from './_support/local-sfn';
 import { sleep, until as untilDefault } from './_support/wait';
@@ -216,13 +216,13 @@ describe('command order across sync targets (aws-local-stepfunctions + real hand
       return { ok: true };
     };
     const base = { pk, sk: 'ORDER@1', code: 'ORDER', version: 1, attributes: { blob: '' } };
-    const blob = 'b'.repeat(COMMAND_ROW_MAX_BYTES - itemBytes(base));
-    assert.equal(itemBytes({ ...base, attributes: { blob } }), COMMAND_ROW_MAX_BYTES, 'the row as published');
+    const blob = 'b'.repeat(COMMAND_ROW_MAX_BYTES - dynamoItemBytes(base));
+    assert.equal(dynamoItemBytes({ ...base, attributes: { blob } }), COMMAND_ROW_MAX_BYTES, 'the row as published');
     const { k1, k2 } = await bigVersionBeforeAWaitingOne(pk, blob);
     const r1 = await row(k1);
     assert.equal(r1?.result, 'FAILED');
     assert.match(String(r1?.failedReason), /fast \(DocumentRejected: index rejected the document: é+…\[truncated\]/);
-    assert.ok(itemBytes(r1!) <= DYNAMODB_MAX_ITEM_BYTES);
+    assert.ok(dynamoItemBytes(r1!) <= DYNAMODB_ITEM_MAX_BYTES);
     assert.equal((await getItem(T.history, pk, 'ORDER@1'))?.version, 1, 'applied to history before the target failed');
     assert.equal((await row(k2))?.result, 'COMPLETED');
   });
@@ -231,7 +231,7 @@ describe('command order across sync targets (aws-local-stepfunctions + real hand
     it(`item 6: a row ${room} bytes under 400 KB (less room than the bookkeeping reserve) fails at check_version with the reason and releases N+1`, async () => {
       const pk = uniq('TENANT');
       const base = { pk, sk: 'ORDER@1', code: 'ORDER', version: 1, attributes: { blob: '' } };
-      const blob = 'b'.repeat(DYNAMODB_MAX_ITEM_BYTES - room - itemBytes(base));
+      const blob = 'b'.repeat(DYNAMODB_ITEM_MAX_BYTES - room - dynamoItemBytes(base));
       const { k1, k2 } = await bigVersionBeforeAWaitingOne(pk, blob);
       const r1 = await row(k1);
       assert.equal(r1?.result, 'FAILED');

@@ -13,6 +13,7 @@ import {
   UnknownStateMachineError,
 } from '../../handlers/triggers/execution-watch';
 import { ARN, BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
+import { stagedRows } from './_support/imports';
 
 type Row = Record<string, unknown>;
 
@@ -311,12 +312,8 @@ describe('execution-watch (DynamoDB Local)', function () {
       env.mocks.s3Store.put(BUCKET, `unzipped/${zip.sk.slice(8)}/a.csv`, CSV);
       const input = { pk: child.pk, sk: child.sk, bucket: BUCKET, key: `unzipped/${zip.sk.slice(8)}/a.csv` };
       assert.equal(((await csvStep(stepEvent('csv_loader', input))) as Row).totalRows, 5);
-      const items = CSV.split('\n')
-        .slice(1)
-        .map((line, i) => {
-          const [p, code, name] = line.split(',');
-          return { line: i, row: { pk: p, code, name } };
-        });
+      // the rows csv_loader staged for the Distributed Map
+      const items = stagedRows(env.mocks.s3Store, child);
       await csvStep(
         stepEvent('csv_rows_handler', { BatchInput: { pk: child.pk, sk: child.sk }, Items: items.slice(0, 2) }),
       );

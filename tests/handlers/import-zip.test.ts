@@ -4,7 +4,12 @@ import { handler as zipStep } from '../../handlers/import-zip-step';
 import { handler as importConsumer } from '../../handlers/import-action-consumer';
 import { childJobKey } from '../../handlers/import/zip-steps';
 import { safeEntryPath } from '../../handlers/import/zip';
-import { BUCKET, getItem, putItem, stepEvent, uniq, useHandlerEnv } from './_support/env';
+import { jobObjectPrefix } from '../../core/keys';
+import { ZIP_HISTORY_EVENTS_PER_FILE, ZIP_HISTORY_FIXED_EVENTS, ZIP_MAX_FILES_HISTORY_BOUND } from '../../core/limits';
+import { CONFIG_SCHEMA } from '../../components/stack-config';
+import { buildImportZipDefinition } from '../../components/workflows';
+import { rowsPk } from '../../handlers/import/model';
+import { BUCKET, getItem, putItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
 
 type Row = Record<string, unknown>;
 
@@ -27,10 +32,13 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
   const step = (state: string, input: unknown, taskToken?: string) =>
     zipStep(stepEvent(state, input, { taskToken })) as Promise<Row>;
 
-  async function zipJob(buf: Buffer): Promise<{ pk: string; sk: string; key: string; jobId: string }> {
-    const pk = uniq('IMPORT');
-    const jobId = pk.replace(/[^A-Za-z0-9]/g, '');
-    const key = `uploads/${jobId}.zip`;
+  async function zipJob(
+    buf: Buffer,
+    who: { pk?: string; jobId?: string } = {},
+  ): Promise<{ pk: string; sk: string; key: string; jobId: string }> {
+    const pk = who.pk ?? uniq('IMPORT');
+    const jobId = who.jobId ?? pk.replace(/[^A-Za-z0-9]/g, '');
+    const key = `uploads/${uniq('Z').replace(/[^A-Za-z0-9]/g, '')}.zip`;
     env.mocks.s3Store.put(BUCKET, key, buf);
     const sk = `ZIP_JOB#${jobId}`;
     await putItem(env.tables.importTmp, {
@@ -61,7 +69,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     ]);
     const j = await zipJob(buf);
     const out = await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
-    const prefix = `unzipped/${j.jobId}/`;
+    const prefix = jobObjectPrefix('unzipped/', j);
     assert.deepEqual(out.csvKeys, [`${prefix}b.csv`, `${prefix}c/big.CSV`, `${prefix}nested/a.csv`]);
     assert.equal(out.bucket, BUCKET);
     assert.equal(env.mocks.s3Store.get(BUCKET, `${prefix}nested/a.csv`)?.toString(), good);
@@ -86,7 +94,7 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     ]);
     const j = await zipJob(buf);
     const out = await step('unzip', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.key });
-    const prefix = `unzipped/${j.jobId}/`;
+    const prefix = jobObjectPrefix('unzipped/', j);
     assert.deepEqual(out.csvKeys, [`${prefix}a/b.csv`, `${prefix}b.csv`]);
     assert.equal(
       env.mocks.s3Store.get(BUCKET, `${prefix}b.csv`)?.toString(),
@@ -134,9 +142,9 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
       /invalid relative path: a\/\.\.\/b\.csv/,
     );
     assert.equal(
-      env.mocks.s3Store.get(BUCKET, `unzipped/${j.jobId}/b.csv`)?.toString(),
-      good,
-      'b.csv was not overwritten',
+      env.mocks.s3Store.get(BUCKET, `${jobObjectPrefix('unzipped/', j)}b.csv`),
+      undefined,
+      'the central directory is read before anything is written: nothing was',
     );
     // and without relying on yauzl: such a name has no safe path (it is skipped and recorded)
     assert.equal(safeEntryPath('a/../b.csv'), undefined);
@@ -238,6 +246,151 @@ describe('ZIP import (DynamoDB Local, real zip built with yazl)', function () {
     const out = await step('finalize_zip_job', { pk: j.pk, sk: j.sk, csvKeys });
     assert.equal(out.status, 'COMPLETED');
     assert.equal(out.succeededRows, 2);
+  });
+
+  it('issue 9 item 1: two jobs with the same jobId under different pks never share unzipped objects', async () => {
+    const jobId = uniq('SAME').replace(/[^A-Za-z0-9]/g, '');
+    const jobs = [] as Array<{ pk: string; sk: string; csv: string; keys: string[] }>;
+    for (const tenant of ['A', 'B']) {
+      const csv = `pk,code,name\nTENANT-${tenant},X,from ${tenant}\n`;
+      const j = await zipJob(await buildZip([['orders.csv', csv]]), { pk: `TENANT#${tenant}#${jobId}`, jobId });
+      jobs.push({ pk: j.pk, sk: j.sk, csv, keys: [] });
+    }
+    for (const j of jobs) j.keys = ((await step('unzip', { pk: j.pk, sk: j.sk })) as { csvKeys: string[] }).csvKeys;
+    assert.notDeepEqual(jobs[0].keys, jobs[1].keys, 'each job has its own location');
+    for (const j of jobs) {
+      assert.equal(env.mocks.s3Store.get(BUCKET, j.keys[0])?.toString(), j.csv, "each job's file is its own");
+      await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: j.keys[0] }, `t-${j.pk}`);
+      const child = childJobKey({ pk: j.pk, sk: j.sk, jobId }, j.keys[0]);
+      await importConsumer({
+        Records: [{ messageId: j.pk, body: JSON.stringify({ action: 'import-csv', pk: child.pk, sk: child.sk }) }],
+      });
+      const rows = (await queryPk(env.tables.importTmp, rowsPk(child))).filter((r) => r.type === 'IMPORT_ROW');
+      assert.deepEqual(
+        rows.map((r) => (r.command as Row).pk),
+        [j.pk.startsWith('TENANT#A') ? 'TENANT-A' : 'TENANT-B'],
+      );
+    }
+  });
+
+  it('issue 9 item 1: a jobId of dots or with a slash cannot leave its prefix', async () => {
+    for (const jobId of ['..', '.', 'a/../b']) {
+      const { pk } = await zipJob(await buildZip([['a.csv', good]]), { jobId });
+      const out = (await step('unzip', { pk, sk: `ZIP_JOB#${jobId}` })) as { csvKeys: string[] };
+      const segments = out.csvKeys[0].split('/');
+      assert.equal(segments[0], 'unzipped');
+      assert.ok(
+        segments.every((seg) => seg !== '.' && seg !== '..' && seg !== ''),
+        out.csvKeys[0],
+      );
+      assert.equal(segments.length, 3, 'unzipped/<job>/<entry>');
+    }
+  });
+
+  it('issue 9 item 15: directImportMaxBytes 0 means never DIRECT (a child CSV job is STEP_FUNCTION, not a config error)', async () => {
+    const j = await zipJob(await buildZip([['a.csv', good]]));
+    const { csvKeys } = (await step('unzip', { pk: j.pk, sk: j.sk })) as { csvKeys: string[] };
+    process.env.DIRECT_IMPORT_MAX_BYTES = '0';
+    try {
+      await step('trigger_single_csv_and_wait', { pk: j.pk, sk: j.sk, bucket: BUCKET, key: csvKeys[0] }, 't0');
+    } finally {
+      process.env.DIRECT_IMPORT_MAX_BYTES = '1048576';
+    }
+    const child = childJobKey({ pk: j.pk, sk: j.sk, jobId: j.jobId }, csvKeys[0]);
+    assert.equal((await getItem(env.tables.importTmp, child.pk, child.sk))?.mode, 'STEP_FUNCTION');
+  });
+
+  describe('issue 9 item 9: archive bounds, checked on the central directory before anything is written', () => {
+    const written = (j: { pk: string; sk: string }) =>
+      [...env.mocks.s3Store.objects.keys()].filter((k) => k.startsWith(`${BUCKET}/${jobObjectPrefix('unzipped/', j)}`));
+    const withEnv = async <T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> => {
+      Object.assign(process.env, vars);
+      try {
+        return await fn();
+      } finally {
+        for (const k of Object.keys(vars)) delete process.env[k];
+      }
+    };
+    const rejects = async (j: { pk: string; sk: string }, re: RegExp) => {
+      await assert.rejects(
+        step('unzip', { pk: j.pk, sk: j.sk }),
+        (e: Error) => e.name === 'ZipLimitExceeded' && re.test(e.message),
+      );
+      assert.deepEqual(written(j), [], 'nothing was unzipped');
+      // the machine's catch hands the error to finalize_zip_job: the job ends FAILED with it
+      const end = await step('finalize_zip_job', {
+        pk: j.pk,
+        sk: j.sk,
+        error: { Error: 'ZipLimitExceeded', Cause: 'x' },
+      });
+      assert.equal(end.status, 'FAILED');
+    };
+
+    it('too many entries (of any kind)', async () => {
+      const files: Array<[string, string]> = Array.from({ length: 6 }, (_, i) => [`f${i}.txt`, 'x']);
+      const j = await zipJob(await buildZip([['a.csv', good], ...files]));
+      await withEnv({ ZIP_MAX_ENTRIES: '5' }, () => rejects(j, /has 7 entries, over the limit of 5/));
+    });
+
+    it('too many CSV files', async () => {
+      const j = await zipJob(
+        await buildZip([
+          ['a.csv', good],
+          ['b.csv', good],
+          ['c.csv', good],
+        ]),
+      );
+      await withEnv({ ZIP_MAX_FILES: '2' }, () => rejects(j, /has 3 CSV files, over the limit of 2/));
+    });
+
+    it('too many uncompressed bytes', async () => {
+      const body = 'pk,code,pad\n' + Array.from({ length: 10 }, (_, i) => `Z,K${i},${'p'.repeat(50)}`).join('\n');
+      const j = await zipJob(
+        await buildZip(
+          [
+            ['a.csv', body],
+            ['b.csv', body],
+          ],
+          false,
+        ),
+      );
+      await withEnv({ ZIP_MAX_UNCOMPRESSED_BYTES: String(body.length + 10) }, () =>
+        rejects(
+          j,
+          new RegExp(`CSV files hold ${2 * body.length} bytes uncompressed, over the limit of ${body.length + 10}`),
+        ),
+      );
+    });
+
+    it('a compression ratio over the bound (ZIP bomb) — the default bound is 100', async () => {
+      const bomb = 'pk,code,pad\n' + `Z,A,${'a'.repeat(2_000_000)}\n`;
+      const j = await zipJob(
+        await buildZip([
+          ['ok.csv', good],
+          ['bomb.csv', bomb],
+        ]),
+      );
+      await rejects(j, /entry bomb\.csv expands \d+ times \(\d+ → 2000017 bytes\), over the limit of 100/);
+    });
+
+    it('keeps the import-zip execution inside the 25,000-event history: the file bound follows from the events per file', () => {
+      assert.equal(ZIP_MAX_FILES_HISTORY_BOUND, 1464);
+      assert.ok(ZIP_MAX_FILES_HISTORY_BOUND * ZIP_HISTORY_EVENTS_PER_FILE + ZIP_HISTORY_FIXED_EVENTS <= 25_000);
+      assert.equal(CONFIG_SCHEMA.zipMaxFiles.max, ZIP_MAX_FILES_HISTORY_BOUND);
+      // the per-file count assumes at most 3 retries of the waiting task
+      const def = buildImportZipDefinition({
+        importZipStepArn: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+        childTimeoutSeconds: 60,
+      });
+      const map = def.States.import_csv_files as {
+        ItemProcessor: { States: Record<string, { Retry?: { MaxAttempts?: number }[] }> };
+      };
+      const retries = (map.ItemProcessor.States.trigger_single_csv_and_wait.Retry ?? []).reduce(
+        (n, r) => n + (r.MaxAttempts ?? 3),
+        0,
+      );
+      assert.ok(8 + 3 * retries <= ZIP_HISTORY_EVENTS_PER_FILE, `${retries} retries`);
+    });
   });
 
   it('import-zip action starts the ZIP machine once', async () => {

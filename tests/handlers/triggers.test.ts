@@ -4,25 +4,11 @@ import { handler as notificationConsumer, addNotificationListener } from '../../
 import { executionName } from '../../core/keys';
 import { decodeImage } from '../../handlers/shared/stream';
 import { ARN, getItem, putItem, queryPk, uniq, useHandlerEnv } from './_support/env';
+import { streamRecord } from './_support/stream-records';
 
 type Row = Record<string, unknown>;
 
-function toAv(v: unknown): Record<string, unknown> {
-  if (typeof v === 'string') return { S: v };
-  if (typeof v === 'number') return { N: String(v) };
-  if (typeof v === 'boolean') return { BOOL: v };
-  if (v === null || v === undefined) return { NULL: true };
-  if (Array.isArray(v)) return { L: v.map(toAv) };
-  return { M: Object.fromEntries(Object.entries(v as Row).map(([k, x]) => [k, toAv(x)])) };
-}
-function record(table: string, image: Row, seq: string, eventName = 'INSERT') {
-  return {
-    eventID: `e${seq}`,
-    eventName,
-    eventSourceARN: `arn:aws:dynamodb:us-east-1:123456789012:table/${table}/stream/2024-01-01T00:00:00.000`,
-    dynamodb: { NewImage: (toAv(image) as { M: never }).M, SequenceNumber: seq },
-  };
-}
+const record = streamRecord;
 
 describe('triggers (DynamoDB Local)', function () {
   this.timeout(60000);

@@ -77,6 +77,16 @@ describe('consuming CqrsWorkflows from another Pulumi project', () => {
     for (const g of ofType(resources, T.logGroup)) assert.equal(g.inputs.retentionInDays, 30);
   });
 
+  it('issue 9 item 17: state machines log at ERROR without execution data unless asked to', () => {
+    const machines = ofType(resources, T.stateMachine);
+    assert.equal(machines.length, 4);
+    for (const m of machines) {
+      const logging = m.inputs.loggingConfiguration as { level: string; includeExecutionData: boolean };
+      assert.equal(logging.level, 'ERROR', String(m.inputs.name));
+      assert.equal(logging.includeExecutionData, false, String(m.inputs.name));
+    }
+  });
+
   it('lets the command machine invoke the registered sync target and the task step invoke the executor, nothing more', () => {
     const machineRole = byName(resources, T.rolePolicy, 'orders-machines-command-policy');
     const doc = JSON.parse(String(machineRole.inputs.policy)) as { Statement: { Sid: string; Resource: string[] }[] };

@@ -17,6 +17,11 @@ const ACTION_OF: Record<string, string[]> = {
   GetObjectCommand: ['s3:GetObject'],
   HeadObjectCommand: ['s3:GetObject'],
   PutObjectCommand: ['s3:PutObject'],
+  // a multipart upload is authorised as PutObject (csv_loader stages large files this way)
+  CreateMultipartUploadCommand: ['s3:PutObject'],
+  UploadPartCommand: ['s3:PutObject'],
+  CompleteMultipartUploadCommand: ['s3:PutObject'],
+  AbortMultipartUploadCommand: ['s3:AbortMultipartUpload'],
   InvokeCommand: ['lambda:InvokeFunction'],
   PublishCommand: ['sns:Publish'],
   SendTaskSuccessCommand: ['states:SendTaskSuccess'],

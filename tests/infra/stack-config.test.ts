@@ -40,7 +40,7 @@ describe('stack configuration', () => {
     ['includeExecutionData', 'maybe', /includeExecutionData = "maybe": must be true or false/],
     ['alarmEmails', 'oncall@example.com', /alarmEmails = "oncall@example.com": must be a list of strings/],
     ['alarmEmails', '["not-an-email"]', /alarmEmails item "not-an-email" is not an e-mail address/],
-    ['maxReceiveCount', '0', /maxReceiveCount = "0": must be from 1 to 1000/],
+    ['maxReceiveCount', '1', /maxReceiveCount = "1": must be from 2 to 1000/],
     ['lambdaMemoryMb', '64', /lambdaMemoryMb = "64": must be from 128 to 10240/],
     ['streamMaxRetryAttempts', '-1', /streamMaxRetryAttempts = "-1": must be from 0 to 10/],
     ['commandWaitTimeoutSeconds', '1.5', /commandWaitTimeoutSeconds = "1.5": must be a whole number/],
@@ -57,6 +57,13 @@ describe('stack configuration', () => {
     ['directImportMaxBytes', '-5', /directImportMaxBytes = "-5": must be from 0/],
     ['importResultRetentionDays', '', /importResultRetentionDays = "": must be a whole number/],
     ['dashboard', 'on', /cqrs-workflows:dashboard = "on": must be true or false/],
+    ['queueRetentionDays', '14', /queueRetentionDays = "14": must be from 1 to 13/],
+    ['importUploadRetentionDays', '-1', /importUploadRetentionDays = "-1": must be from 0 to 3650/],
+    ['importRecordRetentionDays', '0', /importRecordRetentionDays = "0": must be from 1 to 3650/],
+    ['zipMaxEntries', '0', /zipMaxEntries = "0": must be from 1 to 100000/],
+    ['zipMaxFiles', '1465', /zipMaxFiles = "1465": must be from 1 to 1464/],
+    ['zipMaxUncompressedBytes', '0', /zipMaxUncompressedBytes = "0": must be from 1/],
+    ['zipMaxCompressionRatio', '0', /zipMaxCompressionRatio = "0": must be from 1 to 10000/],
   ];
   for (const [key, value, message] of bad) {
     it(`rejects ${key} = ${JSON.stringify(value)} naming the key, the value and what is allowed`, () => {
@@ -80,6 +87,38 @@ describe('stack configuration', () => {
       problemsOf({ commandWaitTimeoutSeconds: '7200', commandMaxWaitSeconds: '3600' })[0],
       /commandMaxWaitSeconds = 3600: must be at least commandWaitTimeoutSeconds \(7200\)/,
     );
+  });
+
+  it('issue 9 item 15: accepts plain integers only (no exponent, hex, sign, padding or leading zeros)', () => {
+    for (const raw of ['1e3', '0x10', ' 7 ', '+7', '7.0', '007', '1_000', '']) {
+      const problems = problemsOf({ maxReceiveCount: raw });
+      assert.equal(problems.length, 1, raw);
+      assert.match(problems[0], /maxReceiveCount = .*: must be a whole number/, raw);
+    }
+    assert.equal(load({ maxReceiveCount: '7', streamMaxRetryAttempts: '0' }).maxReceiveCount, 7);
+  });
+
+  it('issue 9 item 15: validates related keys together (redeliveries must fit inside queue retention; files within entries)', () => {
+    // import-action's visibility timeout is 6 × its consumer's 900 s: 5,400 s per delivery
+    assert.match(
+      problemsOf({ maxReceiveCount: '1000' })[0],
+      /maxReceiveCount = 1000: 1000 deliveries × 5400 s visibility timeout \(import-action\) = 5400000 s, longer than queueRetentionDays \(4 days = 345600 s\): a failing message would expire before it reaches its dead-letter queue/,
+    );
+    assert.match(problemsOf({ maxReceiveCount: '20', queueRetentionDays: '1' })[0], /20 deliveries × 5400 s/);
+    assert.equal(load({ maxReceiveCount: '64' }).maxReceiveCount, 64, '64 × 5,400 s fits in 4 days');
+    assert.equal(load({ maxReceiveCount: '200', queueRetentionDays: '13' }).queueRetentionDays, 13);
+    assert.match(
+      problemsOf({ zipMaxEntries: '100', zipMaxFiles: '200' })[0],
+      /zipMaxFiles = 200: must not exceed zipMaxEntries \(100\)/,
+    );
+    // 0 is a meaningful value: never DIRECT
+    assert.equal(load({ directImportMaxBytes: '0' }).directImportMaxBytes, 0);
+  });
+
+  it('issue 9 item 17: logs at ERROR without execution data unless a stack opts in', () => {
+    const s = load({});
+    assert.equal(s.stateMachineLogLevel, 'ERROR');
+    assert.equal(s.includeExecutionData, false);
   });
 
   it('rejects a misspelt key instead of ignoring it', () => {

@@ -141,6 +141,39 @@ for (const [stack, expected] of Object.entries(STACKS)) {
       assert.equal(emails.length, expected.emails);
     });
 
+    it('issue 9 item 15: sets queue retention explicitly (DLQs 14 days) and every redelivery fits inside it', () => {
+      const work = [...QUEUE_KEYS, 'execution-events'];
+      for (const q of work) {
+        const queue = byName(resources, T.queue, `cqrs-messaging-${q}`);
+        const dlq = byName(resources, T.queue, `cqrs-messaging-${q}-dlq`);
+        assert.equal(queue.inputs.messageRetentionSeconds, 4 * 86400, `${q} retention`);
+        assert.equal(dlq.inputs.messageRetentionSeconds, 14 * 86400, `${q} DLQ retention`);
+        const redrive = json(queue.inputs.redrivePolicy);
+        assert.ok(
+          Number(redrive.maxReceiveCount) * Number(queue.inputs.visibilityTimeoutSeconds) <=
+            Number(queue.inputs.messageRetentionSeconds),
+          `${q}: maxReceiveCount × visibility must fit inside retention`,
+        );
+      }
+      assert.equal(byName(resources, T.queue, 'cqrs-messaging-stream-dlq').inputs.messageRetentionSeconds, 14 * 86400);
+    });
+
+    it('issue 9 item 17: uploads, unzipped files, staged rows and results expire; offloaded payloads are kept', () => {
+      const [life] = ofType(resources, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration');
+      const rules = life.inputs.rules as { filter: { prefix: string }; expiration?: { days: number } }[];
+      const days = (prefix: string) => rules.find((r) => r.filter.prefix === prefix)?.expiration?.days;
+      const results = stack === 'prod' ? 90 : 30;
+      assert.equal(days('imports/'), 30);
+      for (const p of ['unzipped/', 'import-results/', 'staged/']) assert.equal(days(p), results, p);
+      assert.ok(!rules.some((r) => r.filter.prefix.startsWith('payloads') && r.expiration), 'payloads never expire');
+      for (const l of ofType(resources, T.lambda).filter((f) =>
+        /import-csv-step|import-action-consumer|execution-watch/.test(String(f.inputs.name)),
+      )) {
+        const env = (l.inputs.environment as { variables: Record<string, string> }).variables;
+        assert.equal(env.IMPORT_RECORD_TTL_SECONDS, String(30 * 86400), String(l.inputs.name));
+      }
+    });
+
     it('bundles each handler into a Node.js 22 arm64 Lambda with JSON logs, X-Ray, its own log group and role', () => {
       const lambdas = ofType(resources, T.lambda);
       assert.deepEqual(lambdas.map((l) => l.inputs.name).sort(), FUNCTION_KEYS.map((k) => `${prefix}-${k}`).sort());

@@ -3,7 +3,16 @@
  * handlers read, and aws-sdk-client-mock stubs for Step Functions, SNS, S3 and Lambda.
  */
 import { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import {
   ExecutionAlreadyExists,
   SendTaskFailureCommand,
@@ -144,10 +153,15 @@ export interface Mocks {
   restore(): void;
 }
 
-/** Minimal in-memory S3: GetObject (with Range), HeadObject, PutObject (consumes stream bodies). */
+/**
+ * Minimal in-memory S3: GetObject (with Range), HeadObject, PutObject (consumes stream bodies),
+ * multipart uploads (parts of at least 5 MiB but the last, as S3 requires).
+ */
 export class FakeS3 {
   readonly objects = new Map<string, Buffer>();
   readonly ranges: string[] = [];
+  readonly uploads = new Map<string, { bucket: string; key: string; parts: Map<number, Buffer> }>();
+  aborted = 0;
   put(bucket: string, key: string, body: Buffer | string): void {
     this.objects.set(`${bucket}/${key}`, Buffer.from(body));
   }
@@ -193,6 +207,42 @@ export class FakeS3 {
         this.put(input.Bucket, input.Key, body);
         return { ETag: '"x"' };
       });
+    mock.on(CreateMultipartUploadCommand).callsFake(async (input: { Bucket: string; Key: string }) => {
+      const id = `upload-${this.uploads.size + 1}`;
+      this.uploads.set(id, { bucket: input.Bucket, key: input.Key, parts: new Map() });
+      return { UploadId: id };
+    });
+    mock
+      .on(UploadPartCommand)
+      .callsFake(async (input: { UploadId: string; PartNumber: number; Body: Uint8Array | string }) => {
+        const upload = this.uploads.get(input.UploadId);
+        if (!upload) throw Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' });
+        upload.parts.set(input.PartNumber, Buffer.from(input.Body));
+        return { ETag: `"part-${input.PartNumber}"` };
+      });
+    mock
+      .on(CompleteMultipartUploadCommand)
+      .callsFake(
+        async (input: { UploadId: string; MultipartUpload?: { Parts?: { PartNumber?: number; ETag?: string }[] } }) => {
+          const upload = this.uploads.get(input.UploadId);
+          if (!upload) throw Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' });
+          const listed = input.MultipartUpload?.Parts ?? [];
+          const bodies = listed.map((p, i) => {
+            const body = upload.parts.get(Number(p.PartNumber));
+            if (!body || p.ETag !== `"part-${p.PartNumber}"`) throw new Error(`InvalidPart ${p.PartNumber}`);
+            if (i < listed.length - 1 && body.length < 5 * 1024 * 1024) throw new Error('EntityTooSmall');
+            return body;
+          });
+          this.put(upload.bucket, upload.key, Buffer.concat(bodies));
+          this.uploads.delete(input.UploadId);
+          return { ETag: '"done"' };
+        },
+      );
+    mock.on(AbortMultipartUploadCommand).callsFake(async (input: { UploadId: string }) => {
+      this.uploads.delete(input.UploadId);
+      this.aborted++;
+      return {};
+    });
   }
 }
 
