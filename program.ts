@@ -49,6 +49,7 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
       zipMaxFiles: s.zipMaxFiles,
       zipMaxUncompressedBytes: s.zipMaxUncompressedBytes,
       zipMaxCompressionRatio: s.zipMaxCompressionRatio,
+      accessLogging: s.importAccessLogging,
     },
     dashboard: s.dashboard,
     tags: { project: 'cqrs-workflows', stack: s.stack },

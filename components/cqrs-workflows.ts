@@ -14,6 +14,7 @@ import { STACK_DIMENSION_ENV } from '../core/metrics';
 import { DEFAULT_IMPORT_RECORD_RETENTION_DAYS, DEFAULT_ZIP_BOUNDS } from '../core/limits';
 import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../core/status';
 import { OperationsDashboard } from './dashboard';
+import { AccessLogBucket } from './access-log-bucket';
 import { HandlerFunction } from './handler-function';
 import { ImportBucket } from './import-bucket';
 import { ExecutionEventRule } from './execution-events';
@@ -110,6 +111,11 @@ export interface CqrsWorkflowsArgs {
     zipMaxCompressionRatio?: pulumi.Input<number>;
     /** Bucket name. Default: `<prefix>-import-<account id>`. */
     bucketName?: string;
+    /**
+     * S3 server access logging of the import bucket into a private log bucket
+     * (`<prefix>-import-logs-<account id>`), kept `logRetentionDays`. Default: false.
+     */
+    accessLogging?: boolean;
   };
   /**
    * Create the CloudWatch operations dashboard (`<prefix>-operations`): alarms, business
@@ -129,6 +135,8 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
   readonly prefix: string;
   readonly tables: CqrsTables;
   readonly bucket: ImportBucket;
+  /** The import bucket's access log bucket, when `import.accessLogging` is on. */
+  readonly accessLogs?: AccessLogBucket;
   readonly messaging: Messaging;
   readonly functions: Record<FunctionKey, HandlerFunction>;
   readonly machines: WorkflowMachines;
@@ -187,6 +195,21 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       },
       child,
     );
+    const accessLogs = args.import?.accessLogging
+      ? new AccessLogBucket(
+          `${name}-import-access-logs`,
+          {
+            bucketName: arnContext.apply((c) => physicalName(prefix, `import-logs-${c.accountId}`, 's3Bucket')),
+            sourceBucketName: bucket.name,
+            sourceBucketArn: bucket.arn,
+            sourceAccountId: arnContext.apply((c) => c.accountId),
+            retentionDays: args.logRetentionDays,
+            protect: args.protectData,
+            tags: args.tags,
+          },
+          child,
+        )
+      : undefined;
     const consumerTimeouts = {
       ...(Object.fromEntries(QUEUE_KEYS.map((q) => [q, FUNCTION_TIMEOUTS[QUEUE_CONSUMERS[q]]])) as Record<
         QueueKey,
@@ -369,6 +392,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
 
     this.tables = tables;
     this.bucket = bucket;
+    this.accessLogs = accessLogs;
     this.messaging = messaging;
     this.functions = functions;
     this.tableNames = pulumi.output(tables.names);

@@ -76,7 +76,12 @@ export function queueSource(
   );
 }
 
-/** What a function needs to read a table's stream and hand failures to the DLQ. */
+/**
+ * What Lambda needs, with the function's role, to poll a table's stream and hand failed
+ * batches to the DLQ. ListStreams has no resource type in the Service Authorization
+ * Reference, so "*" is the only resource IAM evaluates it against; the other stream
+ * actions are scoped to the streams of the given tables.
+ */
 export function streamReadStatements(
   tableArns: pulumi.Input<string>[],
   dlqArn: pulumi.Input<string>,
@@ -84,19 +89,20 @@ export function streamReadStatements(
   return [
     {
       Sid: 'ReadStreams',
-      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
       Resource: tableArns.map((arn) => pulumi.interpolate`${arn}/stream/*`),
     },
+    { Sid: 'ListStreams', Action: ['dynamodb:ListStreams'], Resource: ['*'] },
     { Sid: 'StreamFailuresToDlq', Action: ['sqs:SendMessage'], Resource: [dlqArn] },
   ];
 }
 
-/** What a function needs to consume a queue. */
+/** What Lambda needs, with the function's role, to poll a queue and delete what it handled. */
 export function queueConsumeStatements(queueArn: pulumi.Input<string>): PolicyStatement[] {
   return [
     {
       Sid: 'ConsumeQueue',
-      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
       Resource: [queueArn],
     },
   ];

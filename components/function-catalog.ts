@@ -1,7 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { PolicyStatement } from './iam';
 import type { ZipBounds } from '../core/limits';
-import { IMPORT_PREFIXES } from './import-bucket';
+import { CSV_SOURCE_PREFIXES, IMPORT_PREFIXES } from './import-bucket';
 import type { QueueKey } from './messaging';
 import type { TableKey } from './tables';
 
@@ -107,20 +107,33 @@ function publish(c: CatalogContext, which: 'main' | 'alarm' | 'both'): PolicySta
     which === 'both' ? [c.mainTopicArn, c.alarmTopicArn] : [which === 'main' ? c.mainTopicArn : c.alarmTopicArn];
   const out: PolicyStatement[] = [{ Sid: 'Publish', Action: ['sns:Publish'], Resource: topics }];
   if (which !== 'main') {
-    // The alarm topic is under a customer-managed key; publishers encrypt with it.
-    out.push({ Sid: 'AlarmTopicKey', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: [c.alarmKeyArn] });
+    // The alarm topic is under a customer-managed key: SNS uses it on the publisher's
+    // behalf, and only SNS (in the topic's region) may.
+    out.push({
+      Sid: 'AlarmTopicKey',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: [c.alarmKeyArn],
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': pulumi.output(c.alarmTopicArn).apply((arn) => `sns.${arn.split(':')[3]}.amazonaws.com`),
+        },
+      },
+    });
   }
   return out;
 }
 function objects(c: CatalogContext, sid: string, actions: string[], prefix: string): PolicyStatement {
   return { Sid: sid, Action: actions, Resource: [pulumi.interpolate`${c.bucketArn}/${prefix}*`] };
 }
-function taskTokens(c: CatalogContext, machine: MachineKey): PolicyStatement {
-  return {
-    Sid: `TaskTokens${machine.replace(/-/g, '')}`,
-    Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-    Resource: [c.machineArns[machine]],
-  };
+/**
+ * Answering a task token. The Service Authorization Reference lists no resource type for
+ * SendTaskSuccess / SendTaskFailure (the token itself names the waiting execution), so IAM
+ * evaluates them against "*" only: a statement scoped to a state machine ARN never allows
+ * them. "*" is the only grant that works; the token is the capability, and these two
+ * actions can do nothing but answer a token the caller already holds.
+ */
+function taskTokens(): PolicyStatement {
+  return { Sid: 'TaskTokens', Action: ['states:SendTaskSuccess', 'states:SendTaskFailure'], Resource: ['*'] };
 }
 function start(c: CatalogContext, machines: MachineKey[]): PolicyStatement {
   return { Sid: 'StartExecutions', Action: ['states:StartExecution'], Resource: machines.map((m) => c.machineArns[m]) };
@@ -148,18 +161,21 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
   const executorArns = Object.values(c.taskExecutors);
   const P = IMPORT_PREFIXES;
   const recordTtl = { IMPORT_RECORD_TTL_SECONDS: str(c.importRecordTtlSeconds) };
-  // What import-csv-step does is also done in one Lambda by the import-action consumer (DIRECT mode).
-  const csvImport: PolicyStatement[] = [
+  // What import-csv-step does is also done in one Lambda by the import-action consumer
+  // (DIRECT mode); only the machine's finalizer reads the Distributed Map's result files.
+  const csvImport = (readResults: boolean): PolicyStatement[] => [
     table(c, 'import_tmp', 'ImportTmp', [...ROW_RW, 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem']),
     {
       Sid: 'ReadImports',
       Action: ['s3:GetObject'],
-      Resource: [P.uploads, P.unzipped, P.results, P.staged].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
+      Resource: [...CSV_SOURCE_PREFIXES, P.staged, ...(readResults ? [P.results] : [])].map(
+        (p) => pulumi.interpolate`${c.bucketArn}/${p}*`,
+      ),
     },
     objects(c, 'WritePayloads', ['s3:PutObject'], P.payloads),
     // csv_loader stages the prepared rows (multipart for large files, aborted on failure)
     objects(c, 'StageRows', ['s3:PutObject', 's3:AbortMultipartUpload'], P.staged),
-    taskTokens(c, 'import-zip'),
+    taskTokens(),
   ];
   return {
     'command-step': {
@@ -174,15 +190,10 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         COMMAND_MAX_WAIT_SECONDS: str(c.commandMaxWaitSeconds),
       },
       statements: [
-        table(c, 'commands', 'Commands', [
-          'dynamodb:GetItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:BatchGetItem',
-          'dynamodb:Query',
-        ]),
+        table(c, 'commands', 'Commands', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem']),
         table(c, 'data', 'Data', ['dynamodb:GetItem', 'dynamodb:PutItem']),
         table(c, 'history', 'History', ['dynamodb:PutItem']),
-        taskTokens(c, 'command'),
+        taskTokens(),
         ...publish(c, 'alarm'),
       ],
     },
@@ -202,7 +213,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
     },
     'import-csv-step': {
       environment: { IMPORT_TMP_TABLE: c.tableNames.import_tmp, IMPORT_BUCKET: c.bucketName, ...recordTtl, ...topics },
-      statements: [...csvImport, ...publish(c, 'both')],
+      statements: [...csvImport(true), ...publish(c, 'both')],
     },
     'import-zip-step': {
       environment: {
@@ -220,10 +231,10 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         {
           Sid: 'ReadZips',
           Action: ['s3:GetObject'],
-          Resource: [P.uploads, P.unzipped].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
+          Resource: CSV_SOURCE_PREFIXES.map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
         },
-        objects(c, 'WriteCsvs', ['s3:PutObject', 's3:AbortMultipartUpload'], P.unzipped),
-        taskTokens(c, 'import-zip'),
+        objects(c, 'WriteCsvs', ['s3:PutObject'], P.unzipped),
+        taskTokens(),
         ...publish(c, 'both'),
       ],
     },
@@ -272,7 +283,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         ...recordTtl,
         ...topics,
       },
-      statements: [...csvImport, start(c, ['import-csv', 'import-zip']), ...publish(c, 'both')],
+      statements: [...csvImport(false), start(c, ['import-csv', 'import-zip']), ...publish(c, 'both')],
     },
     // Logs each status event as a structured line; it calls no AWS API.
     'notification-consumer': { environment: {}, statements: [] },
@@ -298,11 +309,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         table(c, 'data', 'Data', ['dynamodb:GetItem']),
         table(c, 'tasks', 'Tasks', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
         table(c, 'import_tmp', 'ImportTmp', [...ROW_RW, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem']),
-        {
-          ...taskTokens(c, 'command'),
-          Sid: 'TaskTokens',
-          Resource: [c.machineArns.command, c.machineArns['import-zip']],
-        },
+        taskTokens(),
         // The shared CSV finalizer reads a Distributed Map result manifest and the staged rows.
         {
           Sid: 'ReadResults',

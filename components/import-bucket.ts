@@ -1,9 +1,10 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { BUCKET_PREFIXES } from '../core/bucket-layout';
+import { BUCKET_PREFIXES, CSV_SOURCE_PREFIXES } from '../core/bucket-layout';
 
 /** Key prefixes inside the import bucket, shared with the handlers (one definition). */
 export const IMPORT_PREFIXES = BUCKET_PREFIXES;
+export { CSV_SOURCE_PREFIXES };
 
 export interface ImportBucketArgs {
   /** Physical bucket name (globally unique; the program adds the account id). */
@@ -21,6 +22,31 @@ export interface ImportBucketArgs {
   /** Customer-managed KMS key. Default: SSE-S3 (AES256). */
   kmsKeyArn?: pulumi.Input<string>;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * A bucket policy refusing every S3 action over plain HTTP. A Deny narrows access, so
+ * `s3:*` is the right action here (the policy pack's no-wildcard rule exempts Deny
+ * statements): listing actions would leave the ones not listed open to HTTP.
+ */
+export function tlsOnlyPolicy(
+  bucketArn: pulumi.Input<string>,
+  allow: pulumi.Input<Record<string, unknown>>[] = [],
+): pulumi.Output<string> {
+  return pulumi.jsonStringify({
+    Version: '2012-10-17',
+    Statement: [
+      ...allow,
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [bucketArn, pulumi.interpolate`${bucketArn}/*`],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ],
+  });
 }
 
 /** The bucket CSV/ZIP imports are read from and Distributed Map results are written to. */
@@ -96,28 +122,7 @@ export class ImportBucket extends pulumi.ComponentResource {
       },
       child,
     );
-    // Refuse plain-HTTP access. Actions are listed (not s3:*) so the policy pack's
-    // no-wildcard rule holds for our own documents too.
-    new aws.s3.BucketPolicy(
-      `${name}-tls-only`,
-      {
-        bucket: bucket.id,
-        policy: pulumi.jsonStringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'DenyInsecureTransport',
-              Effect: 'Deny',
-              Principal: '*',
-              Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'],
-              Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-            },
-          ],
-        }),
-      },
-      child,
-    );
+    new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket: bucket.id, policy: tlsOnlyPolicy(bucket.arn) }, child);
     this.bucket = bucket;
     this.name = bucket.bucket;
     this.arn = bucket.arn;

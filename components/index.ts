@@ -5,7 +5,14 @@
  */
 export { CqrsWorkflows, type CqrsWorkflowsArgs, type SyncTarget } from './cqrs-workflows';
 export { CqrsTables, TABLE_KEYS, STREAM_TABLES, type CqrsTablesArgs, type TableKey } from './tables';
-export { ImportBucket, IMPORT_PREFIXES, type ImportBucketArgs } from './import-bucket';
+export {
+  ImportBucket,
+  IMPORT_PREFIXES,
+  CSV_SOURCE_PREFIXES,
+  tlsOnlyPolicy,
+  type ImportBucketArgs,
+} from './import-bucket';
+export { AccessLogBucket, type AccessLogBucketArgs } from './access-log-bucket';
 export { Messaging, QUEUE_ROUTES, QUEUE_KEYS, type MessagingArgs, type QueueKey } from './messaging';
 export { HandlerFunction, type HandlerFunctionArgs } from './handler-function';
 export { streamSource, queueSource, streamReadStatements, queueConsumeStatements } from './event-sources';

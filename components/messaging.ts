@@ -103,6 +103,7 @@ export class Messaging extends pulumi.ComponentResource {
     const child = { parent: this };
     const identity = aws.getCallerIdentityOutput({}, child);
     const partition = aws.getPartitionOutput({}, child);
+    const region = aws.getRegionOutput({}, child);
 
     this.alarmKey = new aws.kms.Key(
       `${name}-alarm-key`,
@@ -149,7 +150,13 @@ export class Messaging extends pulumi.ComponentResource {
               Principal: { Service: 'cloudwatch.amazonaws.com' },
               Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
               Resource: '*',
-              Condition: { StringEquals: { 'aws:SourceAccount': identity.accountId } },
+              // This stack's alarms only (their names carry the prefix), not every alarm of the account.
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': identity.accountId },
+                ArnLike: {
+                  'aws:SourceArn': pulumi.interpolate`arn:${partition.partition}:cloudwatch:${region.region}:${identity.accountId}:alarm:${args.prefix}-*`,
+                },
+              },
             },
           ],
         }),

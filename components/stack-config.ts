@@ -210,6 +210,12 @@ export const CONFIG_SCHEMA = {
     description:
       'CSV files up to this size are imported in `DIRECT` mode (one Lambda); larger ones by the import-csv machine. `0`: never DIRECT.',
   },
+  importAccessLogging: {
+    type: 'boolean',
+    default: false,
+    description:
+      'S3 server access logging of the import bucket (who read or wrote which file) into a private log bucket `<prefix>-import-logs-<account>`, kept `logRetentionDays` days.',
+  },
   importResultRetentionDays: {
     type: 'integer',
     default: 30,

@@ -15,13 +15,20 @@ export interface MachineIdentity {
   accountId: string;
   /** The import bucket: the only bucket an ItemReader or ResultWriter may use. */
   bucketName: string;
+  /**
+   * Key prefixes an ItemReader may read when its key is chosen at run time (`Key.$`):
+   * the definition cannot say which objects those are, the caller does.
+   */
+  itemReaderKeyPrefixes: readonly string[];
 }
 
 /**
  * The exact grants a definition needs, read from the definition itself so the
  * role can never drift from what the machine does: invoke exactly the Lambdas
- * its tasks name, read/write exactly the S3 locations its Distributed Maps use,
- * start and watch its own child executions.
+ * its tasks name (unqualified, as the tasks name them), read exactly the objects
+ * its ItemReaders read and write where its ResultWriters write, start its own
+ * child executions, and watch them only when they are STANDARD (EXPRESS children
+ * are not `execution:` resources and are never described or stopped by ARN).
  */
 export function permissionsFor(
   machineName: string,
@@ -32,6 +39,7 @@ export function permissionsFor(
   const reads = new Set<string>();
   const writes = new Set<string>();
   let distributed = false;
+  let standardChildren = false;
 
   forEachState(def, (stateName, state) => {
     if (state.Type === 'Task') {
@@ -40,14 +48,26 @@ export function permissionsFor(
         throw new Error(`${machineName}: state "${stateName}" uses ${state.Resource}, which has no permission mapping`);
     }
     if (state.Type !== 'Map') return;
-    if (state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') distributed = true;
+    const processor = state.ItemProcessor?.ProcessorConfig;
+    if (processor?.Mode === 'DISTRIBUTED') {
+      distributed = true;
+      // Step Functions runs Distributed Map children as STANDARD unless told otherwise.
+      if (processor.ExecutionType !== 'EXPRESS') standardChildren = true;
+    }
     if (state.ItemReader) {
       if (!S3_GET_OBJECT.test(state.ItemReader.Resource)) {
         throw new Error(
           `${machineName}: state "${stateName}" ItemReader ${state.ItemReader.Resource} has no permission mapping`,
         );
       }
-      reads.add(`arn:${id.partition}:s3:::${id.bucketName}/*`);
+      const params = state.ItemReader.Parameters ?? {};
+      if ('Bucket' in params && params.Bucket !== id.bucketName) {
+        throw new Error(
+          `${machineName}: state "${stateName}" reads items from ${JSON.stringify(params.Bucket)}, not the import bucket ${id.bucketName}`,
+        );
+      }
+      const objects = typeof params.Key === 'string' ? [params.Key] : id.itemReaderKeyPrefixes.map((p) => `${p}*`);
+      for (const key of objects) reads.add(`arn:${id.partition}:s3:::${id.bucketName}/${key}`);
     }
     if (state.ResultWriter) {
       if (!S3_PUT_OBJECT.test(state.ResultWriter.Resource)) {
@@ -69,30 +89,26 @@ export function permissionsFor(
   const statements: PolicyStatement[] = [];
   if (functions.size > 0) {
     const names = [...functions].sort();
-    statements.push({
-      Sid: 'InvokeFunctions',
-      Action: ['lambda:InvokeFunction'],
-      // Versions and aliases of the same functions, nothing else.
-      Resource: names.flatMap((arn) => [arn, `${arn}:*`]),
-    });
+    statements.push({ Sid: 'InvokeFunctions', Action: ['lambda:InvokeFunction'], Resource: names });
   }
   if (reads.size > 0) statements.push({ Sid: 'ReadItems', Action: ['s3:GetObject'], Resource: [...reads].sort() });
   if (writes.size > 0) {
+    // The actions AWS documents for a ResultWriter: it writes the results as multipart
+    // uploads and reads back what it wrote.
     statements.push({
       Sid: 'WriteResults',
       Action: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
       Resource: [...writes].sort(),
     });
   }
-  if (distributed) {
-    statements.push(
-      { Sid: 'StartChildExecutions', Action: ['states:StartExecution'], Resource: [id.arn] },
-      {
-        Sid: 'WatchChildExecutions',
-        Action: ['states:DescribeExecution', 'states:StopExecution'],
-        Resource: [`arn:${id.partition}:states:${id.region}:${id.accountId}:execution:${id.name}/*`],
-      },
-    );
+  if (distributed)
+    statements.push({ Sid: 'StartChildExecutions', Action: ['states:StartExecution'], Resource: [id.arn] });
+  if (standardChildren) {
+    statements.push({
+      Sid: 'WatchChildExecutions',
+      Action: ['states:DescribeExecution', 'states:StopExecution'],
+      Resource: [`arn:${id.partition}:states:${id.region}:${id.accountId}:execution:${id.name}/*`],
+    });
   }
   // Vended log delivery and X-Ray support no resource-level permissions: "*" is
   // the only resource AWS accepts for these, the actions stay explicit.

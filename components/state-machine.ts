@@ -5,6 +5,7 @@ import { thresholdAlarm } from './alarms';
 import { serializeDefinition } from './asl/serialize';
 import type { StateMachineDefinition } from './asl/types';
 import { validateDefinition } from './asl/validate';
+import { CSV_SOURCE_PREFIXES } from './import-bucket';
 import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument } from './iam';
 import { arns, type ArnContext } from './naming';
 import { permissionsFor } from './state-machine-permissions';
@@ -21,6 +22,11 @@ export interface WorkflowStateMachineArgs {
   arnContext: pulumi.Input<ArnContext>;
   /** The only bucket a Distributed Map may read items from or write results to. */
   bucketName: pulumi.Input<string>;
+  /**
+   * Key prefixes (in `bucketName`) a Distributed Map's ItemReader may read when its key
+   * is chosen at run time (`Key.$`). Default: the CSV import sources, `imports/` and `unzipped/`.
+   */
+  itemReaderKeyPrefixes?: string[];
   alarmTopicArn: pulumi.Input<string>;
   /** Default: 14. */
   logRetentionDays?: pulumi.Input<number>;
@@ -75,8 +81,13 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
         name: boundedRoleName(machineName, 'sfn'),
         assumeRolePolicy: pulumi
           .output(args.arnContext)
+          // Only this machine's executions may assume the role, not any state machine of the
+          // account someone could create with iam:PassRole (the confused-deputy conditions AWS documents).
           .apply((c) =>
-            assumeRolePolicy('states.amazonaws.com', { StringEquals: { 'aws:SourceAccount': c.accountId } }),
+            assumeRolePolicy('states.amazonaws.com', {
+              StringEquals: { 'aws:SourceAccount': c.accountId },
+              ArnLike: { 'aws:SourceArn': arns.stateMachine(c, machineName) },
+            }),
           ),
         tags: args.tags,
       },
@@ -92,6 +103,7 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
             arn: arns.stateMachine(c, machineName),
             name: machineName,
             bucketName,
+            itemReaderKeyPrefixes: args.itemReaderKeyPrefixes ?? [...CSV_SOURCE_PREFIXES],
           });
           assertExplicitActions(`state machine ${machineName}`, statements);
           return policyDocument(statements);

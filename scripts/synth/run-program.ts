@@ -70,24 +70,69 @@ export function readStackConfig(rootDir: string, stack: string): Record<string, 
   return out;
 }
 
-function fakeArn(type: string, physical: string, region: string): string {
-  const service = type.split(':')[1]?.split('/')[0] ?? 'mock';
-  return `arn:aws:${service}:${region}:${MOCK_ACCOUNT_ID}:${physical}`;
+/**
+ * The ARN a real provider reports for a resource of `type` with this physical name, in the
+ * format AWS uses (so IAM tools that check resource types accept it); other types get a
+ * generic `arn:aws:<service>:<region>:<account>:<name>`.
+ */
+export function mockArn(type: string, physical: string, region: string): string {
+  const at = `${region}:${MOCK_ACCOUNT_ID}`;
+  switch (type) {
+    case 'aws:dynamodb/table:Table':
+      return `arn:aws:dynamodb:${at}:table/${physical}`;
+    case 'aws:s3/bucket:Bucket':
+      return `arn:aws:s3:::${physical}`;
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return `arn:aws:logs:${at}:log-group:${physical}`;
+    case 'aws:kms/key:Key':
+      return `arn:aws:kms:${at}:key/${physical}`;
+    case 'aws:lambda/function:Function':
+      return `arn:aws:lambda:${at}:function:${physical}`;
+    case 'aws:iam/role:Role':
+      return `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${physical}`;
+    case 'aws:sfn/stateMachine:StateMachine':
+      return `arn:aws:states:${at}:stateMachine:${physical}`;
+    case 'aws:cloudwatch/eventRule:EventRule':
+      return `arn:aws:events:${at}:rule/${physical}`;
+    case 'aws:cloudwatch/metricAlarm:MetricAlarm':
+      return `arn:aws:cloudwatch:${at}:alarm:${physical}`;
+    default:
+      return `arn:aws:${type.split(':')[1]?.split('/')[0] ?? 'mock'}:${at}:${physical}`;
+  }
+}
+
+/** The id a real provider reports: the name for most AWS resources, the URL of a queue, the ARN of a topic. */
+function mockId(type: string, physical: string | undefined, logical: string, arn: string, region: string): string {
+  if (physical === undefined) return `${logical}-id`;
+  switch (type) {
+    case 'aws:sqs/queue:Queue':
+      return `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physical}`;
+    case 'aws:sns/topic:Topic':
+    case 'aws:sfn/stateMachine:StateMachine':
+      return arn;
+    default:
+      return physical;
+  }
 }
 
 /** Outputs a real provider would compute, enough for a program's `apply`s to run. */
-function computedState(args: pulumi.runtime.MockResourceArgs, region: string): Record<string, unknown> {
+function computedState(
+  args: pulumi.runtime.MockResourceArgs,
+  region: string,
+): { id: string; state: Record<string, unknown> } {
   const inputs = args.inputs as Record<string, unknown>;
   const named = inputs.name ?? inputs.bucket;
-  const physical = typeof named === 'string' ? named : args.name;
-  const arn = fakeArn(args.type, physical, region);
-  const state: Record<string, unknown> = { ...inputs, arn, id: `${args.name}-id` };
+  const physical = typeof named === 'string' ? named : undefined;
+  // A key has no name: its ARN ends in a key id.
+  const arn = mockArn(args.type, physical ?? `${args.name}-id`, region);
+  const id = mockId(args.type, physical, args.name, arn, region);
+  const state: Record<string, unknown> = { ...inputs, arn, id };
   if (args.type === 'aws:dynamodb/table:Table' && inputs.streamEnabled)
     state.streamArn = `${arn}/stream/2026-01-01T00:00:00.000`;
-  if (args.type === 'aws:sqs/queue:Queue')
-    state.url = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physical}`;
+  if (args.type === 'aws:sqs/queue:Queue') state.url = id;
   if (args.type === 'aws:s3/bucket:Bucket') state.bucket = physical;
-  return state;
+  if (args.type === 'aws:kms/key:Key') state.keyId = `${args.name}-id`;
+  return { id, state };
 }
 
 function answerInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record<string, unknown> {
@@ -251,7 +296,7 @@ export async function synthesize<T>(
           custom: args.custom ?? true,
         });
         if (unknown) return { id: undefined, state: {} };
-        return { id: `${args.name}-id`, state: computedState(args, region) };
+        return computedState(args, region);
       },
       call(args) {
         return answerInvoke(args, region);

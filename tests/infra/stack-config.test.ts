@@ -64,6 +64,7 @@ describe('stack configuration', () => {
     ['zipMaxFiles', '1465', /zipMaxFiles = "1465": must be from 1 to 1464/],
     ['zipMaxUncompressedBytes', '0', /zipMaxUncompressedBytes = "0": must be from 1/],
     ['zipMaxCompressionRatio', '0', /zipMaxCompressionRatio = "0": must be from 1 to 10000/],
+    ['importAccessLogging', 'on', /importAccessLogging = "on": must be true or false/],
   ];
   for (const [key, value, message] of bad) {
     it(`rejects ${key} = ${JSON.stringify(value)} naming the key, the value and what is allowed`, () => {
@@ -170,6 +171,7 @@ describe('stack configuration', () => {
         assert.equal(s.protectData, true);
         assert.ok(s.logRetentionDays >= 365);
         assert.ok(s.alarmEmails.length > 0);
+        assert.equal(s.importAccessLogging, true, 'prod logs every request to the import bucket');
       }
     });
   }
