@@ -151,6 +151,8 @@ export class CodeCallExtractor {
   private readonly checker: ts.TypeChecker;
   private readonly visited = new Set<string>();
   private calls: SdkCall[] = [];
+  private helpers = new Map<string, string>();
+  private readonly helpersByEntry = new Map<string, { name: string; site: string }[]>();
 
   constructor(
     private readonly root: string,
@@ -192,13 +194,34 @@ export class CodeCallExtractor {
     if (!handler) throw new Error(`${entry} exports no handler function`);
     this.visited.clear();
     this.calls = [];
+    this.helpers = new Map();
     this.visitFunction(handler, new Map(), ['handler']);
+    this.helpersByEntry.set(
+      entry,
+      [...this.helpers].map(([name, site]) => ({ name, site })),
+    );
     const byKey = new Map<string, SdkCall>();
     for (const c of this.calls) {
       const key = `${c.site}|${c.command}|${c.input.map((v) => stableKey(v)).join('|')}`;
       if (!byKey.has(key)) byKey.set(key, c);
     }
     return [...byKey.values()];
+  }
+
+  /**
+   * SDK exports other than clients and commands the handler's reached code uses
+   * (paginators, lib-storage's Upload, waiters, aggregated clients): they send requests
+   * themselves, which the call extraction would not see. Available after `callsFrom`.
+   */
+  sdkHelpersFrom(entry: string): { name: string; site: string }[] {
+    if (!this.helpersByEntry.has(entry)) this.callsFrom(entry);
+    return this.helpersByEntry.get(entry) ?? [];
+  }
+
+  private noteSdkHelper(node: ts.Node): void {
+    const sdk = this.importedFrom(node);
+    if (sdk && sdk.module.startsWith('@aws-sdk/') && !/(Command|Client)$/.test(sdk.name))
+      this.helpers.set(`${sdk.module} ${sdk.name}`, this.rel(node));
   }
 
   private exportedFunction(file: ts.SourceFile, name: string): ts.FunctionLikeDeclaration | undefined {
@@ -376,6 +399,7 @@ export class CodeCallExtractor {
           via,
         });
       } else {
+        this.noteSdkHelper(node.expression);
         const cls = this.classOf(node.expression);
         if (cls) this.instantiate(cls, node.arguments ?? [], env, via);
       }
@@ -389,9 +413,11 @@ export class CodeCallExtractor {
       // The callee expression itself (not its name) may hold calls: `make().run()`.
       if (ts.isPropertyAccessExpression(node.expression)) this.walk(node.expression.expression, env, via);
       else if (!ts.isIdentifier(node.expression)) this.walk(node.expression, env, via);
+      else this.noteSdkHelper(node.expression);
       for (const a of node.arguments) this.walk(a, env, via);
       return;
     }
+    if (ts.isIdentifier(node)) this.noteSdkHelper(node);
     if (ts.isIdentifier(node) || ts.isPropertyAccessExpression(node)) {
       // A function referred to without being called (stored, passed, dispatched on).
       const target = ts.isPropertyAccessExpression(node) ? node.name : node;

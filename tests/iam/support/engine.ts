@@ -178,6 +178,47 @@ export class IamEngine {
     return findings;
   }
 
+  /**
+   * A wildcard in a role's grant that reaches a resource of the stack this role never calls
+   * with that action (a bucket-wide read that also reaches payloads/, `table/*` reaching
+   * another table): the resource is one some call of the stack names, so the grant is wider
+   * than this role's calls. Resources that differ only in their open part (`sample`) are
+   * the same resource for this purpose.
+   */
+  async widerThanCalls(calls: Call[], sample: string): Promise<GrantFinding[]> {
+    const open = (r: string) => (r.includes(sample) ? r.slice(0, r.indexOf(sample)) : r);
+    const stackResources = [...new Set(calls.map((c) => c.resource).filter((r) => r !== '*'))];
+    const findings: GrantFinding[] = [];
+    for (const role of this.model.roles) {
+      const own = calls.filter((c) => 'role' in c.principal && c.principal.role === role.arn);
+      for (const policy of role.policies) {
+        for (const [i, st] of policy.doc.Statement.entries()) {
+          if (st.Effect !== 'Allow') continue;
+          const where = statementLabel(`${role.name} ${policy.name}`, st, i);
+          for (const pattern of list(st.Resource).filter((r) => /[*?]/.test(r) && r !== '*')) {
+            const re = globRe(pattern);
+            for (const pat of list(st.Action)) {
+              for (const action of await expandAction(pat)) {
+                const used = new Set(
+                  own.filter((c) => c.action.toLowerCase() === action.toLowerCase()).map((c) => open(c.resource)),
+                );
+                for (const resource of stackResources) {
+                  if (re.test(resource) && !used.has(open(resource)))
+                    findings.push({
+                      where,
+                      kind: 'unused',
+                      message: `${where}: ${action} on ${pattern} also reaches ${resource}, which this role never calls with it`,
+                    });
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return findings;
+  }
+
   private record(call: Call, results: { analysis: unknown }[]): void {
     const action = call.action.toLowerCase();
     const owner = policyOwner(call.resource);

@@ -36,6 +36,8 @@ export interface FunctionModel {
   environment: Record<string, string>;
   logGroupName: string;
   tracing: boolean;
+  /** Set when the function runs in a VPC: Lambda then manages network interfaces with its role. */
+  vpc?: { subnetIds: string[]; securityGroupIds: string[] };
 }
 
 export interface MachineModel {
@@ -96,12 +98,16 @@ export function stackModel(stack: string, resources: SynthResource[], region: st
   const functions = of('aws:lambda/function:Function').map((f) => {
     const env = (f.inputs.environment as { variables?: Record<string, string> } | undefined)?.variables ?? {};
     const logging = f.inputs.loggingConfig as { logGroup?: string } | undefined;
+    const vpc = f.inputs.vpcConfig as { subnetIds?: string[]; securityGroupIds?: string[] } | undefined;
     return {
       name: str(f.inputs.name),
       roleArn: str(f.inputs.role),
       environment: env,
       logGroupName: logging?.logGroup ?? `/aws/lambda/${str(f.inputs.name)}`,
       tracing: (f.inputs.tracingConfig as { mode?: string } | undefined)?.mode === 'Active',
+      vpc: vpc?.subnetIds?.length
+        ? { subnetIds: vpc.subnetIds, securityGroupIds: vpc.securityGroupIds ?? [] }
+        : undefined,
     };
   });
 
@@ -135,7 +141,7 @@ export function stackModel(stack: string, resources: SynthResource[], region: st
 
   const resourcePolicies = new Map<string, { where: string; doc: PolicyDoc }>();
   for (const p of of('aws:sqs/queuePolicy:QueuePolicy')) {
-    const queue = queues.find((q) => q.url === p.inputs.queueUrl);
+    const queue = queues.find((q) => str(p.inputs.queueUrl).endsWith(`/${q.name}`));
     if (!queue) throw new Error(`queue policy ${p.name} names unknown queue ${str(p.inputs.queueUrl)}`);
     resourcePolicies.set(queue.arn, { where: `QueuePolicy ${p.name}`, doc: parse(p.inputs.policy) });
   }

@@ -346,6 +346,27 @@ export function platformCalls(m: StackModel, fn: FunctionModel): Call[] {
   if (fn.tracing)
     for (const action of ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'])
       calls.push({ principal, action, resource: '*', source: `active tracing of ${fn.name}` });
+  if (fn.vpc) {
+    // "Giving Lambda functions access to resources in an Amazon VPC": the execution role
+    // creates, describes and deletes the function's network interfaces.
+    const ec2 = `arn:${m.partition}:ec2:${m.region}:${m.account}`;
+    const eni = `${ec2}:network-interface/${SAMPLE}`;
+    const source = `VPC networking of ${fn.name}`;
+    for (const resource of [
+      eni,
+      ...fn.vpc.subnetIds.map((id) => `${ec2}:subnet/${id}`),
+      ...fn.vpc.securityGroupIds.map((id) => `${ec2}:security-group/${id}`),
+    ])
+      calls.push({ principal, action: 'ec2:CreateNetworkInterface', resource, source });
+    for (const action of [
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+    ])
+      calls.push({ principal, action, resource: eni, source });
+    for (const action of ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'])
+      calls.push({ principal, action, resource: '*', source });
+  }
   for (const esm of m.eventSourceMappings.filter((e) => e.functionName === fn.name)) {
     const source = `event source mapping ${esm.sourceArn} → ${fn.name}`;
     if (esm.sourceArn.includes(':dynamodb:')) {

@@ -38,6 +38,12 @@ export function sdkCallsOf(key: FunctionKey): SdkCall[] {
   return calls;
 }
 
+/** SDK exports that send requests themselves, used by the handler's reached code. */
+export function sdkHelpersOf(key: FunctionKey): { name: string; site: string }[] {
+  sdkCallsOf(key);
+  return extractor?.sdkHelpersFrom(path.relative(ROOT, handlerEntryPath(key))) ?? [];
+}
+
 export interface StackIam {
   model: StackModel;
   engine: IamEngine;

@@ -1,0 +1,215 @@
+/**
+ * Each finding of the simulated review, as a failing case: the dev stack with the grant
+ * as it was before the fix must be reported by the suite, and the stack as it is must not.
+ */
+import { strict as assert } from 'node:assert';
+import type { SynthResource } from '../../scripts/synth/run-program';
+import { synthStack } from '../support/synth';
+import { isKeyAdministration, plainHttpGaps } from './support/checks';
+import type { PolicyDoc, PolicyStatementDoc } from './support/model';
+import { SAMPLE } from './support/required-calls';
+import { analyseStack, show, type StackIam } from './support/suite';
+
+const BUCKET = 'arn:aws:s3:::cqrs-dev-import-123456789012';
+const fn = (name: string) => `arn:aws:lambda:eu-west-1:123456789012:function:cqrs-dev-${name}`;
+
+let original: SynthResource[];
+
+/** The dev stack with one policy document changed. */
+async function analyseWith(type: string, name: string, mutate: (doc: PolicyDoc) => void): Promise<StackIam> {
+  const resources = structuredClone(original);
+  const target = resources.find((r) => r.type === type && r.name === name);
+  assert.ok(target, `${type} ${name}`);
+  const doc = JSON.parse(String(target.inputs.policy)) as PolicyDoc;
+  mutate(doc);
+  target.inputs.policy = JSON.stringify(doc);
+  return analyseStack('dev', resources, 'eu-west-1', 'cqrs-dev');
+}
+const rolePolicy = (name: string, mutate: (doc: PolicyDoc) => void) =>
+  analyseWith('aws:iam/rolePolicy:RolePolicy', name, mutate);
+const sid = (doc: PolicyDoc, id: string): PolicyStatementDoc => {
+  const st = doc.Statement.find((s) => s.Sid === id);
+  assert.ok(st, id);
+  return st;
+};
+const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+async function grantFindings(iam: StackIam): Promise<string[]> {
+  return [
+    ...(await iam.engine.unusedIdentityGrants()),
+    ...iam.engine.overBroadGrants(SAMPLE),
+    ...(await iam.engine.widerThanCalls(iam.calls, SAMPLE)),
+    ...(await iam.engine.unusedResourceGrants(isKeyAdministration)),
+  ].map((f) => f.message);
+}
+function denied(iam: StackIam): string[] {
+  return iam.calls.filter((c) => iam.verdicts.get(c)?.outcome !== 'Allowed').map((c) => show(c, iam.verdicts.get(c)));
+}
+
+describe('the findings of the simulated IAM review, each reported when reintroduced', function () {
+  this.timeout(300_000);
+  let current: StackIam;
+
+  before(async () => {
+    original = (await synthStack('dev')).resources;
+    current = await analyseStack('dev', original, 'eu-west-1', 'cqrs-dev');
+  });
+
+  it('the stack as it is: every call allowed, no finding', async () => {
+    assert.deepEqual(denied(current), []);
+    assert.deepEqual(await grantFindings(current), []);
+  });
+
+  describe('broader than any call needs', () => {
+    it('command-step may Query the commands table', async () => {
+      const iam = await rolePolicy('cqrs-command-step-policy', (d) => {
+        sid(d, 'Commands').Action = [...asList(sid(d, 'Commands').Action), 'dynamodb:Query'];
+      });
+      assert.ok(
+        (await grantFindings(iam)).some((m) =>
+          /dynamodb:Query on .*table\/cqrs-dev-commands is granted but no call needs it/.test(m),
+        ),
+      );
+    });
+
+    it('import-zip-step may AbortMultipartUpload', async () => {
+      const iam = await rolePolicy('cqrs-import-zip-step-policy', (d) => {
+        sid(d, 'WriteCsvs').Action = ['s3:PutObject', 's3:AbortMultipartUpload'];
+      });
+      assert.ok(
+        (await grantFindings(iam)).some((m) =>
+          /s3:AbortMultipartUpload on .*unzipped\/\* is granted but no call needs it/.test(m),
+        ),
+      );
+    });
+
+    for (const name of ['import-action-consumer', 'execution-watch']) {
+      it(`${name} may read import-results/*`, async () => {
+        const iam = await rolePolicy(`cqrs-${name}-policy`, (d) => {
+          d.Statement.push({
+            Sid: 'ReadResults',
+            Effect: 'Allow',
+            Action: ['s3:GetObject'],
+            Resource: [`${BUCKET}/import-results/*`],
+          });
+        });
+        assert.ok(
+          (await grantFindings(iam)).some((m) =>
+            /ReadResults\): s3:GetObject on .*import-results\/\* is granted but no call needs it/.test(m),
+          ),
+        );
+      });
+    }
+
+    it('the state machines may invoke versions and aliases (function:<name>:*)', async () => {
+      const iam = await rolePolicy('cqrs-machines-command-policy', (d) => {
+        sid(d, 'InvokeFunctions').Resource = [fn('command-step'), `${fn('command-step')}:*`];
+      });
+      assert.ok(
+        (await grantFindings(iam)).some((m) =>
+          m.includes(`lambda:InvokeFunction on ${fn('command-step')}:* is granted but no call needs it`),
+        ),
+      );
+    });
+
+    it('the import-csv machine may read the whole bucket, payloads/ included', async () => {
+      const iam = await rolePolicy('cqrs-machines-import-csv-policy', (d) => {
+        sid(d, 'ReadItems').Resource = [`${BUCKET}/*`];
+      });
+      const findings = await grantFindings(iam);
+      assert.ok(
+        findings.some((m) => m.includes(`s3:GetObject on ${BUCKET}/* also reaches ${BUCKET}/payloads/`)),
+        findings.join('\n'),
+      );
+    });
+
+    it('WatchChildExecutions is granted though the Distributed Map children are EXPRESS', async () => {
+      const iam = await rolePolicy('cqrs-machines-import-csv-policy', (d) => {
+        d.Statement.push({
+          Sid: 'WatchChildExecutions',
+          Effect: 'Allow',
+          Action: ['states:DescribeExecution', 'states:StopExecution'],
+          Resource: ['arn:aws:states:eu-west-1:123456789012:execution:cqrs-dev-import-csv/*'],
+        });
+      });
+      const findings = await grantFindings(iam);
+      for (const action of ['states:DescribeExecution', 'states:StopExecution'])
+        assert.ok(
+          findings.some((m) => m.includes(`WatchChildExecutions): ${action} on`) && m.includes('no call needs it')),
+          action,
+        );
+    });
+  });
+
+  describe('scoped where the reference has no resource type', () => {
+    it('SendTaskSuccess / SendTaskFailure on a state machine ARN: every token call denied, the grant dead', async () => {
+      const iam = await rolePolicy('cqrs-command-step-policy', (d) => {
+        sid(d, 'TaskTokens').Resource = ['arn:aws:states:eu-west-1:123456789012:stateMachine:cqrs-dev-command'];
+      });
+      const refused = denied(iam);
+      for (const action of ['states:SendTaskSuccess', 'states:SendTaskFailure'])
+        assert.ok(
+          refused.some((c) => c.startsWith(`cqrs-dev-command-step-role ${action} * → ImplicitlyDenied`)),
+          action,
+        );
+      const findings = await grantFindings(iam);
+      assert.ok(
+        findings.some((m) =>
+          /states:SendTaskSuccess has no resource type in the reference, so scoping it to .* never allows it/.test(m),
+        ),
+      );
+    });
+
+    it('ListStreams on the stream ARNs: denied, the grant dead', async () => {
+      const iam = await rolePolicy('cqrs-stream-router-policy', (d) => {
+        sid(d, 'ListStreams').Resource = asList(sid(d, 'ReadStreams').Resource);
+      });
+      assert.ok(
+        denied(iam).some((c) => c.startsWith('cqrs-dev-stream-router-role dynamodb:ListStreams * → ImplicitlyDenied')),
+      );
+      assert.ok((await grantFindings(iam)).some((m) => /dynamodb:ListStreams has no resource type/.test(m)));
+    });
+  });
+
+  it('TLS-only for four actions leaves the others open over plain HTTP', async () => {
+    const iam = await analyseWith('aws:s3/bucketPolicy:BucketPolicy', 'cqrs-import-tls-only', (d) => {
+      d.Statement[0].Action = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'];
+    });
+    const { gaps } = await plainHttpGaps(iam.engine);
+    for (const action of [
+      's3:GetObjectVersion',
+      's3:PutBucketPolicy',
+      's3:DeleteObjectVersion',
+      's3:ListBucketVersions',
+    ])
+      assert.ok(
+        gaps.some((g) => g.startsWith(`${action} `)),
+        `${action} over HTTP not reported`,
+      );
+    assert.ok(!gaps.some((g) => g.startsWith('s3:GetObject ')), 'a listed action is still denied');
+  });
+
+  it('a trust policy that lets any state machine of the account assume a machine role', async () => {
+    const resources = structuredClone(original);
+    const role = resources.find((r) => r.name === 'cqrs-machines-command-role');
+    assert.ok(role);
+    const trust = JSON.parse(String(role.inputs.assumeRolePolicy)) as PolicyDoc;
+    trust.Statement[0].Condition = { StringEquals: { 'aws:SourceAccount': '123456789012' } };
+    role.inputs.assumeRolePolicy = JSON.stringify(trust);
+    const iam = await analyseStack('dev', resources, 'eu-west-1', 'cqrs-dev');
+    const call = iam.calls.find(
+      (c) => c.action === 'sts:AssumeRole' && c.resource.endsWith('role/cqrs-dev-command-sfn'),
+    );
+    assert.ok(call);
+    const other = {
+      ...call,
+      context: { ...call.context, 'aws:SourceArn': `${String(call.context?.['aws:SourceArn'])}-other` },
+    };
+    assert.equal(
+      (await iam.engine.check(other, {}, false)).outcome,
+      'Allowed',
+      'the unpinned trust lets another machine in',
+    );
+    assert.notEqual((await current.engine.check(other, {}, false)).outcome, 'Allowed', 'the pinned trust does not');
+  });
+});
