@@ -33,6 +33,8 @@ export interface VisitedState {
   executionType: ExecutionType;
   /** Number of enclosing Map/Parallel states. */
   depth: number;
+  /** The enclosing Map and Parallel states, outermost first. */
+  enclosing: VisitedState[];
 }
 
 export type DefinitionResult =
@@ -40,9 +42,9 @@ export type DefinitionResult =
 
 export const UNKNOWN_DEFINITION_MESSAGE =
   'The state machine definition is unknown at preview (or missing), so this policy cannot check it. ' +
-  'This project builds every definition from explicit names (docs/architecture.md, DESIGN.md ' +
-  '"Preview must see the definitions"); an unknown definition is a regression: build ARNs from ' +
-  'names plus account/region/partition instead of resource outputs.';
+  'Build the definition from names and config only (Lambda and state machine ARNs from their names plus ' +
+  'the account, region and partition), never from resource outputs: see "Preview and unknown values" in ' +
+  "this pack's README.md.";
 
 /** Parses a `definition` input that may be a JSON string, an object, absent or unknown. */
 export function parseDefinition(raw: unknown): DefinitionResult {
@@ -97,9 +99,20 @@ export function isDistributedMap(state: JsonObject): boolean {
   return isJsonObject(cfg) && cfg['Mode'] === 'DISTRIBUTED';
 }
 
-/** True if `v` is a JSONata expression string (`{% ... %}`). */
+/**
+ * True if `v` is a JSONata expression string: exactly `{%` … `%}`. Step Functions takes a
+ * string with anything around the delimiters (`" {% 5 %}"`) as a literal string.
+ */
 export function isJsonataExpression(v: unknown): boolean {
-  return typeof v === 'string' && /^\s*\{%[\s\S]*%\}\s*$/.test(v);
+  return typeof v === 'string' && /^\{%[\s\S]*%\}$/.test(v);
+}
+
+/**
+ * A JSONPath-only field (`*Path`, Parameters, ResultSelector, …) set in a JSONata state,
+ * where Step Functions rejects it: a rule must not take it for a bound.
+ */
+export function jsonPathOnlyIn(s: VisitedState, field: string): boolean {
+  return s.queryLanguage === 'JSONata' && s.state[field] !== undefined;
 }
 
 /**
@@ -112,7 +125,7 @@ export function walkStates(
   machineType: ExecutionType = 'STANDARD',
 ): void {
   const topLanguage = languageOf(definition['QueryLanguage'], 'JSONPath');
-  walkMachine(definition, '', topLanguage, machineType, 0, visit);
+  walkMachine(definition, '', topLanguage, machineType, [], visit);
 }
 
 /** Convenience: all states as an array. */
@@ -127,7 +140,7 @@ function walkMachine(
   prefix: string,
   language: QueryLanguage,
   executionType: ExecutionType,
-  depth: number,
+  enclosing: VisitedState[],
   visit: (s: VisitedState) => void,
 ): void {
   const states = machine['States'];
@@ -142,11 +155,22 @@ function walkMachine(
     const path = prefix ? `${prefix}/${name}` : name;
     const type = typeof raw['Type'] === 'string' ? raw['Type'] : '';
     const stateLanguage = languageOf(raw['QueryLanguage'], machineLanguage);
-    visit({ name, path, state: raw, type, queryLanguage: stateLanguage, executionType, depth });
+    const visited: VisitedState = {
+      name,
+      path,
+      state: raw,
+      type,
+      queryLanguage: stateLanguage,
+      executionType,
+      depth: enclosing.length,
+      enclosing,
+    };
+    visit(visited);
+    const inner = [...enclosing, visited];
     if (type === 'Parallel' && Array.isArray(raw['Branches'])) {
       raw['Branches'].forEach((branch, i) => {
         if (isJsonObject(branch)) {
-          walkMachine(branch, `${path}/Branches[${i}]`, stateLanguage, executionType, depth + 1, visit);
+          walkMachine(branch, `${path}/Branches[${i}]`, stateLanguage, executionType, inner, visit);
         }
       });
     }
@@ -162,7 +186,7 @@ function walkMachine(
           const et = isJsonObject(cfg) ? cfg['ExecutionType'] : undefined;
           childExecution = et === 'EXPRESS' ? 'EXPRESS' : 'STANDARD';
         }
-        walkMachine(sub, `${path}/${key}`, stateLanguage, childExecution, depth + 1, visit);
+        walkMachine(sub, `${path}/${key}`, stateLanguage, childExecution, inner, visit);
       }
     }
   }

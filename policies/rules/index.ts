@@ -10,7 +10,7 @@ import { logGroupRetention } from './log-group';
 import { snsEncrypted, sqsEncrypted, sqsRedrivePolicy } from './messaging';
 import { distributedMapBatchBytes } from './sfn-batching';
 import { expressNoWaitIntegrations } from './sfn-express';
-import { mapFiniteConcurrency } from './sfn-map-concurrency';
+import { mapEffectiveConcurrency, mapFiniteConcurrency } from './sfn-map-concurrency';
 import { stateMachineLogging, stateMachineTracing } from './sfn-observability';
 import { retryJitter } from './sfn-retry-jitter';
 import { taskTokenTimeouts } from './sfn-task-token';
@@ -31,6 +31,7 @@ export * from './iam';
 
 export const allPolicies: ResourceValidationPolicy[] = [
   mapFiniteConcurrency,
+  mapEffectiveConcurrency,
   taskTokenTimeouts,
   expressNoWaitIntegrations,
   distributedMapBatchBytes,

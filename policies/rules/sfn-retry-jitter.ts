@@ -2,14 +2,16 @@ import { ResourceValidationPolicy } from '@pulumi/policy';
 import { validateDefinition, walkStates } from './asl';
 import { isJsonObject } from './values';
 
-/** AWS's default BackoffRate when a retrier omits it. */
+/** AWS's defaults when a retrier omits them. */
 const DEFAULT_BACKOFF_RATE = 2;
+const DEFAULT_MAX_ATTEMPTS = 3;
 
 /**
  * Exponential retries without jitter make every failed execution retry in lock-step, turning
  * a throttling blip into a thundering herd. Any retrier that backs off (BackoffRate > 1,
  * including the AWS default 2.0 when omitted) should set `JitterStrategy: "FULL"`.
- * Retriers with `MaxAttempts: 0` never retry and are ignored.
+ * Retriers with `MaxAttempts` 0 (no retry) or 1 (one retry after IntervalSeconds: the
+ * backoff rate never applies) are ignored.
  */
 export const retryJitter: ResourceValidationPolicy = {
   name: 'sfn-retry-jitter',
@@ -22,7 +24,11 @@ export const retryJitter: ResourceValidationPolicy = {
         return;
       }
       retry.forEach((r, i) => {
-        if (!isJsonObject(r) || r['MaxAttempts'] === 0) {
+        if (!isJsonObject(r)) {
+          return;
+        }
+        const attempts = typeof r['MaxAttempts'] === 'number' ? r['MaxAttempts'] : DEFAULT_MAX_ATTEMPTS;
+        if (attempts <= 1) {
           return;
         }
         const rate = typeof r['BackoffRate'] === 'number' ? r['BackoffRate'] : DEFAULT_BACKOFF_RATE;

@@ -1,5 +1,5 @@
 import { ResourceValidationPolicy } from '@pulumi/policy';
-import { isJsonataExpression, validateDefinition, VisitedState, walkStates } from './asl';
+import { isJsonataExpression, jsonPathOnlyIn, validateDefinition, VisitedState, walkStates } from './asl';
 import { withDefaults } from './values';
 
 export interface TaskTokenTimeoutConfig {
@@ -56,9 +56,17 @@ export const taskTokenTimeouts: ResourceValidationPolicy = {
         return;
       }
       const what = kind === 'callback' ? 'Callback (.waitForTaskToken) Task' : 'Activity Task';
+      for (const field of ['TimeoutSecondsPath', 'HeartbeatSecondsPath']) {
+        if (jsonPathOnlyIn(s, field)) {
+          reportViolation(
+            `${what} "${s.path}" is a JSONata state with ${field}, a JSONPath-only field Step Functions rejects there; use ${field.replace('Path', '')} with a number or a {% %} expression.`,
+          );
+          return;
+        }
+      }
       const timeout = s.state['TimeoutSeconds'];
-      const timeoutPath = typeof s.state['TimeoutSecondsPath'] === 'string';
       const jsonata = s.queryLanguage === 'JSONata';
+      const timeoutPath = !jsonata && typeof s.state['TimeoutSecondsPath'] === 'string';
       let numericTimeout: number | undefined;
       if (timeout === undefined || timeout === null) {
         if (!timeoutPath) {

@@ -27,7 +27,16 @@ describe('sfn-map-finite-concurrency', () => {
   it('fails a top-level Map without MaxConcurrency and names the state', async () => {
     const msgs = await violationsFor(machine({ sync_data_all: inlineMap({ sync_data: lambdaTask() }) }));
     assert.equal(msgs.length, 1);
-    assert.match(msgs[0], /"sync_data_all".*unlimited/);
+    // An inline Map without a bound is not "unlimited": Step Functions caps it at about 40.
+    assert.match(
+      msgs[0],
+      /"sync_data_all" has no MaxConcurrency: .*about 40\), a bound the definition does not choose/,
+    );
+    assert.doesNotMatch(msgs[0], /unlimited/);
+    const zero = await violationsFor(machine({ m: inlineMap({ t: lambdaTask() }, { MaxConcurrency: 0 }) }));
+    assert.match(zero[0], /MaxConcurrency 0: .*about 40/);
+    const dist = await violationsFor(machine({ d: distributedMap({ t: lambdaTask() }) }));
+    assert.match(dist[0], /up to 10,000 child executions at once/);
   });
 
   it('fails MaxConcurrency 0 (unlimited), negatives and non-integers', async () => {
@@ -135,6 +144,28 @@ describe('sfn-map-finite-concurrency', () => {
     assert.equal((await violationsFor(jsonataNoLimit)).length, 1);
     const wrongLanguage = machine({ m: inlineMap({ t: { Type: 'Pass', End: true } }, { MaxConcurrency: '{% 3 %}' }) });
     assert.equal((await violationsFor(wrongLanguage)).length, 1);
+  });
+
+  it('judges JSONata states as Step Functions does: no JSONPath-only fields, exact {% %} delimiters', async () => {
+    const jsonata = (extra: Record<string, unknown>) =>
+      machine({ m: inlineMap({ t: { Type: 'Pass', End: true } }, { ItemsPath: undefined, ...extra }) }, 'm', {
+        QueryLanguage: 'JSONata',
+      });
+    const path = await violationsFor(jsonata({ MaxConcurrencyPath: '$.limit' }));
+    assert.equal(path.length, 1);
+    assert.match(path[0], /JSONata state with MaxConcurrencyPath, a JSONPath-only field/);
+    // A string with anything around the delimiters is a literal string to Step Functions.
+    for (const padded of [' {% 5 %}', '{% 5 %} ', 'x{% 5 %}']) {
+      const msgs = await violationsFor(jsonata({ MaxConcurrency: padded }));
+      assert.equal(msgs.length, 1, JSON.stringify(padded));
+      assert.match(msgs[0], /neither a number nor a JSONata expression/);
+    }
+    assert.deepEqual(await violationsFor(jsonata({ MaxConcurrency: '{% 5 %}' })), []);
+    // In a JSONPath state, MaxConcurrencyPath is the dynamic bound it has always been.
+    assert.deepEqual(
+      await violationsFor(machine({ m: inlineMap({ t: lambdaTask() }, { MaxConcurrencyPath: '$.limit' }) })),
+      [],
+    );
   });
 
   it('reports (does not pass) a definition unknown at preview, in every unknown shape', async () => {

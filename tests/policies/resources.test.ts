@@ -45,12 +45,19 @@ describe('sfn-logging-enabled / sfn-tracing-enabled', () => {
     );
   });
 
-  it('accept a log destination unknown at preview', async () => {
-    const r = await run(
-      stateMachineLogging,
-      stateMachine(def, { loggingConfiguration: { level: 'ALL', logDestination: UNKNOWN_STRING } }),
-    );
-    assert.deepEqual(r.violations, []);
+  it('judge a first preview (destination, or the whole block, unknown) without a "can\'t run" diagnostic', async () => {
+    for (const loggingConfiguration of [
+      { level: 'ALL', logDestination: UNKNOWN_STRING },
+      { level: 'ERROR', includeExecutionData: false, logDestination: pulumi.unknown },
+      // What a provider may hand over when a nested value is computed: the block as a whole.
+      'dd056dcd-154b-4c76-9bd3-c8f88648b5ff',
+    ]) {
+      const r = await run(stateMachineLogging, stateMachine(def, { loggingConfiguration }));
+      assert.deepEqual(r.violations, [], JSON.stringify(loggingConfiguration));
+    }
+    // Presence is still judged at preview: no destination is a violation, known or not.
+    const r = await run(stateMachineLogging, stateMachine(def, { loggingConfiguration: { level: UNKNOWN_STRING } }));
+    assert.match(messages(r)[0], /logDestination is not set/);
   });
 
   it('fail tracing off or absent', async () => {

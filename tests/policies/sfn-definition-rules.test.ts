@@ -147,14 +147,22 @@ describe('sfn-retry-jitter', () => {
     assert.equal(r.violations.length, 1);
     assert.equal(r.violations[0].enforcementLevel, 'advisory');
     assert.match(messages(r)[0], /"t" Retry\[0\] \(Lambda.TooManyRequestsException\)/);
+    // Omitted, MaxAttempts is 3: the backoff applies.
     assert.equal((await run(policy, withRetry([{ ErrorEquals: ['States.ALL'] }]))).violations.length, 1);
+    assert.equal(
+      (await run(policy, withRetry([{ ErrorEquals: ['States.ALL'], MaxAttempts: 2, BackoffRate: 2 }]))).violations
+        .length,
+      1,
+    );
   });
 
-  it('passes FULL jitter, linear retries and disabled retriers', async () => {
+  it('passes FULL jitter, linear retries, disabled retriers and single retries (no backoff happens)', async () => {
     for (const r of [
       { ErrorEquals: ['States.ALL'], BackoffRate: 2, JitterStrategy: 'FULL' },
       { ErrorEquals: ['States.ALL'], BackoffRate: 1 },
       { ErrorEquals: ['States.ALL'], MaxAttempts: 0 },
+      { ErrorEquals: ['States.ALL'], MaxAttempts: 1, BackoffRate: 2 },
+      { ErrorEquals: ['States.ALL'], MaxAttempts: 1 },
     ]) {
       assert.deepEqual((await run(policy, withRetry([r]))).violations, [], JSON.stringify(r));
     }

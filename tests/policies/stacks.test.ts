@@ -44,6 +44,11 @@ for (const stack of ['dev', 'prod']) {
       );
       assert.deepEqual(aboutMachines, [], 'a state machine rule could not judge a definition at preview');
       assert.deepEqual(
+        violations.filter((v) => /can't run policy/.test(v.message)),
+        [],
+        'a policy could not run during a first preview',
+      );
+      assert.deepEqual(
         violations.filter((v) => v.enforcementLevel === 'mandatory'),
         [],
       );

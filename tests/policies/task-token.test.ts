@@ -97,6 +97,35 @@ describe('sfn-task-token-timeout', () => {
     assert.deepEqual(await violationsFor(jsonata), []);
   });
 
+  it('judges JSONata callback Tasks as Step Functions does: no TimeoutSecondsPath, exact {% %} delimiters', async () => {
+    const jsonata = (extra: Record<string, unknown>) =>
+      machine(
+        {
+          t: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+            Arguments: { FunctionName: 'fn', Payload: { token: '{% $states.context.Task.Token %}' } },
+            End: true,
+            ...extra,
+          },
+        },
+        't',
+        { QueryLanguage: 'JSONata' },
+      );
+    const path = await violationsFor(jsonata({ TimeoutSecondsPath: '$.timeout' }));
+    assert.equal(path.length, 1);
+    assert.match(path[0], /JSONata state with TimeoutSecondsPath, a JSONPath-only field/);
+    assert.match(
+      (await violationsFor(jsonata({ TimeoutSeconds: 60, HeartbeatSecondsPath: '$.hb' })))[0],
+      /HeartbeatSecondsPath/,
+    );
+    assert.match(
+      (await violationsFor(jsonata({ TimeoutSeconds: ' {% 60 %}' })))[0],
+      /invalid TimeoutSeconds " \{% 60 %\}"/,
+    );
+    assert.deepEqual(await violationsFor(jsonata({ TimeoutSeconds: '{% 60 %}' })), []);
+  });
+
   it('finds a callback Task inside a Map iterator inside a Parallel', async () => {
     const def = machine({
       p: {
