@@ -163,24 +163,145 @@ function supplementaryIssues(definition: StateMachineDefinition): DefinitionIssu
 }
 
 /**
- * Validates a definition with asl-validator (paths and ARNs checked) plus the checks
- * listed in `supplementaryIssues`. Throws a `DefinitionValidationError` naming the
- * machine, each offending state and the validator's message.
+ * Keys asl-validator 4 finds by searching the whole document (`$..States`, `$..Iterator`,
+ * `$..[Next,Default]`, …) rather than by following the structure: a state or a payload key
+ * with one of these names makes it crash (a state named "Iterator", a payload key "States")
+ * or report a transition that is not there.
  */
-export function validateDefinition(machineName: string, definition: StateMachineDefinition): void {
-  // Validate what would be deployed (JSON), and on a copy: asl-validator writes a
-  // default QueryLanguage into every state it visits.
-  const copy = JSON.parse(JSON.stringify(definition)) as StateMachineDefinition;
+const SEARCHED_KEYS = new Set([
+  'States',
+  'Iterator',
+  'Branches',
+  'ItemProcessor',
+  'Next',
+  'Default',
+  'StartAt',
+  'Parameters',
+  'ResultSelector',
+]);
+/** Fields of a state whose value is free-form JSON (a payload), not ASL structure. */
+const PAYLOAD_FIELDS = ['Parameters', 'ResultSelector', 'ItemSelector', 'Arguments', 'Output', 'Assign', 'Result'];
+const NESTED_PAYLOADS: Record<string, string[]> = {
+  ItemReader: ['Parameters', 'Arguments'],
+  ResultWriter: ['Parameters', 'Arguments'],
+  ItemBatcher: ['BatchInput'],
+};
+const STATE_SUFFIX = '__state';
+const KEY_SUFFIX = '__key';
+
+type Loose = Record<string, unknown>;
+const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A copy of the definition asl-validator can walk: states and payload keys named like the
+ * keys it searches for get a suffix (transitions follow), so what it validates is the same
+ * machine. `restore` maps an issue found on the copy back to the original names.
+ */
+function forValidator(definition: StateMachineDefinition): {
+  definition: StateMachineDefinition;
+  restore: (issue: DefinitionIssue) => DefinitionIssue;
+} {
+  const renamed = new Set<string>();
+  forEachState(definition, (name) => {
+    if (SEARCHED_KEYS.has(name)) renamed.add(name);
+  });
+  const target = (t: unknown) => (typeof t === 'string' && renamed.has(t) ? `${t}${STATE_SUFFIX}` : t);
+  const payload = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(payload);
+    if (!isObject(v)) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [SEARCHED_KEYS.has(k) ? `${k}${KEY_SUFFIX}` : k, payload(x)]));
+  };
+  const machine = (m: unknown): unknown => {
+    if (!isObject(m)) return m;
+    const out: Loose = { ...m };
+    if ('StartAt' in m) out.StartAt = target(m.StartAt);
+    if (isObject(m.States)) {
+      out.States = Object.fromEntries(
+        Object.entries(m.States).map(([name, st]) => [renamed.has(name) ? `${name}${STATE_SUFFIX}` : name, state(st)]),
+      );
+    }
+    return out;
+  };
+  const state = (st: unknown): unknown => {
+    if (!isObject(st)) return st;
+    const out: Loose = { ...st };
+    for (const f of PAYLOAD_FIELDS) if (f in st) out[f] = payload(st[f]);
+    for (const [f, inner] of Object.entries(NESTED_PAYLOADS)) {
+      const value = st[f];
+      if (!isObject(value)) continue;
+      const copy: Loose = { ...value };
+      for (const k of inner) if (k in value) copy[k] = payload(value[k]);
+      out[f] = copy;
+    }
+    if ('Next' in st) out.Next = target(st.Next);
+    if ('Default' in st) out.Default = target(st.Default);
+    for (const list of ['Choices', 'Catch'] as const) {
+      const rules = st[list];
+      if (Array.isArray(rules)) out[list] = rules.map((r) => (isObject(r) && 'Next' in r ? { ...r, Next: target(r.Next) } : r));
+    }
+    if (st.Type === 'Map') for (const k of ['ItemProcessor', 'Iterator']) if (k in st) out[k] = machine(st[k]);
+    if (st.Type === 'Parallel' && Array.isArray(st.Branches)) out.Branches = st.Branches.map(machine);
+    return out;
+  };
+  const text = (t: string) => t.split(STATE_SUFFIX).join('').split(KEY_SUFFIX).join('');
+  return {
+    definition: machine(JSON.parse(JSON.stringify(definition))) as StateMachineDefinition,
+    restore: (issue) => ({
+      ...issue,
+      stateNames: issue.stateNames.map(text),
+      ...(issue.path !== undefined ? { path: text(issue.path) } : {}),
+      message: text(issue.message),
+    }),
+  };
+}
+
+/**
+ * asl-validator's findings, on the original names. A definition it still cannot process is
+ * not accepted unvalidated: that becomes an issue of its own.
+ */
+function validatorIssues(definition: StateMachineDefinition): DefinitionIssue[] {
+  const prepared = forValidator(definition);
   let result: ReturnType<AslValidator>;
   try {
-    result = aslValidator(copy, { checkPaths: true, checkArn: true });
+    // It writes a default QueryLanguage into every state it visits: it gets a copy.
+    result = aslValidator(prepared.definition, { checkPaths: true, checkArn: true });
   } catch (err) {
-    throw new Error(
-      `State machine "${machineName}": asl-validator could not process the definition: ${(err as Error).message}`,
-      { cause: err },
-    );
+    // Name what is most likely to blame: states that are not objects.
+    const broken: string[] = [];
+    forEachStateMachine(definition, (m) => {
+      for (const [name, st] of Object.entries(m.States as Record<string, unknown>)) if (!isObject(st)) broken.push(name);
+    });
+    return [
+      {
+        stateNames: broken,
+        code: 'VALIDATOR_FAILURE',
+        message: `asl-validator could not process the definition (${(err as Error).message}); it is not deployed unvalidated`,
+      },
+    ];
   }
-  const issues = result.errors.map((e) => locate(definition, e));
-  issues.push(...supplementaryIssues(definition));
+  return result.errors.map((e) => prepared.restore(locate(prepared.definition, e)));
+}
+
+/**
+ * Validates a definition with asl-validator (paths and ARNs checked) plus the checks
+ * listed in `supplementaryIssues`. Throws a `DefinitionValidationError` naming the
+ * machine, each offending state and the validator's message; never another error.
+ */
+export function validateDefinition(machineName: string, definition: StateMachineDefinition): void {
+  // Validate what would be deployed (JSON).
+  let deployed: StateMachineDefinition;
+  try {
+    deployed = JSON.parse(JSON.stringify(definition)) as StateMachineDefinition;
+  } catch (err) {
+    throw new DefinitionValidationError(machineName, [
+      { stateNames: [], code: 'NOT_JSON', message: `the definition is not JSON: ${(err as Error).message}` },
+    ]);
+  }
+  if (!isObject(deployed) || !isObject((deployed as { States?: unknown }).States)) {
+    throw new DefinitionValidationError(machineName, [
+      { stateNames: [], code: 'NO_STATES', message: 'the definition has no "States" object' },
+    ]);
+  }
+  const issues = [...validatorIssues(deployed), ...supplementaryIssues(deployed)];
   if (issues.length > 0) throw new DefinitionValidationError(machineName, issues);
 }

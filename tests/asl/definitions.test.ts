@@ -288,6 +288,87 @@ describe('asl: validateDefinition', () => {
     assert.match(rejection('task', definition).message, /state "map_state"[^\n]*MISSING_TERMINAL_STATE/);
   });
 
+  describe('valid ASL that asl-validator 4 crashes on or misreads', () => {
+    const F = functionArn('cqrs-dev-command-step');
+    const invoke = (payload: Record<string, unknown>) => ({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: { FunctionName: F, Payload: payload },
+      End: true,
+    });
+    const cases: [string, unknown][] = [
+      [
+        'a state named Iterator (and one named States)',
+        {
+          StartAt: 'Iterator',
+          States: { Iterator: { Type: 'Pass', Next: 'States' }, States: { Type: 'Pass', End: true } },
+        },
+      ],
+      [
+        'a state named Iterator inside a Map',
+        {
+          StartAt: 'm',
+          States: {
+            m: {
+              Type: 'Map',
+              MaxConcurrency: 1,
+              ItemProcessor: { StartAt: 'Iterator', States: { Iterator: { Type: 'Pass', End: true } } },
+              End: true,
+            },
+          },
+        },
+      ],
+      ['a payload key named States', { StartAt: 't', States: { t: invoke({ States: { open: 1 } }) } }],
+      ['a payload key named Iterator', { StartAt: 't', States: { t: invoke({ Iterator: { x: 1 } }) } }],
+      // The validator writes its default QueryLanguage into whatever sits under a "States" key.
+      [
+        'a QueryLanguage under a payload key named States',
+        {
+          StartAt: 't',
+          States: { t: invoke({ States: { a: { QueryLanguage: 'JSONata', b: 'c' } } }) },
+        },
+      ],
+      // Not a crash: the validator takes payload keys Next / Default for transitions.
+      [
+        'payload keys named Next and Default',
+        { StartAt: 't', States: { t: invoke({ Next: 'page-2', Default: 'x' }) } },
+      ],
+    ];
+    for (const [label, definition] of cases) {
+      it(`accepts ${label}`, () => {
+        let raw: string;
+        try {
+          raw = rawValidate(definition as StateMachineDefinition).isValid ? 'accepted' : 'rejected';
+        } catch {
+          raw = 'crashed';
+        }
+        assert.notEqual(raw, 'accepted', 'asl-validator handles this now: the case proves nothing');
+        validateDefinition('edge', definition as StateMachineDefinition);
+      });
+    }
+
+    it('still finds what is wrong in such a definition, under the original names', () => {
+      const err = rejection('edge', {
+        StartAt: 'Iterator',
+        States: { Iterator: { Type: 'Pass', Next: 'nowhere' }, States: { Type: 'Pass', End: true } },
+      } as unknown as StateMachineDefinition);
+      assert.match(err.message, /state "Iterator"[^\n]*target: nowhere/);
+      assert.ok(!/__state|__key/.test(err.message), err.message);
+    });
+
+    it('throws DefinitionValidationError with issues, never another error, when nothing can be validated', () => {
+      const broken = rejection('edge', { StartAt: 'a', States: { a: 5 } } as unknown as StateMachineDefinition);
+      assert.deepEqual(
+        broken.issues.map((i) => [i.code, i.stateNames]),
+        [['VALIDATOR_FAILURE', ['a']]],
+      );
+      for (const definition of [null, 'x', { StartAt: 'a' }]) {
+        const err = rejection('edge', definition as unknown as StateMachineDefinition);
+        assert.ok(err.issues.length > 0);
+      }
+    });
+  });
+
   it('does not modify the definition it validates', () => {
     const definition = buildCommandDefinition(DEV_LIKE.command);
     const before = serializeDefinition(definition);
