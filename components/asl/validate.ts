@@ -209,7 +209,9 @@ function forValidator(definition: StateMachineDefinition): {
   const payload = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(payload);
     if (!isObject(v)) return v;
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [SEARCHED_KEYS.has(k) ? `${k}${KEY_SUFFIX}` : k, payload(x)]));
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [SEARCHED_KEYS.has(k) ? `${k}${KEY_SUFFIX}` : k, payload(x)]),
+    );
   };
   const machine = (m: unknown): unknown => {
     if (!isObject(m)) return m;
@@ -237,7 +239,8 @@ function forValidator(definition: StateMachineDefinition): {
     if ('Default' in st) out.Default = target(st.Default);
     for (const list of ['Choices', 'Catch'] as const) {
       const rules = st[list];
-      if (Array.isArray(rules)) out[list] = rules.map((r) => (isObject(r) && 'Next' in r ? { ...r, Next: target(r.Next) } : r));
+      if (Array.isArray(rules))
+        out[list] = rules.map((r) => (isObject(r) && 'Next' in r ? { ...r, Next: target(r.Next) } : r));
     }
     if (st.Type === 'Map') for (const k of ['ItemProcessor', 'Iterator']) if (k in st) out[k] = machine(st[k]);
     if (st.Type === 'Parallel' && Array.isArray(st.Branches)) out.Branches = st.Branches.map(machine);
@@ -269,7 +272,8 @@ function validatorIssues(definition: StateMachineDefinition): DefinitionIssue[] 
     // Name what is most likely to blame: states that are not objects.
     const broken: string[] = [];
     forEachStateMachine(definition, (m) => {
-      for (const [name, st] of Object.entries(m.States as Record<string, unknown>)) if (!isObject(st)) broken.push(name);
+      for (const [name, st] of Object.entries(m.States as Record<string, unknown>))
+        if (!isObject(st)) broken.push(name);
     });
     return [
       {
