@@ -240,7 +240,7 @@ function forValidator(definition: StateMachineDefinition): {
     for (const list of ['Choices', 'Catch'] as const) {
       const rules = st[list];
       if (Array.isArray(rules))
-        out[list] = rules.map((r) => (isObject(r) && 'Next' in r ? { ...r, Next: target(r.Next) } : r));
+        out[list] = (rules as unknown[]).map((r) => (isObject(r) && 'Next' in r ? { ...r, Next: target(r.Next) } : r));
     }
     if (st.Type === 'Map') for (const k of ['ItemProcessor', 'Iterator']) if (k in st) out[k] = machine(st[k]);
     if (st.Type === 'Parallel' && Array.isArray(st.Branches)) out.Branches = st.Branches.map(machine);
