@@ -7,7 +7,17 @@ const root = import.meta.dirname;
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'policies/node_modules/', 'policies/lib/', 'dist/', 'out/', '.ci/', '.scratch/', '**/*.js', '**/*.mjs'],
+    ignores: [
+      'node_modules/',
+      'policies/node_modules/',
+      'policies/lib/',
+      'dist/',
+      'out/',
+      '.ci/',
+      '.scratch/',
+      '**/*.js',
+      '**/*.mjs',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
