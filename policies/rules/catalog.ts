@@ -1,9 +1,8 @@
 /**
  * Every rule of the pack with its documentation, for reuse: a platform team imports the
  * rules it wants (each a `ResourceValidationPolicy` with its `configSchema`) into its own
- * PolicyPack, the way @pulumi/awsguard's rules are composed. The README's rule and setting
- * tables are generated from this catalog (`npx tsx scripts/policy-docs.ts --write` at the
- * repository root), so code and documentation say the same.
+ * PolicyPack, the way @pulumi/awsguard's rules are composed. The rule and setting tables of
+ * README.md are generated from this catalog, so code and documentation say the same.
  */
 import { EnforcementLevel, ResourceValidationPolicy } from '@pulumi/policy';
 import { dynamodbDeletionProtection, dynamodbPointInTimeRecovery } from './dynamodb';

@@ -1,7 +1,7 @@
 /**
  * The rules of the `cqrs-workflows` pack, for the pack itself, tests, the offline runner and
  * other packs (this module is the package's main export: see README.md, "Using the rules in
- * your own pack"). Only `policies/index.ts` constructs the PolicyPack (which starts a gRPC server).
+ * your own pack"). Only the pack's `index.ts` constructs the PolicyPack (which starts a gRPC server).
  */
 export * from './catalog';
 export * from './asl';
