@@ -129,7 +129,6 @@ describe('the rules as a library', function () {
       );
       // Type-checked against the package's declarations, resolved through its `exports`.
       await tsc(path.join(dir, 'tsconfig.json'), dir);
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const consumer = require(path.join(dir, 'out', 'pack.js')) as {
         pack: { policies: { name: string; enforcementLevel?: string }[] };
         documented: string;
