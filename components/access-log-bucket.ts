@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { tlsOnlyPolicy } from './import-bucket';
+import { lockDownBucket, tlsOnlyPolicy } from './import-bucket';
 
 export interface AccessLogBucketArgs {
   /** Physical name of the bucket that receives the logs (globally unique). */
@@ -41,27 +41,8 @@ export class AccessLogBucket extends pulumi.ComponentResource {
       { bucket: args.bucketName, forceDestroy: !protect, tags: args.tags },
       { parent: this, protect },
     );
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }] },
-      child,
-    );
-    new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      child,
-    );
-    new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } },
-      child,
-    );
+    // SSE-S3: the only default encryption S3 log delivery writes into.
+    lockDownBucket(name, bucket.id, undefined, child);
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-lifecycle`,
       {

@@ -49,6 +49,49 @@ export function tlsOnlyPolicy(
   });
 }
 
+/**
+ * Default encryption (the KMS key if given, else SSE-S3), every kind of public access
+ * blocked, and ACLs disabled (the bucket owner owns every object).
+ */
+export function lockDownBucket(
+  name: string,
+  bucketId: pulumi.Input<string>,
+  kmsKeyArn: pulumi.Input<string> | undefined,
+  opts: pulumi.CustomResourceOptions,
+): void {
+  new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${name}-encryption`,
+    {
+      bucket: bucketId,
+      rules: [
+        {
+          applyServerSideEncryptionByDefault: kmsKeyArn
+            ? { sseAlgorithm: 'aws:kms', kmsMasterKeyId: kmsKeyArn }
+            : { sseAlgorithm: 'AES256' },
+          bucketKeyEnabled: kmsKeyArn ? true : undefined,
+        },
+      ],
+    },
+    opts,
+  );
+  new aws.s3.BucketPublicAccessBlock(
+    `${name}-public-access`,
+    {
+      bucket: bucketId,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
+    opts,
+  );
+  new aws.s3.BucketOwnershipControls(
+    `${name}-ownership`,
+    { bucket: bucketId, rule: { objectOwnership: 'BucketOwnerEnforced' } },
+    opts,
+  );
+}
+
 /** The bucket CSV/ZIP imports are read from and Distributed Map results are written to. */
 export class ImportBucket extends pulumi.ComponentResource {
   readonly bucket: aws.s3.Bucket;
@@ -64,37 +107,7 @@ export class ImportBucket extends pulumi.ComponentResource {
       { parent: this, protect },
     );
     const child = { parent: this };
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      {
-        bucket: bucket.id,
-        rules: [
-          {
-            applyServerSideEncryptionByDefault: args.kmsKeyArn
-              ? { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.kmsKeyArn }
-              : { sseAlgorithm: 'AES256' },
-            bucketKeyEnabled: args.kmsKeyArn ? true : undefined,
-          },
-        ],
-      },
-      child,
-    );
-    new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      child,
-    );
-    new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } },
-      child,
-    );
+    lockDownBucket(name, bucket.id, args.kmsKeyArn, child);
     const days = args.resultRetentionDays ?? 30;
     const expire = (id: string, prefix: string, after: pulumi.Input<number>) => ({
       id,

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import { mapEffectiveConcurrency } from '../../policies/rules';
-import { distributedMap, inlineMap, lambdaTask, machine, messages, run, stateMachine } from './helpers';
+import { distributedMap, inlineMap, lambdaTask, machine, messages, parallel, run, stateMachine } from './helpers';
 
 const policy = mapEffectiveConcurrency;
 
@@ -64,25 +64,21 @@ describe('sfn-map-effective-concurrency', () => {
 
   it('follows the nesting through Parallel branches and legacy Iterators, and reports only where the bound is crossed', async () => {
     const def = machine({
-      p: {
-        Type: 'Parallel',
-        End: true,
-        Branches: [
-          machine({
-            outer: {
-              Type: 'Map',
-              MaxConcurrency: 20,
-              Iterator: machine({
-                middle: inlineMap(
-                  { inner: inlineMap({ t: lambdaTask() }, { MaxConcurrency: 10 }) },
-                  { MaxConcurrency: 10 },
-                ),
-              }),
-              End: true,
-            },
-          }),
-        ],
-      },
+      p: parallel([
+        {
+          outer: {
+            Type: 'Map',
+            MaxConcurrency: 20,
+            Iterator: machine({
+              middle: inlineMap(
+                { inner: inlineMap({ t: lambdaTask() }, { MaxConcurrency: 10 }) },
+                { MaxConcurrency: 10 },
+              ),
+            }),
+            End: true,
+          },
+        },
+      ]),
     });
     const msgs = await violationsFor(def);
     // 20 × 10 = 200 is fine; 20 × 10 × 10 = 2,000 is not, and deeper Maps are not reported again.

@@ -39,6 +39,14 @@ export function machine(
   return { StartAt: startAt ?? Object.keys(states)[0], States: states, ...extra };
 }
 
+/** A Parallel state whose branches are the given state maps. */
+export function parallel(
+  branches: Record<string, unknown>[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { Type: 'Parallel', End: true, Branches: branches.map((b) => machine(b)), ...extra };
+}
+
 export function lambdaTask(next?: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     Type: 'Task',

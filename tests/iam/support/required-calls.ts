@@ -499,6 +499,8 @@ export function machineCalls(m: StackModel, machine: MachineModel): { calls: Cal
     for (const action of ['states:DescribeExecution', 'states:StopExecution'])
       calls.push({ principal, action, resource: child, source: `${machine.name} STANDARD Distributed Map children` });
   }
+  // Written out from AWS's documentation on purpose, not imported from the component's grant:
+  // a grant that lost an action must not take the requirement with it.
   if (machine.logging)
     for (const action of [
       'logs:CreateLogDelivery',
