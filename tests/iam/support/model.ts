@@ -83,6 +83,27 @@ export function stackModel(stack: string, resources: SynthResource[], region: st
   const partition = 'aws';
   const arn = (type: string, physical: string) => mockArn(type, physical, region);
 
+  // Grants this model does not read would escape the suite: refuse them rather than ignore them.
+  const unread = [
+    ...[
+      'aws:iam/rolePolicyAttachment:RolePolicyAttachment',
+      'aws:iam/policy:Policy',
+      'aws:iam/policyAttachment:PolicyAttachment',
+    ]
+      .flatMap((t) => of(t))
+      .map((r) => `${r.type} ${r.name}`),
+    ...of('aws:iam/role:Role')
+      .filter(
+        (r) =>
+          (r.inputs.managedPolicyArns as unknown[] | undefined)?.length ||
+          (r.inputs.inlinePolicies as unknown[] | undefined)?.length,
+      )
+      .map((r) => `managed or inline policies of role ${r.name}`),
+  ];
+  if (unread.length > 0)
+    throw new Error(
+      `the IAM suite reads role policies (aws:iam/rolePolicy) only; teach tests/iam/support/model.ts: ${unread.join(', ')}`,
+    );
   const roles: RoleModel[] = of('aws:iam/role:Role').map((r) => ({
     name: str(r.inputs.name),
     arn: arn('aws:iam/role:Role', str(r.inputs.name)),
