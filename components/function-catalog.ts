@@ -162,19 +162,20 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
   const P = IMPORT_PREFIXES;
   const recordTtl = { IMPORT_RECORD_TTL_SECONDS: str(c.importRecordTtlSeconds) };
   // What import-csv-step does is also done in one Lambda by the import-action consumer
-  // (DIRECT mode); only the machine's finalizer reads the Distributed Map's result files.
-  const csvImport = (readResults: boolean): PolicyStatement[] => [
+  // (DIRECT mode); only the machine's steps stage rows (csv_loader) and read the
+  // Distributed Map's result files (the finalizer).
+  const csvImport = (machine: boolean): PolicyStatement[] => [
     table(c, 'import_tmp', 'ImportTmp', [...ROW_RW, 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem']),
     {
       Sid: 'ReadImports',
       Action: ['s3:GetObject'],
-      Resource: [...CSV_SOURCE_PREFIXES, P.staged, ...(readResults ? [P.results] : [])].map(
+      Resource: [...CSV_SOURCE_PREFIXES, P.staged, ...(machine ? [P.results] : [])].map(
         (p) => pulumi.interpolate`${c.bucketArn}/${p}*`,
       ),
     },
     objects(c, 'WritePayloads', ['s3:PutObject'], P.payloads),
     // csv_loader stages the prepared rows (multipart for large files, aborted on failure)
-    objects(c, 'StageRows', ['s3:PutObject', 's3:AbortMultipartUpload'], P.staged),
+    ...(machine ? [objects(c, 'StageRows', ['s3:PutObject', 's3:AbortMultipartUpload'], P.staged)] : []),
     taskTokens(),
   ];
   return {
@@ -310,12 +311,9 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         table(c, 'tasks', 'Tasks', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
         table(c, 'import_tmp', 'ImportTmp', [...ROW_RW, 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem']),
         taskTokens(),
-        // The shared CSV finalizer reads a Distributed Map result manifest and the staged rows.
-        {
-          Sid: 'ReadResults',
-          Action: ['s3:GetObject'],
-          Resource: [P.results, P.staged].map((p) => pulumi.interpolate`${c.bucketArn}/${p}*`),
-        },
+        // The shared CSV finalizer looks up staged rows no batch reported (never a result
+        // manifest: execution-watch finalizes without one).
+        objects(c, 'ReadStagedRows', ['s3:GetObject'], P.staged),
         {
           // EventBridge leaves out inputs over its size limit; the execution still has it.
           Sid: 'ReadExecutionInput',

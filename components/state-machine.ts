@@ -5,7 +5,7 @@ import { thresholdAlarm } from './alarms';
 import { serializeDefinition } from './asl/serialize';
 import type { StateMachineDefinition } from './asl/types';
 import { validateDefinition } from './asl/validate';
-import { CSV_SOURCE_PREFIXES } from './import-bucket';
+import { IMPORT_PREFIXES as BUCKET_PREFIXES } from './import-bucket';
 import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument } from './iam';
 import { arns, type ArnContext } from './naming';
 import { permissionsFor } from './state-machine-permissions';
@@ -24,7 +24,7 @@ export interface WorkflowStateMachineArgs {
   bucketName: pulumi.Input<string>;
   /**
    * Key prefixes (in `bucketName`) a Distributed Map's ItemReader may read when its key
-   * is chosen at run time (`Key.$`). Default: the CSV import sources, `imports/` and `unzipped/`.
+   * is chosen at run time (`Key.$`). Default: `staged/`, where csv_loader stages the rows.
    */
   itemReaderKeyPrefixes?: string[];
   alarmTopicArn: pulumi.Input<string>;
@@ -103,7 +103,7 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
             arn: arns.stateMachine(c, machineName),
             name: machineName,
             bucketName,
-            itemReaderKeyPrefixes: args.itemReaderKeyPrefixes ?? [...CSV_SOURCE_PREFIXES],
+            itemReaderKeyPrefixes: args.itemReaderKeyPrefixes ?? [BUCKET_PREFIXES.staged],
           });
           assertExplicitActions(`state machine ${machineName}`, statements);
           return policyDocument(statements);

@@ -17,7 +17,7 @@ export const BUCKET_PREFIXES = {
 
 /**
  * Where a CSV to import can be: uploaded by an application, or extracted from a ZIP.
- * Import keys travel in job rows and execution inputs, so the grants that read them
- * (the import functions, the CSV machine's ItemReader) are scoped to these prefixes.
+ * Import keys travel in job rows and execution inputs, so the grants of the import
+ * functions that read them are scoped to these prefixes.
  */
 export const CSV_SOURCE_PREFIXES = [BUCKET_PREFIXES.uploads, BUCKET_PREFIXES.unzipped] as const;

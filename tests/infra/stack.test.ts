@@ -216,7 +216,11 @@ for (const [stack, expected] of Object.entries(STACKS)) {
     });
 
     it('issue 9 item 17: uploads, unzipped files, staged rows and results expire; offloaded payloads are kept', () => {
-      const [life] = ofType(resources, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration');
+      const life = byName(
+        resources,
+        'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
+        'cqrs-import-lifecycle',
+      );
       const rules = life.inputs.rules as { filter: { prefix: string }; expiration?: { days: number } }[];
       const days = (prefix: string) => rules.find((r) => r.filter.prefix === prefix)?.expiration?.days;
       const results = stack === 'prod' ? 90 : 30;

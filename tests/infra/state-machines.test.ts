@@ -84,10 +84,8 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
       assert.deepEqual(invoked('import-zip'), [fn('import-zip-step')]);
       const csv = statements('import-csv');
       const bucket = `${prefix}-import-123456789012`;
-      assert.deepEqual(csv.find((s) => s.Sid === 'ReadItems')?.Resource, [
-        `arn:aws:s3:::${bucket}/imports/*`,
-        `arn:aws:s3:::${bucket}/unzipped/*`,
-      ]);
+      // The Map reads the JSON Lines csv_loader staged, nothing else of the bucket.
+      assert.deepEqual(csv.find((s) => s.Sid === 'ReadItems')?.Resource, [`arn:aws:s3:::${bucket}/staged/*`]);
       assert.deepEqual(csv.find((s) => s.Sid === 'WriteResults')?.Resource, [
         `arn:aws:s3:::${bucket}/import-results/*`,
       ]);

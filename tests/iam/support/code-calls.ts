@@ -33,7 +33,14 @@ export type Sym =
   /** One value of a JSON map or list held in an environment variable. */
   | { k: 'envItem'; name: string }
   | { k: 'cat'; parts: Sym[] }
-  | { k: 'obj'; props: Record<string, Sym[]>; computed: { key: Sym; value: Sym[] }[]; open: boolean }
+  | {
+      k: 'obj';
+      props: Record<string, Sym[]>;
+      computed: { key: Sym; value: Sym[] }[];
+      open: boolean;
+      /** For an instance of a project class: the class. */
+      cls?: ts.ClassLikeDeclaration;
+    }
   | { k: 'arr'; items: Sym[][]; open: boolean }
   | { k: 'fn'; node: ts.FunctionLikeDeclaration; env: Env }
   | { k: 'unknown'; why: string };
@@ -280,22 +287,43 @@ export class CodeCallExtractor {
   }
 
   /** The project function a callee expression denotes, if any. */
-  private functionOf(expr: ts.Expression, env: Env): { node: ts.FunctionLikeDeclaration; env: Env }[] {
+  private functionOf(expr: ts.Expression, env: Env, depth = 0): { node: ts.FunctionLikeDeclaration; env: Env }[] {
     const target = ts.isPropertyAccessExpression(expr) ? expr.name : expr;
     const decl = this.declarationOf(target);
     if (decl && this.isProjectNode(decl)) {
-      if (isFunctionLike(decl)) return [{ node: decl, env: new Map() }];
+      // An instance method runs on the instance the receiver holds (bound to `this`).
+      if (ts.isMethodDeclaration(decl) && ts.isClassLike(decl.parent) && !this.isStatic(decl)) {
+        const receiver = ts.isPropertyAccessExpression(expr) ? this.evaluate(expr.expression, env, depth) : [];
+        const self = receiver.filter((v) => v.k === 'obj' && v.cls === decl.parent);
+        // Without a known instance the method is still reached, with `this` bound, through
+        // the `new` of its class (instantiate): nothing to add here.
+        return self.length > 0 ? [{ node: decl, env: new Map([[decl.parent, self]]) }] : [];
+      }
+      if (isFunctionLike(decl)) return [{ node: decl, env: this.capturedEnv(decl, env) }];
       if (
         (ts.isVariableDeclaration(decl) || ts.isPropertyAssignment(decl)) &&
         decl.initializer &&
         isFunctionLike(decl.initializer)
       )
-        return [{ node: decl.initializer, env: new Map() }];
+        return [{ node: decl.initializer, env: this.capturedEnv(decl, env) }];
     }
     // A parameter or variable holding a function value (a callback).
-    return this.evaluate(expr, env, 0)
+    return this.evaluate(expr, env, depth)
       .filter((v): v is Extract<Sym, { k: 'fn' }> => v.k === 'fn')
       .map((v) => ({ node: v.node, env: v.env }));
+  }
+
+  private isStatic(node: ts.Node): boolean {
+    return !!ts.getModifiers(node as ts.HasModifiers)?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
+  }
+
+  /**
+   * What a function declared inside another function sees of its enclosing scope: the
+   * bindings in force where it is used (it can only be used inside that scope). A
+   * module-level function captures nothing.
+   */
+  private capturedEnv(decl: ts.Node, env: Env): Env {
+    return ts.findAncestor(decl.parent, isFunctionLike) ? env : new Map();
   }
 
   // ------------------------------------------------------------------ reachability
@@ -423,13 +451,15 @@ export class CodeCallExtractor {
       const target = ts.isPropertyAccessExpression(node) ? node.name : node;
       const decl = this.declarationOf(target);
       if (decl && this.isProjectNode(decl) && !this.isDeclarationName(node)) {
-        if (isFunctionLike(decl) && !ts.isConstructorDeclaration(decl)) this.visitFunction(decl, new Map(), via);
+        const isMethod = ts.isMethodDeclaration(decl) && ts.isClassLike(decl.parent) && !this.isStatic(decl);
+        if (isFunctionLike(decl) && !ts.isConstructorDeclaration(decl) && !isMethod)
+          this.visitFunction(decl, this.capturedEnv(decl, env), via);
         else if (
           (ts.isVariableDeclaration(decl) || ts.isPropertyAssignment(decl)) &&
           decl.initializer &&
           isFunctionLike(decl.initializer)
         )
-          this.visitFunction(decl.initializer, new Map(), via);
+          this.visitFunction(decl.initializer, this.capturedEnv(decl, env), via);
       }
       if (ts.isPropertyAccessExpression(node)) this.walk(node.expression, env, via);
       return;
@@ -481,23 +511,23 @@ export class CodeCallExtractor {
     return decl && this.isProjectNode(decl) && ts.isClassLike(decl) ? decl : undefined;
   }
 
-  /** `new C(args)`: the constructor runs, and every method may be called (by us or by a library). */
-  private instantiate(
+  /** The instance `new C(args)` makes: parameter properties, field initializers and `this.x =` of the constructor. */
+  private instanceOf(
     cls: ts.ClassLikeDeclaration,
-    args: ts.NodeArray<ts.Expression> | readonly ts.Expression[],
+    args: readonly ts.Expression[],
     env: Env,
-    via: string[],
-  ): void {
+    depth: number,
+  ): { self: Extract<Sym, { k: 'obj' }>; ctor?: ts.ConstructorDeclaration; ctorEnv: Map<ts.Node, Sym[]> } {
     const ctor = cls.members.find(ts.isConstructorDeclaration);
-    const ctorEnv = ctor ? this.bind(ctor, args, env, new Map()) : new Map<ts.Node, Sym[]>();
+    const ctorEnv = ctor ? this.bind(ctor, args, env, new Map(), depth) : new Map<ts.Node, Sym[]>();
     const props: Record<string, Sym[]> = {};
     for (const p of ctor?.parameters ?? []) {
       if (ts.isIdentifier(p.name) && ts.getModifiers(p)?.length)
         props[p.name.text] = ctorEnv.get(p) ?? [unknown('arg')];
     }
     for (const m of cls.members) {
-      if (ts.isPropertyDeclaration(m) && ts.isIdentifier(m.name) && m.initializer)
-        props[m.name.text] = this.evaluate(m.initializer, ctorEnv, 0);
+      if (ts.isPropertyDeclaration(m) && ts.isIdentifier(m.name) && m.initializer && !this.isStatic(m))
+        props[m.name.text] = this.evaluate(m.initializer, ctorEnv, depth + 1);
     }
     if (ctor?.body) {
       const collect = (n: ts.Node): void => {
@@ -507,16 +537,27 @@ export class CodeCallExtractor {
           ts.isPropertyAccessExpression(n.left) &&
           n.left.expression.kind === ts.SyntaxKind.ThisKeyword
         )
-          props[n.left.name.text] = this.evaluate(n.right, ctorEnv, 0);
+          props[n.left.name.text] = this.evaluate(n.right, ctorEnv, depth + 1);
         if (!isFunctionLike(n)) ts.forEachChild(n, collect);
       };
       collect(ctor.body);
     }
-    const self: Sym = { k: 'obj', props, computed: [], open: true };
+    return { self: { k: 'obj', props, computed: [], open: true, cls }, ctor, ctorEnv };
+  }
+
+  /** `new C(args)`: the constructor runs, and every method may be called (by us or by a library). */
+  private instantiate(
+    cls: ts.ClassLikeDeclaration,
+    args: ts.NodeArray<ts.Expression> | readonly ts.Expression[],
+    env: Env,
+    via: string[],
+  ): void {
+    const { self, ctor, ctorEnv } = this.instanceOf(cls, args, env, 0);
     const withThis = (e: Env): Env => new Map([...e, [cls, [self]]]);
     if (ctor) this.visitFunction(ctor, withThis(ctorEnv), via);
     for (const m of cls.members) {
-      if (isFunctionLike(m) && !ts.isConstructorDeclaration(m)) this.visitFunction(m, withThis(new Map()), via);
+      if (isFunctionLike(m) && !ts.isConstructorDeclaration(m))
+        this.visitFunction(m, this.isStatic(m) ? new Map() : withThis(new Map()), via);
     }
   }
 
@@ -526,18 +567,19 @@ export class CodeCallExtractor {
     args: readonly ts.Expression[],
     env: Env,
     captured: Env,
+    depth = 0,
   ): Map<ts.Node, Sym[]> {
     const out = new Map<ts.Node, Sym[]>(captured);
     fn.parameters.forEach((p, i) => {
       let value: Sym[];
       if (p.dotDotDotToken)
-        value = [{ k: 'arr', items: args.slice(i).map((a) => this.evaluate(a, env, 0)), open: false }];
-      else if (i < args.length) value = this.evaluate(args[i], env, 0);
-      else value = p.initializer ? this.evaluate(p.initializer, out, 0) : [{ k: 'undef' }];
+        value = [{ k: 'arr', items: args.slice(i).map((a) => this.evaluate(a, env, depth)), open: false }];
+      else if (i < args.length) value = this.evaluate(args[i], env, depth);
+      else value = p.initializer ? this.evaluate(p.initializer, out, depth) : [{ k: 'undef' }];
       if (p.initializer && i < args.length) {
         // A passed `undefined` takes the default.
         if (value.some((v) => v.k === 'undef'))
-          value = uniq([...value.filter((v) => v.k !== 'undef'), ...this.evaluate(p.initializer, out, 0)]);
+          value = uniq([...value.filter((v) => v.k !== 'undef'), ...this.evaluate(p.initializer, out, depth)]);
       }
       this.bindName(p.name, value, out, p);
     });
@@ -697,6 +739,10 @@ export class CodeCallExtractor {
       return [arr];
     }
     if (isFunctionLike(expr)) return [{ k: 'fn', node: expr, env }];
+    if (ts.isNewExpression(expr)) {
+      const cls = this.classOf(expr.expression);
+      return cls ? [this.instanceOf(cls, expr.arguments ?? [], env, depth + 1).self] : [unknown('new')];
+    }
     if (expr.kind === ts.SyntaxKind.ThisKeyword) {
       const cls = ts.findAncestor(expr, ts.isClassLike);
       return (cls && env.get(cls)) ?? [unknown('this')];
@@ -766,6 +812,15 @@ export class CodeCallExtractor {
       return [unknown(`parameter ${expr.text}`)];
     }
     if (ts.isVariableDeclaration(decl)) {
+      // A for-of/for-in variable (or a catch binding) has no initializer yet is never undefined.
+      if (ts.isCatchClause(decl.parent)) return [unknown(`caught ${expr.text}`)];
+      const loopVariable = ts.isForOfStatement(decl.parent.parent) || ts.isForInStatement(decl.parent.parent);
+      if (loopVariable) {
+        const loop = decl.parent.parent as ts.ForOfStatement | ts.ForInStatement;
+        if (ts.isForOfStatement(loop) && ts.isIdentifier(decl.name))
+          return this.element(this.evaluate(loop.expression, env, depth + 1), [unknown('index')]);
+        return [unknown(`loop variable ${expr.text}`)];
+      }
       const values: Sym[] = decl.initializer ? this.evaluate(decl.initializer, env, depth + 1) : [{ k: 'undef' }];
       // `let` may be reassigned: every assignment in its scope is an alternative.
       if (!(decl.parent.flags & ts.NodeFlags.Const)) {
@@ -804,8 +859,8 @@ export class CodeCallExtractor {
       }
     }
     const results: Sym[] = [];
-    for (const target of this.functionOf(expr.expression, env)) {
-      const bound = this.bind(target.node, expr.arguments, env, target.env);
+    for (const target of this.functionOf(expr.expression, env, depth + 1)) {
+      const bound = this.bind(target.node, expr.arguments, env, target.env, depth + 1);
       const body = target.node.body;
       if (!body) continue;
       if (!ts.isBlock(body)) {

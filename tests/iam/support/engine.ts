@@ -163,17 +163,15 @@ export class IamEngine {
           .join('')}$`,
         'i',
       );
-      for (const resource of resources) {
-        if (resource === '*') continue;
-        const m = re.exec(resource);
-        const exact = m?.slice(1).find((part) => part !== '' && !part.includes(sample));
-        if (exact !== undefined)
-          findings.push({
-            where: key,
-            kind: 'unused',
-            message: `${key}: the wildcard stands for "${exact}", which the call ${resource} names exactly`,
-          });
-      }
+      // Needed when some call through it leaves the wildcard's part open.
+      const calls = [...resources].filter((r) => r !== '*');
+      const captures = calls.map((r) => re.exec(r)?.slice(1) ?? []);
+      if (calls.length === 0 || captures.some((parts) => parts.some((part) => part.includes(sample)))) continue;
+      findings.push({
+        where: key,
+        kind: 'unused',
+        message: `${key}: every call through the wildcard names its resource exactly (${calls.join(', ')}); grant those instead`,
+      });
     }
     return findings;
   }
@@ -187,6 +185,9 @@ export class IamEngine {
    */
   async widerThanCalls(calls: Call[], sample: string): Promise<GrantFinding[]> {
     const open = (r: string) => (r.includes(sample) ? r.slice(0, r.indexOf(sample)) : r);
+    // A call with an open part stands for every resource that starts like it.
+    const covers = (call: string, resource: string) =>
+      call === resource || open(call) === open(resource) || (call.includes(sample) && resource.startsWith(open(call)));
     const stackResources = [...new Set(calls.map((c) => c.resource).filter((r) => r !== '*'))];
     const findings: GrantFinding[] = [];
     for (const role of this.model.roles) {
@@ -199,11 +200,9 @@ export class IamEngine {
             const re = globRe(pattern);
             for (const pat of list(st.Action)) {
               for (const action of await expandAction(pat)) {
-                const used = new Set(
-                  own.filter((c) => c.action.toLowerCase() === action.toLowerCase()).map((c) => open(c.resource)),
-                );
+                const used = own.filter((c) => c.action.toLowerCase() === action.toLowerCase()).map((c) => c.resource);
                 for (const resource of stackResources) {
-                  if (re.test(resource) && !used.has(open(resource)))
+                  if (re.test(resource) && !used.some((c) => covers(c, resource)))
                     findings.push({
                       where,
                       kind: 'unused',

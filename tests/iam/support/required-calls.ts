@@ -10,7 +10,7 @@
  * logs) comes from AWS's documentation of each integration: those few tables are below,
  * each with the page that states it.
  */
-import { CSV_SOURCE_PREFIXES } from '../../../core/bucket-layout';
+import { BUCKET_PREFIXES, CSV_SOURCE_PREFIXES } from '../../../core/bucket-layout';
 import { describeSym, type SdkCall, type Sym } from './code-calls';
 import type { FunctionModel, MachineModel, StackModel } from './model';
 
@@ -202,10 +202,19 @@ interface ExplicitSource {
   resources: (m: StackModel, fn: FunctionModel) => string[];
 }
 
+/**
+ * The import bucket, which job rows name: the function's own IMPORT_BUCKET, or (for a
+ * function that only follows job rows, like execution-watch) the one the stack's functions share.
+ */
 const importBucket = (fn: FunctionModel, m: StackModel): string => {
-  const name = fn.environment.IMPORT_BUCKET;
-  if (!name) throw new Error(`${fn.name} reads import files but has no IMPORT_BUCKET`);
-  return `arn:${m.partition}:s3:::${name}`;
+  const names = new Set(
+    fn.environment.IMPORT_BUCKET
+      ? [fn.environment.IMPORT_BUCKET]
+      : m.functions.map((f) => f.environment.IMPORT_BUCKET).filter((b): b is string => !!b),
+  );
+  if (names.size !== 1)
+    throw new Error(`${fn.name} reads import files, and the stack has ${names.size} import buckets`);
+  return `arn:${m.partition}:s3:::${[...names][0]}`;
 };
 
 export const EXPLICIT_SOURCES: ExplicitSource[] = [
@@ -220,6 +229,18 @@ export const EXPLICIT_SOURCES: ExplicitSource[] = [
     command: /^(Get|Head)ObjectCommand$/,
     why: 'The ZIP archive is the file an application uploaded, named in the ZIP job (imports/ only).',
     resources: (m, fn) => [`${importBucket(fn, m)}/imports/${SAMPLE}.zip`],
+  },
+  {
+    site: /^handlers\/import\/zip\.ts:/,
+    command: /^PutObjectCommand$/,
+    why: "A ZIP's CSV entries are written under the job's unzipped/ prefix (planEntries puts it in front of every entry's key).",
+    resources: (m, fn) => [`${importBucket(fn, m)}/${BUCKET_PREFIXES.unzipped}${SAMPLE}.csv`],
+  },
+  {
+    site: /^handlers\/import\/staging\.ts:/,
+    command: /^GetObjectCommand$/,
+    why: "A job's staged rows file, named in the job row as csv_loader wrote it (stagedRowsKey: under staged/).",
+    resources: (m, fn) => [`${importBucket(fn, m)}/${BUCKET_PREFIXES.staged}${SAMPLE}/rows.jsonl`],
   },
   {
     site: /^handlers\/import\/csv-steps\.ts:/,
@@ -461,10 +482,11 @@ export function machineCalls(m: StackModel, machine: MachineModel): { calls: Cal
     if (reader) {
       const bucket = reader.Parameters?.Bucket;
       const key = reader.Parameters?.Key;
-      // A `Bucket.$` / `Key.$` is the import job's CSV (see EXPLICIT_SOURCES): in the bucket
-      // the functions this machine runs are configured with, under the CSV sources.
+      // A `Bucket.$` / `Key.$` is the job's staged rows file csv_loader wrote (see
+      // EXPLICIT_SOURCES): in the bucket the functions this machine runs are configured with,
+      // under staged/.
       const buckets = typeof bucket === 'string' ? [bucket] : importBucketsOf(m, machine);
-      const keys = typeof key === 'string' ? [key] : CSV_SOURCE_PREFIXES.map((p) => `${p}${SAMPLE}.csv`);
+      const keys = typeof key === 'string' ? [key] : [`${BUCKET_PREFIXES.staged}${SAMPLE}/rows.jsonl`];
       if (!/:s3:getObject$/.test(String(reader.Resource)))
         problem(name, `no IAM mapping for ItemReader ${reader.Resource}`);
       else if (buckets.length === 0) problem(name, 'an ItemReader bucket chosen at run time, and no IMPORT_BUCKET');
