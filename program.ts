@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { CqrsWorkflows } from './components/cqrs-workflows';
+import type { LogLevel } from './components/state-machine';
 import { CONFIG_NAMESPACE, loadStackSettings, type StackSettings } from './components/stack-config';
 
 /** Reads and validates this stack's settings; throws before any resource exists. */
@@ -21,7 +22,7 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
     deletionProtection: s.deletionProtection,
     protectData: s.protectData,
     logRetentionDays: s.logRetentionDays,
-    stateMachineLogLevel: s.stateMachineLogLevel as 'ALL' | 'ERROR' | 'FATAL',
+    stateMachineLogLevel: s.stateMachineLogLevel as LogLevel,
     includeExecutionData: s.includeExecutionData,
     alarmEmails: s.alarmEmails,
     maxReceiveCount: s.maxReceiveCount,
@@ -68,5 +69,6 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
     stateMachineNames: workflows.stateMachineNames,
     directImportMaxBytes: pulumi.output(s.directImportMaxBytes),
     dashboardName: workflows.dashboardName,
+    clientConfig: workflows.clientConfig,
   };
 }

@@ -6,6 +6,12 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Explicit configuration of the client API: no environment variables, no hidden globals. */
 export interface CqrsClientConfig {
+  /**
+   * Region of the deployment, as in the stack's `clientConfig` output. The client does not
+   * use it (each SDK client calls the region it was built for); it is here so a
+   * `clientConfig` can be spread in unchanged.
+   */
+  region?: string;
   /** Physical table names (`<prefix>-commands`, ...). Only the ones an operation uses are required. */
   tables: {
     commands?: string;

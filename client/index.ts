@@ -17,6 +17,7 @@ import { createTask, type CreatedTask, type CreateTaskInput } from './tasks';
 import { failExecution, resumeExecution } from './tokens';
 
 export { ConfigError, type CqrsClientConfig } from './config';
+export { parseClientConfig, type ClientConfig, type ClientTables } from '../core/client-config';
 export {
   ConditionRejectedError,
   latestVersion,

@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { lockDownBucket, tlsOnlyPolicy } from './import-bucket';
+import { mayForceDestroy, recordRetainOnDelete } from './resource-options';
 
 export interface AccessLogBucketArgs {
   /** Physical name of the bucket that receives the logs (globally unique). */
@@ -13,7 +14,10 @@ export interface AccessLogBucketArgs {
   sourceAccountId: pulumi.Input<string>;
   /** Days an access log file is kept (integer). Default: 365. */
   retentionDays?: pulumi.Input<number>;
-  /** Pulumi `protect`; also turns off `forceDestroy`. Default: false. */
+  /**
+   * Pulumi `protect` on the log bucket. A protected or retained bucket never gets
+   * `forceDestroy`. Default: inherited from this component's own `protect` option.
+   */
   protect?: boolean;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -34,12 +38,12 @@ export class AccessLogBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: AccessLogBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super('cqrs-workflows:index:AccessLogBucket', name, {}, opts);
-    const protect = args.protect ?? false;
+    recordRetainOnDelete(this, opts);
     const child = { parent: this };
     const bucket = new aws.s3.Bucket(
       `${name}-bucket`,
-      { bucket: args.bucketName, forceDestroy: !protect, tags: args.tags },
-      { parent: this, protect },
+      { bucket: args.bucketName, forceDestroy: mayForceDestroy(this, args.protect), tags: args.tags },
+      { parent: this, protect: args.protect },
     );
     // SSE-S3: the only default encryption S3 log delivery writes into.
     lockDownBucket(name, bucket.id, undefined, child);

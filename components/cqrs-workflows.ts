@@ -1,5 +1,11 @@
-import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import type { ClientConfig } from '../core/client-config';
+import { STACK_DIMENSION_ENV } from '../core/metrics';
+import { DEFAULT_IMPORT_RECORD_RETENTION_DAYS, DEFAULT_ZIP_BOUNDS } from '../core/limits';
+import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../core/status';
+import { callerArnContext } from './arn-context';
+import { AccessLogBucket } from './access-log-bucket';
+import { OperationsDashboard } from './dashboard';
 import { queueSource, queueConsumeStatements, streamReadStatements, streamSource } from './event-sources';
 import {
   FUNCTION_KEYS,
@@ -10,25 +16,39 @@ import {
   type FunctionKey,
   type MachineKey,
 } from './function-catalog';
-import { STACK_DIMENSION_ENV } from '../core/metrics';
-import { DEFAULT_IMPORT_RECORD_RETENTION_DAYS, DEFAULT_ZIP_BOUNDS } from '../core/limits';
-import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../core/status';
-import { OperationsDashboard } from './dashboard';
-import { AccessLogBucket } from './access-log-bucket';
-import { HandlerFunction } from './handler-function';
+import { HandlerFunction, type VpcSettings } from './handler-function';
 import { ImportBucket } from './import-bucket';
 import { ExecutionEventRule } from './execution-events';
 import { EXECUTION_EVENTS_QUEUE, Messaging, QUEUE_KEYS, type QueueKey } from './messaging';
 import { arns, defaultPrefix, physicalName, prefixProblem, type ArnContext } from './naming';
+import { claimPrefix } from './prefix-claims';
+import { recordRetainOnDelete } from './resource-options';
+import type { LogLevel } from './state-machine';
 import { CqrsTables, STREAM_TABLES, TABLE_KEYS, type TableKey } from './tables';
 import { WorkflowMachines } from './workflow-machines';
 
-/** A Lambda a consumer registers as an extra sync target of the command workflow. */
+/**
+ * A Lambda a consumer registers as an extra sync target of the command workflow. Give it
+ * by name (the usual case: the ARN is then built from the name, so the command
+ * machine's definition stays known during a first `pulumi preview`) or by ARN.
+ */
 export interface SyncTarget {
-  /** State-name-safe name (`[A-Za-z0-9_-]+`, not `data`): the state is `sync_<name>`. */
+  /**
+   * Target name (`[A-Za-z0-9_-]+`, not `data`, unique): `transform_data` lists it and the
+   * command machine invokes the Lambda in the state `sync_<name>`.
+   */
   name: string;
-  /** ARN of the Lambda; the command machine's role may invoke exactly these and the built-in handlers. */
-  functionArn: pulumi.Input<string>;
+  /**
+   * Name of the Lambda function, in this stack's account and region. Exactly one of
+   * `functionName` and `functionArn`. Default: none.
+   */
+  functionName?: string;
+  /**
+   * ARN of the Lambda function (another account or region, an alias). A resource output
+   * here leaves the command definition unknown during a first preview, so the policy
+   * pack cannot judge it; prefer `functionName` or a literal ARN. Default: none.
+   */
+  functionArn?: pulumi.Input<string>;
   /**
    * The function's configured timeout in seconds (integer, 1 to 900), or more. When a call
    * to this target may still be running after its version ended (the execution was stopped,
@@ -39,91 +59,156 @@ export interface SyncTarget {
   timeoutSeconds?: pulumi.Input<number>;
 }
 
+/** Settings of the command workflow. */
+export interface CommandSettings {
+  /** `wait_prev_command` TimeoutSeconds, in seconds (integer). Default: 3600. */
+  waitTimeoutSeconds?: pulumi.Input<number>;
+  /** `wait_prev_command` HeartbeatSeconds: the re-check interval, in seconds, below the timeout (integer). Default: 300. */
+  waitHeartbeatSeconds?: pulumi.Input<number>;
+  /** Total wait for a predecessor across re-checks, in seconds (integer). Default: 86400. */
+  maxWaitSeconds?: pulumi.Input<number>;
+  /** Days before a superseded command version expires (integer). Default: 90. */
+  ttlDays?: pulumi.Input<number>;
+  /** `sync_data_all` MaxConcurrency: sync targets run at once (integer). Default: 10. */
+  syncMaxConcurrency?: pulumi.Input<number>;
+  /** Extra sync targets besides the built-in `data` read model. Default: none. */
+  syncTargets?: SyncTarget[];
+}
+
+/** Settings of the task workflow. */
+export interface TaskSettings {
+  /** `map_state` MaxConcurrency: sub-tasks run at once (integer). Default: 2. */
+  maxConcurrency?: pulumi.Input<number>;
+  /** Task machine TimeoutSeconds, in seconds (integer). Default: 900. */
+  timeoutSeconds?: pulumi.Input<number>;
+  /**
+   * Task type → the Lambda that executes its sub-tasks, by function name (in this
+   * stack's account and region) or by ARN. Default: none.
+   */
+  executors?: Record<string, pulumi.Input<string>>;
+}
+
+/** Settings of the CSV and ZIP import workflows and the import bucket. */
+export interface ImportSettings {
+  /** Distributed Map MaxItemsPerBatch: CSV rows per child execution (integer). Default: 10. */
+  maxItemsPerBatch?: pulumi.Input<number>;
+  /** Distributed Map MaxConcurrency: child executions at once (integer). Default: 50. */
+  maxConcurrency?: pulumi.Input<number>;
+  /** Distributed Map ToleratedFailurePercentage, 0 to 100 (integer). Default: 5. */
+  toleratedFailurePercentage?: pulumi.Input<number>;
+  /** `trigger_single_csv_and_wait` TimeoutSeconds: the longest one CSV of a ZIP may take, in seconds (integer). Default: 3600. */
+  zipChildTimeoutSeconds?: pulumi.Input<number>;
+  /** Files up to this many bytes are imported in DIRECT mode, by one Lambda; 0: never (integer). Default: 262144 (256 KiB). */
+  directMaxBytes?: pulumi.Input<number>;
+  /** Days unzipped files, staged rows and result files are kept; offloaded payloads are kept for good (integer). Default: 30. */
+  resultRetentionDays?: pulumi.Input<number>;
+  /** Days uploaded files under `imports/` are kept; 0 keeps them (integer). Default: 30. */
+  uploadRetentionDays?: pulumi.Input<number>;
+  /** Days an import's per-row items stay in `import_tmp`, by DynamoDB TTL from the job's creation (integer). Default: 30. */
+  recordRetentionDays?: pulumi.Input<number>;
+  /** Entries a ZIP archive may have (integer). Default: 10000. */
+  zipMaxEntries?: pulumi.Input<number>;
+  /** CSV files one ZIP job may import, at most 1464 because of the execution history (integer). Default: 1000. */
+  zipMaxFiles?: pulumi.Input<number>;
+  /** Uncompressed bytes of a ZIP's CSV files together (integer). Default: 1073741824 (1 GiB). */
+  zipMaxUncompressedBytes?: pulumi.Input<number>;
+  /** Largest uncompressed ÷ compressed size of a ZIP entry (integer). Default: 100. */
+  zipMaxCompressionRatio?: pulumi.Input<number>;
+  /** Physical bucket name. Default: `<prefix>-import-<account id>`. */
+  bucketName?: string;
+  /**
+   * S3 server access logging of the import bucket into a private log bucket
+   * (`<prefix>-import-logs-<account id>`), kept `logRetentionDays`. Default: false.
+   */
+  accessLogging?: boolean;
+}
+
 export interface CqrsWorkflowsArgs {
-  /** Prefix of every physical name. Default: `cqrs-<stack>`. */
+  /**
+   * Prefix of every physical name (`<prefix>-commands`, `<prefix>-command-step`, ...).
+   * Two instances in one stack need different prefixes. Default: `<name>-<stack>` from
+   * this component's name and the stack, lower-cased and cut to 32 characters.
+   */
   prefix?: string;
-  /** DynamoDB deletion protection. Default: false. */
+  /** DynamoDB deletion protection on every table. Default: false. */
   deletionProtection?: pulumi.Input<boolean>;
-  /** Pulumi `protect` on tables and the import bucket. Default: false. */
+  /**
+   * Pulumi `protect` on the tables and the import bucket, whatever the component's own
+   * `protect` option says. Default: unset, so they inherit the component's `protect`
+   * like every other child.
+   */
   protectData?: boolean;
-  /** Retention of every log group, in days. Default: 14. */
+  /** Retention of every log group, in days (integer, a value CloudWatch Logs accepts). Default: 14. */
   logRetentionDays?: pulumi.Input<number>;
-  /** Step Functions log level. Default: `ERROR`. */
-  stateMachineLogLevel?: pulumi.Input<'ALL' | 'ERROR' | 'FATAL'>;
-  /** Execution input/output (imported rows, keys) in state machine logs: an explicit opt-in. Default: false. */
+  /** Step Functions log level of the four state machines. Default: ERROR. */
+  stateMachineLogLevel?: pulumi.Input<LogLevel>;
+  /** Execution input and output (imported rows, keys) in state machine logs: an explicit opt-in. Default: false. */
   includeExecutionData?: pulumi.Input<boolean>;
-  /** E-mail subscriptions of the alarm topic. Default: none. */
+  /** E-mail addresses subscribed to the alarm topic. Default: none. */
   alarmEmails?: pulumi.Input<string>[];
-  /** SQS deliveries before the DLQ; × the longest visibility timeout (5,400 s) must fit inside the queue retention. Default: 5. */
+  /**
+   * SQS deliveries of a message before it goes to the dead-letter queue (integer); times the
+   * longest visibility timeout (5,400 s) it must fit inside the queue retention. Default: 5.
+   */
   maxReceiveCount?: pulumi.Input<number>;
-  /** Retention of the work queues in days, 1 to 13 (DLQs keep 14). Default: 4. */
+  /** Retention of the work queues in days, 1 to 13; the dead-letter queues keep 14 (integer). Default: 4. */
   queueRetentionDays?: pulumi.Input<number>;
-  /** Memory of every handler Lambda in MB. Default: 256. */
+  /** Memory of every handler Lambda, in MB (integer). Default: 256. */
   lambdaMemoryMb?: pulumi.Input<number>;
-  /** Stream batch retries before the stream DLQ. Default: 3. */
+  /** Retries of a failing stream batch before it goes to the stream dead-letter queue (integer). Default: 3. */
   streamMaxRetryAttempts?: pulumi.Input<number>;
-  command?: {
-    /** `wait_prev_command` TimeoutSeconds. Default: 3600. */
-    waitTimeoutSeconds?: pulumi.Input<number>;
-    /** `wait_prev_command` HeartbeatSeconds (re-check interval), below the timeout. Default: 300. */
-    waitHeartbeatSeconds?: pulumi.Input<number>;
-    /** Total wait for a predecessor across re-checks. Default: 86400. */
-    maxWaitSeconds?: pulumi.Input<number>;
-    /** Days before a superseded command version expires. Default: 90. */
-    ttlDays?: pulumi.Input<number>;
-    /** `sync_data_all` MaxConcurrency. Default: 10. */
-    syncMaxConcurrency?: pulumi.Input<number>;
-    /** Extra sync targets. Default: none (only the built-in `data` read model). */
-    syncTargets?: SyncTarget[];
-  };
-  task?: {
-    /** `map_state` MaxConcurrency. Default: 2. */
-    maxConcurrency?: pulumi.Input<number>;
-    /** Task machine TimeoutSeconds. Default: 900. */
-    timeoutSeconds?: pulumi.Input<number>;
-    /** Task type → executor Lambda ARN. Default: none. */
-    executors?: Record<string, pulumi.Input<string>>;
-  };
-  import?: {
-    /** Distributed Map MaxItemsPerBatch. Default: 10. */
-    maxItemsPerBatch?: pulumi.Input<number>;
-    /** Distributed Map MaxConcurrency. Default: 50. */
-    maxConcurrency?: pulumi.Input<number>;
-    /** Distributed Map ToleratedFailurePercentage. Default: 5. */
-    toleratedFailurePercentage?: pulumi.Input<number>;
-    /** `trigger_single_csv_and_wait` TimeoutSeconds. Default: 3600. */
-    zipChildTimeoutSeconds?: pulumi.Input<number>;
-    /** Files up to this size are imported in DIRECT mode; 0: never. Default: 262144 (256 KiB). */
-    directMaxBytes?: pulumi.Input<number>;
-    /** Days unzipped files, staged rows and result files are kept (offloaded payloads are kept for good). Default: 30. */
-    resultRetentionDays?: pulumi.Input<number>;
-    /** Days uploaded files under `imports/` are kept; 0 keeps them. Default: 30. */
-    uploadRetentionDays?: pulumi.Input<number>;
-    /** Days an import's per-row items stay in `import_tmp` (DynamoDB TTL from the job's creation). Default: 30. */
-    recordRetentionDays?: pulumi.Input<number>;
-    /** Entries a ZIP archive may have. Default: 10000. */
-    zipMaxEntries?: pulumi.Input<number>;
-    /** CSV files one ZIP job may import, at most 1464 (execution history). Default: 1000. */
-    zipMaxFiles?: pulumi.Input<number>;
-    /** Uncompressed bytes of a ZIP's CSV files together. Default: 1073741824 (1 GiB). */
-    zipMaxUncompressedBytes?: pulumi.Input<number>;
-    /** Largest uncompressed ÷ compressed size of a ZIP entry. Default: 100. */
-    zipMaxCompressionRatio?: pulumi.Input<number>;
-    /** Bucket name. Default: `<prefix>-import-<account id>`. */
-    bucketName?: string;
-    /**
-     * S3 server access logging of the import bucket into a private log bucket
-     * (`<prefix>-import-logs-<account id>`), kept `logRetentionDays`. Default: false.
-     */
-    accessLogging?: boolean;
-  };
+  /**
+   * Runs every handler Lambda in these private subnets and security groups (the roles get
+   * the network-interface grants that needs). Default: outside any VPC.
+   */
+  vpc?: VpcSettings;
+  /** Command workflow settings. Default: every setting at its own default. */
+  command?: CommandSettings;
+  /** Task workflow settings. Default: every setting at its own default. */
+  task?: TaskSettings;
+  /** Import workflow and bucket settings. Default: every setting at its own default. */
+  import?: ImportSettings;
   /**
    * Create the CloudWatch operations dashboard (`<prefix>-operations`): alarms, business
    * metrics, executions, queues and functions of this stack.
    * Default: true.
    */
   dashboard?: boolean;
+  /** Tags of every resource that takes tags. Default: none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The parts a TypeScript program may reach into; kept off the class so they are not schema outputs. */
+interface Parts {
+  tables: CqrsTables;
+  bucket: ImportBucket;
+  accessLogs?: AccessLogBucket;
+  messaging: Messaging;
+  functions: Record<FunctionKey, HandlerFunction>;
+  machines: WorkflowMachines;
+  dashboard?: OperationsDashboard;
+}
+const partsOf = new WeakMap<CqrsWorkflows, Parts>();
+
+const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A function name (→ an ARN in this stack's account and region) or an ARN, as given. */
+function lambdaArnOf(
+  context: pulumi.Output<ArnContext>,
+  value: pulumi.Input<string>,
+  where: string,
+): pulumi.Output<string> {
+  const check = (v: string) => {
+    if (!v.startsWith('arn:') && !FUNCTION_NAME.test(v)) {
+      throw new Error(`${where}: "${v}" is neither a Lambda function name ([A-Za-z0-9_-], at most 64) nor an ARN`);
+    }
+  };
+  // A plain value fails now, before anything is registered; an output when it resolves.
+  if (typeof value === 'string') check(value);
+  return pulumi.all([context, value]).apply(([c, v]) => {
+    check(v);
+    return v.startsWith('arn:') ? v : arns.lambda(c, v);
+  });
 }
 
 /**
@@ -132,49 +217,80 @@ export interface CqrsWorkflowsArgs {
  * state machines, and alarms on everything that can fail.
  */
 export class CqrsWorkflows extends pulumi.ComponentResource {
+  /** The prefix of every physical name. */
   readonly prefix: string;
-  readonly tables: CqrsTables;
-  readonly bucket: ImportBucket;
-  /** The import bucket's access log bucket, when `import.accessLogging` is on. */
-  readonly accessLogs?: AccessLogBucket;
-  readonly messaging: Messaging;
-  readonly functions: Record<FunctionKey, HandlerFunction>;
-  readonly machines: WorkflowMachines;
-  /** The operations dashboard; undefined when `dashboard` is false. */
-  readonly dashboard?: OperationsDashboard;
-
-  readonly tableNames: pulumi.Output<Record<TableKey, string>>;
-  readonly tableArns: pulumi.Output<Record<TableKey, string>>;
+  /** Physical table names by table (`commands`, `data`, `history`, `tasks`, `import_tmp`). */
+  readonly tableNames: pulumi.Output<Record<string, string>>;
+  /** Table ARNs by table. */
+  readonly tableArns: pulumi.Output<Record<string, string>>;
+  /** Stream ARNs of the tables workflows start from (`commands`, `tasks`, `import_tmp`). */
   readonly tableStreamArns: pulumi.Output<Record<string, string>>;
+  /** Name of the import bucket. */
   readonly bucketName: pulumi.Output<string>;
+  /** ARN of the import bucket. */
   readonly bucketArn: pulumi.Output<string>;
+  /** ARN of the main SNS topic. */
   readonly mainTopicArn: pulumi.Output<string>;
+  /** ARN of the alarm SNS topic (subscribe on-call channels here). */
   readonly alarmTopicArn: pulumi.Output<string>;
-  readonly queueUrls: pulumi.Output<Record<QueueKey, string>>;
-  readonly queueArns: pulumi.Output<Record<QueueKey, string>>;
-  readonly functionNames: pulumi.Output<Record<FunctionKey, string>>;
-  readonly stateMachineArns: pulumi.Output<Record<MachineKey, string>>;
-  readonly stateMachineNames: pulumi.Output<Record<MachineKey, string>>;
+  /** Queue URLs by queue (`task-action`, `import-action`, `notification`). */
+  readonly queueUrls: pulumi.Output<Record<string, string>>;
+  /** Queue ARNs by queue. */
+  readonly queueArns: pulumi.Output<Record<string, string>>;
+  /** Physical Lambda function names by handler (`command-step`, `stream-router`, ...). */
+  readonly functionNames: pulumi.Output<Record<string, string>>;
+  /** State machine ARNs by machine (`command`, `task`, `import-csv`, `import-zip`). */
+  readonly stateMachineArns: pulumi.Output<Record<string, string>>;
+  /** State machine names by machine. */
+  readonly stateMachineNames: pulumi.Output<Record<string, string>>;
+  /** Everything `createCqrsClient` (cqrs-workflows/client) needs besides the SDK clients. */
+  readonly clientConfig: pulumi.Output<ClientConfig>;
   /** Name of the operations dashboard; undefined when `dashboard` is false. */
   readonly dashboardName: pulumi.Output<string | undefined>;
 
+  /** The tables component (TypeScript only). */
+  get tables(): CqrsTables {
+    return this.parts().tables;
+  }
+  /** The import bucket component (TypeScript only). */
+  get bucket(): ImportBucket {
+    return this.parts().bucket;
+  }
+  /** The import bucket's access log bucket, when `import.accessLogging` is on (TypeScript only). */
+  get accessLogs(): AccessLogBucket | undefined {
+    return this.parts().accessLogs;
+  }
+  /** Topics and queues (TypeScript only). */
+  get messaging(): Messaging {
+    return this.parts().messaging;
+  }
+  /** The handler Lambdas by handler (TypeScript only). */
+  get functions(): Record<FunctionKey, HandlerFunction> {
+    return this.parts().functions;
+  }
+  /** The four state machines (TypeScript only). */
+  get machines(): WorkflowMachines {
+    return this.parts().machines;
+  }
+  /** The operations dashboard, undefined when `dashboard` is false (TypeScript only). */
+  get dashboard(): OperationsDashboard | undefined {
+    return this.parts().dashboard;
+  }
+
   constructor(name: string, args: CqrsWorkflowsArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super('cqrs-workflows:index:CqrsWorkflows', name, {}, opts);
-    const prefix = args.prefix ?? defaultPrefix(pulumi.getStack());
+    recordRetainOnDelete(this, opts);
+    const label = `CqrsWorkflows "${name}"`;
+    const prefix = args.prefix ?? defaultPrefix(pulumi.getStack(), name);
     const problem = prefixProblem(prefix);
-    if (problem) throw new Error(`CqrsWorkflows ${name}: prefix "${prefix}" ${problem}`);
+    if (problem) throw new Error(`${label}: prefix "${prefix}" ${problem}`);
+    claimPrefix(prefix, this, label);
     this.prefix = prefix;
     const child = { parent: this };
 
     // ARNs are built from names and the caller's account: invokes answer during
     // preview, resource outputs do not, and the state machine definitions must be known.
-    const arnContext: pulumi.Output<ArnContext> = pulumi
-      .all([aws.getCallerIdentityOutput({}, child), aws.getRegionOutput({}, child), aws.getPartitionOutput({}, child)])
-      .apply(([identity, region, partition]) => ({
-        accountId: identity.accountId,
-        region: region.region,
-        partition: partition.partition,
-      }));
+    const arnContext = callerArnContext(child);
 
     const tables = new CqrsTables(
       `${name}-tables`,
@@ -239,7 +355,24 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       MACHINE_KEYS.map((k) => [k, arnContext.apply((c) => arns.stateMachine(c, machineName(k)))]),
     ) as Record<MachineKey, pulumi.Output<string>>;
 
-    const syncTargets = args.command?.syncTargets ?? [];
+    const syncTargets = (args.command?.syncTargets ?? []).map((t, i) => {
+      const where = `${label}: command.syncTargets[${i}] (${JSON.stringify(t.name)})`;
+      if ((t.functionName === undefined) === (t.functionArn === undefined)) {
+        throw new Error(`${where}: give exactly one of functionName and functionArn`);
+      }
+      return {
+        name: t.name,
+        functionArn: lambdaArnOf(arnContext, t.functionName ?? t.functionArn!, where),
+        timeoutSeconds: t.timeoutSeconds,
+      };
+    });
+    const taskExecutors = Object.fromEntries(
+      Object.entries(args.task?.executors ?? {}).map(([type, fn]) => [
+        type,
+        lambdaArnOf(arnContext, fn, `${label}: task.executors[${JSON.stringify(type)}]`),
+      ]),
+    );
+    const directImportMaxBytes = args.import?.directMaxBytes ?? DEFAULT_DIRECT_IMPORT_MAX_BYTES;
     const specs = functionSpecs({
       tableNames: tables.names,
       tableArns: Object.fromEntries(TABLE_KEYS.map((k) => [k, tables.tables[k].arn])) as Record<
@@ -253,10 +386,10 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       alarmKeyArn: messaging.alarmKey.arn,
       machineArns,
       syncTargets,
-      taskExecutors: args.task?.executors ?? {},
+      taskExecutors,
       commandTtlSeconds: pulumi.output(args.command?.ttlDays ?? 90).apply((d) => d * 86400),
       commandMaxWaitSeconds: args.command?.maxWaitSeconds ?? 86400,
-      directImportMaxBytes: args.import?.directMaxBytes ?? DEFAULT_DIRECT_IMPORT_MAX_BYTES,
+      directImportMaxBytes,
       maxReceiveCount: args.maxReceiveCount ?? 5,
       importRecordTtlSeconds: pulumi
         .output(args.import?.recordRetentionDays ?? DEFAULT_IMPORT_RECORD_RETENTION_DAYS)
@@ -292,6 +425,8 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
           memorySize: args.lambdaMemoryMb,
           logRetentionDays: args.logRetentionDays,
           alarmTopicArn: messaging.alarmTopic.arn,
+          vpc: args.vpc,
+          arnContext,
           tags: args.tags,
         },
         child,
@@ -327,7 +462,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       this,
     );
 
-    this.machines = new WorkflowMachines(
+    const machines = new WorkflowMachines(
       `${name}-machines`,
       {
         prefix,
@@ -359,8 +494,9 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       child,
     );
 
+    let dashboard: OperationsDashboard | undefined;
     if (args.dashboard ?? true) {
-      this.dashboard = new OperationsDashboard(
+      dashboard = new OperationsDashboard(
         `${name}-dashboard`,
         {
           dashboardName: physicalName(prefix, 'operations'),
@@ -380,7 +516,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
           ),
           deadLetterQueueNames: { 'stream-dlq': messaging.names.streamDlq },
           alarmNames: [
-            ...this.machines.alarmNames,
+            ...machines.alarmNames,
             ...FUNCTION_KEYS.flatMap((k) => functions[k].alarmNames),
             ...messaging.alarmNames,
           ],
@@ -388,35 +524,43 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
         child,
       );
     }
-    this.dashboardName = pulumi.output(this.dashboard?.dashboardName);
+    this.dashboardName = pulumi.output(dashboard?.dashboardName);
 
-    this.tables = tables;
-    this.bucket = bucket;
-    this.accessLogs = accessLogs;
-    this.messaging = messaging;
-    this.functions = functions;
-    this.tableNames = pulumi.output(tables.names);
-    this.tableArns = pulumi.all(Object.fromEntries(TABLE_KEYS.map((k) => [k, tables.tables[k].arn]))) as pulumi.Output<
-      Record<TableKey, string>
-    >;
-    this.tableStreamArns = pulumi.all(Object.fromEntries(STREAM_TABLES.map((k) => [k, tables.tables[k].streamArn])));
+    partsOf.set(this, { tables, bucket, accessLogs, messaging, functions, machines, dashboard });
+    const byKey = <K extends string>(
+      keys: readonly K[],
+      value: (k: K) => pulumi.Input<string>,
+    ): pulumi.Output<Record<string, string>> =>
+      pulumi.all(Object.fromEntries(keys.map((k): [string, pulumi.Input<string>] => [k, value(k)])));
+    this.tableNames = byKey(TABLE_KEYS, (k) => tables.names[k]);
+    this.tableArns = byKey(TABLE_KEYS, (k) => tables.tables[k].arn);
+    this.tableStreamArns = byKey(STREAM_TABLES, (k) => tables.tables[k].streamArn);
     this.bucketName = bucket.name;
     this.bucketArn = bucket.arn;
     this.mainTopicArn = messaging.mainTopic.arn;
     this.alarmTopicArn = messaging.alarmTopic.arn;
-    this.queueUrls = pulumi.all(
-      Object.fromEntries(QUEUE_KEYS.map((q) => [q, messaging.queues[q].queue.url])),
-    ) as pulumi.Output<Record<QueueKey, string>>;
-    this.queueArns = pulumi.all(
-      Object.fromEntries(QUEUE_KEYS.map((q) => [q, messaging.queues[q].queue.arn])),
-    ) as pulumi.Output<Record<QueueKey, string>>;
-    this.functionNames = pulumi.all(
-      Object.fromEntries(FUNCTION_KEYS.map((k) => [k, functions[k].functionName])),
-    ) as pulumi.Output<Record<FunctionKey, string>>;
-    this.stateMachineArns = this.machines.arns;
-    this.stateMachineNames = this.machines.names;
+    this.queueUrls = byKey(QUEUE_KEYS, (q) => messaging.queues[q].queue.url);
+    this.queueArns = byKey(QUEUE_KEYS, (q) => messaging.queues[q].queue.arn);
+    this.functionNames = byKey(FUNCTION_KEYS, (k) => functions[k].functionName);
+    this.stateMachineArns = byKey(MACHINE_KEYS, (k) => machines.machines[k].arn);
+    this.stateMachineNames = byKey(MACHINE_KEYS, (k) => machines.machines[k].name);
+    this.clientConfig = pulumi
+      .all([arnContext, bucket.name, messaging.mainTopic.arn, directImportMaxBytes])
+      .apply(([c, importBucket, mainTopicArn, maxBytes]) => ({
+        region: c.region,
+        tables: {
+          commands: tables.names.commands,
+          data: tables.names.data,
+          tasks: tables.names.tasks,
+          importTmp: tables.names.import_tmp,
+        },
+        importBucket,
+        mainTopicArn,
+        directImportMaxBytes: maxBytes,
+      }));
 
     this.registerOutputs({
+      prefix: this.prefix,
       tableNames: this.tableNames,
       tableArns: this.tableArns,
       tableStreamArns: this.tableStreamArns,
@@ -429,7 +573,14 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       functionNames: this.functionNames,
       stateMachineArns: this.stateMachineArns,
       stateMachineNames: this.stateMachineNames,
+      clientConfig: this.clientConfig,
       dashboardName: this.dashboardName,
     });
+  }
+
+  private parts(): Parts {
+    const parts = partsOf.get(this);
+    if (!parts) throw new Error('CqrsWorkflows: its parts are not built yet');
+    return parts;
   }
 }

@@ -3,7 +3,57 @@ import * as pulumi from '@pulumi/pulumi';
 import { LambdaMetric } from '../core/metrics';
 import { thresholdAlarm } from './alarms';
 import { bundleHandler, type HandlerBundle } from './bundle';
+import { callerArnContext } from './arn-context';
 import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument, type PolicyStatement } from './iam';
+import type { ArnContext } from './naming';
+
+/** Private subnets and security groups for Lambda functions that must run inside a VPC. */
+export interface VpcSettings {
+  /**
+   * Subnets the functions attach to (one network interface per subnet and security group).
+   * Use private subnets in at least two Availability Zones.
+   */
+  subnetIds: pulumi.Input<string>[];
+  /**
+   * Security groups of the functions. They need outbound HTTPS (443) to the VPC endpoints
+   * of DynamoDB, S3, Step Functions, SNS, SQS, Lambda and CloudWatch Logs, or to a NAT gateway.
+   */
+  securityGroupIds: pulumi.Input<string>[];
+}
+
+/**
+ * What Lambda needs to attach a function to a VPC, with the execution role: create its
+ * network interfaces in exactly these subnets and security groups, and manage (only)
+ * network interfaces afterwards. EC2's Describe calls have no resource-level
+ * permissions, so those two keep `*` (the actions stay explicit).
+ */
+export function vpcNetworkStatements(context: pulumi.Input<ArnContext>, vpc: VpcSettings): PolicyStatement[] {
+  const ec2 = (c: ArnContext, resource: string) => `arn:${c.partition}:ec2:${c.region}:${c.accountId}:${resource}`;
+  const interfaces = pulumi.output(context).apply((c) => ec2(c, 'network-interface/*'));
+  return [
+    {
+      Sid: 'VpcDescribe',
+      Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+      Resource: ['*'],
+    },
+    {
+      Sid: 'VpcCreateNetworkInterface',
+      Action: ['ec2:CreateNetworkInterface'],
+      Resource: pulumi
+        .all([context, pulumi.all(vpc.subnetIds), pulumi.all(vpc.securityGroupIds)])
+        .apply(([c, subnets, groups]) => [
+          ec2(c, 'network-interface/*'),
+          ...subnets.map((id) => ec2(c, `subnet/${id}`)),
+          ...groups.map((id) => ec2(c, `security-group/${id}`)),
+        ]),
+    },
+    {
+      Sid: 'VpcManageNetworkInterfaces',
+      Action: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+      Resource: [interfaces],
+    },
+  ];
+}
 
 export interface HandlerFunctionArgs {
   /** Handler entry: a name under `handlers/` (`command-step`) or a path relative to the package root. */
@@ -23,6 +73,10 @@ export interface HandlerFunctionArgs {
   alarmTopicArn?: pulumi.Input<string>;
   /** Reserved concurrency. Default: unreserved. */
   reservedConcurrency?: pulumi.Input<number>;
+  /** Runs the function in these subnets and security groups, with the network-interface grants that needs. Default: outside any VPC. */
+  vpc?: VpcSettings;
+  /** Partition, region and account for the VPC grants. Default: the caller's, from provider invokes. */
+  arnContext?: pulumi.Input<ArnContext>;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -71,6 +125,7 @@ export class HandlerFunction extends pulumi.ComponentResource {
       // X-Ray has no resource-level permissions; the actions stay explicit.
       { Sid: 'Tracing', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: ['*'] },
     ];
+    if (args.vpc) own.push(...vpcNetworkStatements(args.arnContext ?? callerArnContext(child), args.vpc));
     this.rolePolicy = new aws.iam.RolePolicy(
       `${name}-policy`,
       { role: this.role.id, policy: policyDocument([...own, ...args.statements]) },
@@ -103,8 +158,12 @@ export class HandlerFunction extends pulumi.ComponentResource {
           systemLogLevel: 'WARN',
         },
         tracingConfig: { mode: 'Active' },
+        vpcConfig: args.vpc
+          ? { subnetIds: args.vpc.subnetIds, securityGroupIds: args.vpc.securityGroupIds }
+          : undefined,
         tags: args.tags,
       },
+      // Lambda checks the network-interface grants when it creates a VPC function.
       { parent: this, dependsOn: [this.rolePolicy, this.logGroup] },
     );
     this.alarmNames = args.alarmTopicArn ? [`${args.functionName}-errors`] : [];

@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { BUCKET_PREFIXES, CSV_SOURCE_PREFIXES } from '../core/bucket-layout';
+import { mayForceDestroy, recordRetainOnDelete } from './resource-options';
 
 /** Key prefixes inside the import bucket, shared with the handlers (one definition). */
 export const IMPORT_PREFIXES = BUCKET_PREFIXES;
@@ -17,7 +18,10 @@ export interface ImportBucketArgs {
   resultRetentionDays?: pulumi.Input<number>;
   /** Days to keep uploaded files under `imports/`; 0 keeps them. Default: 30. */
   uploadRetentionDays?: pulumi.Input<number>;
-  /** Pulumi `protect`; also turns off `forceDestroy`. Default: false. */
+  /**
+   * Pulumi `protect` on the bucket. A protected or retained bucket never gets
+   * `forceDestroy`. Default: inherited from this component's own `protect` option.
+   */
   protect?: boolean;
   /** Customer-managed KMS key. Default: SSE-S3 (AES256). */
   kmsKeyArn?: pulumi.Input<string>;
@@ -100,11 +104,12 @@ export class ImportBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: ImportBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super('cqrs-workflows:index:ImportBucket', name, {}, opts);
-    const protect = args.protect ?? false;
+    recordRetainOnDelete(this, opts);
     const bucket = new aws.s3.Bucket(
       `${name}-bucket`,
-      { bucket: args.bucketName, forceDestroy: !protect, tags: args.tags },
-      { parent: this, protect },
+      { bucket: args.bucketName, forceDestroy: mayForceDestroy(this, args.protect), tags: args.tags },
+      // `undefined` lets Pulumi inherit the component's `protect`.
+      { parent: this, protect: args.protect },
     );
     const child = { parent: this };
     lockDownBucket(name, bucket.id, args.kmsKeyArn, child);

@@ -3,7 +3,15 @@
  * serverless backend. `CqrsWorkflows` wires everything; the parts are exported for
  * projects that assemble their own.
  */
-export { CqrsWorkflows, type CqrsWorkflowsArgs, type SyncTarget } from './cqrs-workflows';
+export {
+  CqrsWorkflows,
+  type CqrsWorkflowsArgs,
+  type CommandSettings,
+  type ImportSettings,
+  type SyncTarget,
+  type TaskSettings,
+} from './cqrs-workflows';
+export type { ClientConfig, ClientTables } from '../core/client-config';
 export { CqrsTables, TABLE_KEYS, STREAM_TABLES, type CqrsTablesArgs, type TableKey } from './tables';
 export {
   ImportBucket,
@@ -14,9 +22,10 @@ export {
 } from './import-bucket';
 export { AccessLogBucket, type AccessLogBucketArgs } from './access-log-bucket';
 export { Messaging, QUEUE_ROUTES, QUEUE_KEYS, type MessagingArgs, type QueueKey } from './messaging';
-export { HandlerFunction, type HandlerFunctionArgs } from './handler-function';
+export { HandlerFunction, vpcNetworkStatements, type HandlerFunctionArgs, type VpcSettings } from './handler-function';
 export { streamSource, queueSource, streamReadStatements, queueConsumeStatements } from './event-sources';
-export { WorkflowStateMachine, type WorkflowStateMachineArgs } from './state-machine';
+export { LogLevel, StateMachineType, WorkflowStateMachine, type WorkflowStateMachineArgs } from './state-machine';
+export { callerArnContext } from './arn-context';
 export { ExecutionEventRule, ENDED_STATUSES, type ExecutionEventRuleArgs } from './execution-events';
 export { WorkflowMachines, type WorkflowMachinesArgs } from './workflow-machines';
 export { OperationsDashboard, type OperationsDashboardArgs, type DashboardQueueArgs } from './dashboard';

@@ -28,14 +28,24 @@ export function prefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
-/** The default prefix for a stack: `cqrs-<stack>`, normalised to a valid prefix. */
-export function defaultPrefix(stack: string): string {
-  const cleaned = stack
+function slug(value: string): string {
+  return value
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')
     .replace(/-+/g, '-')
     .replace(/^-|-$/g, '');
-  return `cqrs-${cleaned || 'stack'}`.slice(0, 32).replace(/-$/, '');
+}
+
+/**
+ * The default prefix: `<component name>-<stack>`, normalised to a valid prefix
+ * (`cqrs-<stack>` for the program's component, named `cqrs`). Two components in one
+ * stack get different prefixes unless their names normalise alike or are cut at the
+ * same place; `claimPrefix` turns that into an error before anything is registered.
+ */
+export function defaultPrefix(stack: string, componentName = 'cqrs'): string {
+  let name = slug(componentName) || 'cqrs';
+  if (!/^[a-z]/.test(name)) name = `cqrs-${name}`;
+  return `${name}-${slug(stack) || 'stack'}`.slice(0, 32).replace(/-+$/, '');
 }
 
 /**

@@ -13,8 +13,8 @@ export interface MachineIdentity {
   partition: string;
   region: string;
   accountId: string;
-  /** The import bucket: the only bucket an ItemReader or ResultWriter may use. */
-  bucketName: string;
+  /** The only bucket an ItemReader or ResultWriter may use; a machine without one may use none. */
+  bucketName?: string;
   /**
    * Key prefixes an ItemReader may read when its key is chosen at run time (`Key.$`):
    * the definition cannot say which objects those are, the caller does.
@@ -53,6 +53,11 @@ export function permissionsFor(
       distributed = true;
       // Step Functions runs Distributed Map children as STANDARD unless told otherwise.
       if (processor.ExecutionType !== 'EXPRESS') standardChildren = true;
+    }
+    if ((state.ItemReader || state.ResultWriter) && id.bucketName === undefined) {
+      throw new Error(
+        `${machineName}: state "${stateName}" reads or writes S3, but the machine was given no bucketName to scope that to`,
+      );
     }
     if (state.ItemReader) {
       if (!S3_GET_OBJECT.test(state.ItemReader.Resource)) {

@@ -7,33 +7,58 @@ import type { StateMachineDefinition } from './asl/types';
 import { validateDefinition } from './asl/validate';
 import { IMPORT_PREFIXES as BUCKET_PREFIXES } from './import-bucket';
 import { assertExplicitActions, assumeRolePolicy, boundedRoleName, policyDocument } from './iam';
+import { callerArnContext } from './arn-context';
 import { arns, type ArnContext } from './naming';
 import { permissionsFor } from './state-machine-permissions';
+
+/** Step Functions logging level of a state machine (logging itself stays on). */
+export const LogLevel = {
+  /** Every execution event, with input and output unless execution data is turned off. */
+  All: 'ALL',
+  /** Only failures. */
+  Error: 'ERROR',
+  /** Only executions that end in failure. */
+  Fatal: 'FATAL',
+} as const;
+export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
+
+/** Step Functions workflow type. */
+export const StateMachineType = {
+  /** Exactly-once, up to a year, task tokens and execution history. */
+  Standard: 'STANDARD',
+  /** At-least-once, up to five minutes, priced per execution and duration. */
+  Express: 'EXPRESS',
+} as const;
+export type StateMachineType = (typeof StateMachineType)[keyof typeof StateMachineType];
 
 export interface WorkflowStateMachineArgs {
   /** Explicit physical name; the ARN is built from it so the definition is known at preview. */
   stateMachineName: string;
-  type: 'STANDARD' | 'EXPRESS';
+  /** STANDARD or EXPRESS. */
+  type: StateMachineType;
   /**
    * The definition. Every value in it must come from names, config and invokes,
    * never from resource outputs, or CrossGuard cannot judge it during preview.
    */
   definition: pulumi.Input<StateMachineDefinition>;
-  arnContext: pulumi.Input<ArnContext>;
-  /** The only bucket a Distributed Map may read items from or write results to. */
-  bucketName: pulumi.Input<string>;
+  /** Partition, region and account the machine's own ARN is built in. Default: the caller's, from provider invokes. */
+  arnContext?: pulumi.Input<ArnContext>;
+  /** The only bucket a Distributed Map may read items from or write results to. Default: none (a machine that reads or writes S3 then fails to build). */
+  bucketName?: pulumi.Input<string>;
   /**
    * Key prefixes (in `bucketName`) a Distributed Map's ItemReader may read when its key
    * is chosen at run time (`Key.$`). Default: `staged/`, where csv_loader stages the rows.
    */
   itemReaderKeyPrefixes?: string[];
+  /** SNS topic notified by the machine's alarms (the CqrsWorkflows `alarmTopicArn`, or your own). */
   alarmTopicArn: pulumi.Input<string>;
-  /** Default: 14. */
+  /** Retention of the machine's log group, in days (integer). Default: 14. */
   logRetentionDays?: pulumi.Input<number>;
-  /** Default: ERROR. */
-  logLevel?: pulumi.Input<'ALL' | 'ERROR' | 'FATAL'>;
+  /** Logging level. Default: ERROR. */
+  logLevel?: pulumi.Input<LogLevel>;
   /** Execution input and output in the logs (they may carry imported rows and keys). Default: false. */
   includeExecutionData?: pulumi.Input<boolean>;
+  /** Tags of every resource. Default: none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -58,7 +83,8 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
     const child = { parent: this };
     const machineName = args.stateMachineName;
     this.name = machineName;
-    this.arn = pulumi.output(args.arnContext).apply((c) => arns.stateMachine(c, machineName));
+    const arnContext = args.arnContext ?? callerArnContext(child);
+    this.arn = pulumi.output(arnContext).apply((c) => arns.stateMachine(c, machineName));
 
     const checked = pulumi.output(args.definition).apply((def) => {
       validateDefinition(machineName, def);
@@ -80,7 +106,7 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
       {
         name: boundedRoleName(machineName, 'sfn'),
         assumeRolePolicy: pulumi
-          .output(args.arnContext)
+          .output(arnContext)
           // Only this machine's executions may assume the role, not any state machine of the
           // account someone could create with iam:PassRole (the confused-deputy conditions AWS documents).
           .apply((c) =>
@@ -97,7 +123,7 @@ export class WorkflowStateMachine extends pulumi.ComponentResource {
       `${name}-policy`,
       {
         role: this.role.id,
-        policy: pulumi.all([checked, args.arnContext, args.bucketName]).apply(([def, c, bucketName]) => {
+        policy: pulumi.all([checked, arnContext, args.bucketName]).apply(([def, c, bucketName]) => {
           const statements = permissionsFor(machineName, def, {
             ...c,
             arn: arns.stateMachine(c, machineName),

@@ -12,7 +12,10 @@ export interface CqrsTablesArgs {
   prefix: string;
   /** DynamoDB deletion protection. Default: false. */
   deletionProtection?: pulumi.Input<boolean>;
-  /** Pulumi `protect` on every table (a plain value: resource options cannot wait for outputs). Default: false. */
+  /**
+   * Pulumi `protect` on every table (a plain value: resource options cannot wait for outputs).
+   * Default: inherited from this component's own `protect` option, as Pulumi does for any child.
+   */
   protect?: boolean;
   /** Customer-managed KMS key for server-side encryption. Default: the AWS-managed `aws/dynamodb` key. */
   kmsKeyArn?: pulumi.Input<string>;
@@ -58,7 +61,8 @@ export class CqrsTables extends pulumi.ComponentResource {
           deletionProtectionEnabled: args.deletionProtection ?? false,
           tags: args.tags,
         },
-        { parent: this, protect: args.protect ?? false },
+        // `undefined` lets Pulumi inherit the component's `protect`.
+        { parent: this, protect: args.protect },
       );
     }
     this.tables = tables;

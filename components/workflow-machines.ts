@@ -3,7 +3,7 @@ import type { StateMachineDefinition } from './asl/types';
 import type { FunctionKey, MachineKey } from './function-catalog';
 import { IMPORT_PREFIXES } from './import-bucket';
 import type { ArnContext } from './naming';
-import { WorkflowStateMachine } from './state-machine';
+import { WorkflowStateMachine, type LogLevel } from './state-machine';
 import {
   buildCommandDefinition,
   buildImportCsvDefinition,
@@ -21,7 +21,7 @@ export interface WorkflowMachinesArgs {
   bucketName: pulumi.Input<string>;
   alarmTopicArn: pulumi.Input<string>;
   logRetentionDays?: pulumi.Input<number>;
-  logLevel?: pulumi.Input<'ALL' | 'ERROR' | 'FATAL'>;
+  logLevel?: pulumi.Input<LogLevel>;
   includeExecutionData?: pulumi.Input<boolean>;
   command: {
     waitTimeoutSeconds?: pulumi.Input<number>;

@@ -20,6 +20,8 @@ export interface SynthResource {
   parent?: string;
   /** Pulumi `protect`, inherited from parents as the engine does. */
   protect: boolean;
+  /** Pulumi `retainOnDelete`, inherited from parents as the engine does. */
+  retainOnDelete: boolean;
   /** URN of an explicit provider, if the resource or a parent was given one. */
   provider?: string;
   /** Inputs as the engine would see them; a value unknown at preview is the string {@link UNKNOWN}. */
@@ -32,6 +34,7 @@ interface ResourceMeta {
   qualifiedType: string;
   parent?: string;
   protect: boolean;
+  retainOnDelete: boolean;
   provider?: string;
 }
 
@@ -271,6 +274,7 @@ export async function synthesize<T>(
       qualifiedType,
       parent: parent?.urn,
       protect: opts.protect ?? parent?.protect ?? false,
+      retainOnDelete: opts.retainOnDelete ?? parent?.retainOnDelete ?? false,
       provider: (explicit && metaByResource.get(explicit)?.urn) ?? parent?.provider,
     };
     metaByResource.set(args.resource, meta);
@@ -291,6 +295,7 @@ export async function synthesize<T>(
           urn: meta?.urn ?? `urn:pulumi:${stack}::${project}::${args.type}::${args.name}`,
           parent: meta?.parent,
           protect: meta?.protect ?? false,
+          retainOnDelete: meta?.retainOnDelete ?? false,
           provider: meta?.provider,
           inputs: normalizeUnknowns(await plainAssets(args.inputs)) as Record<string, unknown>,
           custom: args.custom ?? true,

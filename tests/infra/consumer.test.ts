@@ -3,6 +3,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { CqrsWorkflows } from '../../components';
 import { boundedRoleName } from '../../components/iam';
+import { defaultPrefix } from '../../components/naming';
 import type { SynthResource } from '../../scripts/synth/run-program';
 import { byName, ofType, synthProgram, T } from '../support/synth';
 
@@ -135,14 +136,23 @@ describe('physical names', () => {
     assert.equal(boundedRoleName('cqrs-dev-command', 'sfn'), 'cqrs-dev-command-sfn');
   });
 
-  it('derive a valid default prefix from any stack name', async () => {
-    const result = await synthProgram('Feature_42', () => new CqrsWorkflows('x'), {
+  it('derive a valid default prefix from any component and stack name', async () => {
+    const result = await synthProgram('Feature_42', () => new CqrsWorkflows('Orders.API'), {
       config: { 'aws:region': 'eu-central-1' },
     });
     assert.deepEqual(
       result.errors.map((e) => e.message),
       [],
     );
-    assert.ok(ofType(result.resources, T.table).every((t) => String(t.inputs.name).startsWith('cqrs-feature-42-')));
+    assert.ok(
+      ofType(result.resources, T.table).every((t) => String(t.inputs.name).startsWith('orders-api-feature-42-')),
+    );
+  });
+
+  it("keep the program's default `cqrs-<stack>` for a component named cqrs", () => {
+    assert.equal(defaultPrefix('prod', 'cqrs'), 'cqrs-prod');
+    assert.equal(defaultPrefix('prod'), 'cqrs-prod');
+    assert.equal(defaultPrefix('-', '42'), 'cqrs-42-stack');
+    assert.ok(defaultPrefix('s'.repeat(40), 'n'.repeat(40)).length <= 32);
   });
 });
