@@ -13,12 +13,12 @@ export interface VpcSettings {
    * Subnets the functions attach to (one network interface per subnet and security group).
    * Use private subnets in at least two Availability Zones.
    */
-  subnetIds: pulumi.Input<string>[];
+  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Security groups of the functions. They need outbound HTTPS (443) to the VPC endpoints
    * of DynamoDB, S3, Step Functions, SNS, SQS, Lambda and CloudWatch Logs, or to a NAT gateway.
    */
-  securityGroupIds: pulumi.Input<string>[];
+  securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -40,7 +40,7 @@ export function vpcNetworkStatements(context: pulumi.Input<ArnContext>, vpc: Vpc
       Sid: 'VpcCreateNetworkInterface',
       Action: ['ec2:CreateNetworkInterface'],
       Resource: pulumi
-        .all([context, pulumi.all(vpc.subnetIds), pulumi.all(vpc.securityGroupIds)])
+        .all([context, pulumi.output(vpc.subnetIds), pulumi.output(vpc.securityGroupIds)])
         .apply(([c, subnets, groups]) => [
           ec2(c, 'network-interface/*'),
           ...subnets.map((id) => ec2(c, `subnet/${id}`)),

@@ -119,7 +119,7 @@ function mockId(type: string, physical: string | undefined, logical: string, arn
 }
 
 /** Outputs a real provider would compute, enough for a program's `apply`s to run. */
-function computedState(
+export function computedState(
   args: pulumi.runtime.MockResourceArgs,
   region: string,
 ): { id: string; state: Record<string, unknown> } {
@@ -138,7 +138,8 @@ function computedState(
   return { id, state };
 }
 
-function answerInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record<string, unknown> {
+/** Answers the provider invokes every AWS program makes (account, region, partition). */
+export function answerInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record<string, unknown> {
   switch (args.token) {
     case 'aws:index/getCallerIdentity:getCallerIdentity':
       return {
