@@ -36,8 +36,27 @@ export const LAZY_CREDENTIAL_PROVIDERS = [
 ];
 
 /**
+ * The AWS SDK packages the handlers import. In a consumer's node_modules, npm may place
+ * a copy of one of them next to this package and another at the top (say, the
+ * consumer's own `@aws-sdk/client-dynamodb` at a different version): the handlers would
+ * then import one copy and `@aws-sdk/lib-dynamodb` (whose peer it is) the other, and
+ * every bundle would carry two DynamoDB clients. Each is therefore aliased to itself,
+ * which makes esbuild resolve it from `absWorkingDir` (this package's root) for every
+ * importer: one copy per bundle, the one this package resolves.
+ */
+export const BUNDLED_SDK_PACKAGES = [
+  '@aws-sdk/client-dynamodb',
+  '@aws-sdk/client-lambda',
+  '@aws-sdk/client-s3',
+  '@aws-sdk/client-sfn',
+  '@aws-sdk/client-sns',
+  '@aws-sdk/lib-dynamodb',
+] as const;
+
+/**
  * The one set of esbuild options shared by `npm run bench` and the Pulumi HandlerFunction
- * component, so both build byte-identical bundles. Add `entryPoints` and `outfile`/`outdir`.
+ * component, so both build byte-identical bundles. Add `entryPoints`, `outfile`/`outdir` and
+ * `absWorkingDir` (the package root: the SDK aliases resolve from there).
  * The AWS SDK v3 clients are bundled (pinned version, tree-shaken via their ESM builds).
  */
 export const handlerBundleOptions: Readonly<BuildOptions> = Object.freeze({
@@ -54,6 +73,7 @@ export const handlerBundleOptions: Readonly<BuildOptions> = Object.freeze({
   charset: 'utf8',
   logLevel: 'warning',
   external: [...LAZY_CREDENTIAL_PROVIDERS],
+  alias: Object.fromEntries(BUNDLED_SDK_PACKAGES.map((p) => [p, p])),
 } satisfies BuildOptions);
 
 /** Absolute path of a handler's entry file (works from the sources and from dist/). */

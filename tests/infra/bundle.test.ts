@@ -2,9 +2,10 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bundleHandler } from '../../components/bundle';
+import { buildSync } from 'esbuild';
+import { bundleHandler, HANDLER_BUILD_OPTIONS } from '../../components/bundle';
 import { FUNCTION_KEYS } from '../../components/function-catalog';
-import { ofType, synthStack, T } from '../support/synth';
+import { ofType, ROOT, synthStack, T } from '../support/synth';
 
 describe('handler bundles', () => {
   it('are byte-identical across builds (no spurious diff on pulumi up)', () => {
@@ -47,5 +48,48 @@ describe('handler bundles', () => {
     assert.equal(Object.keys(a).length, FUNCTION_KEYS.length);
     assert.deepEqual(code(second), a);
     for (const serialized of Object.values(a)) assert.match(serialized, /index\.js/);
+  });
+
+  it("carry one DynamoDB client even when the consumer's node_modules holds two copies of it", () => {
+    // The layout npm makes when a consumer has its own @aws-sdk/client-dynamodb at a
+    // version outside our range: ours nested under cqrs-workflows, theirs (and the
+    // lib-dynamodb whose peer it is) at the top.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cqrs-dedupe-'));
+    const sdk = (name: string) => path.join(ROOT, 'node_modules', '@aws-sdk', name);
+    const pkgDir = path.join(dir, 'node_modules', 'cqrs-workflows');
+    try {
+      const copy = (from: string, to: string) => fs.cpSync(from, to, { recursive: true });
+      copy(sdk('client-dynamodb'), path.join(dir, 'node_modules', '@aws-sdk', 'client-dynamodb'));
+      copy(sdk('lib-dynamodb'), path.join(dir, 'node_modules', '@aws-sdk', 'lib-dynamodb'));
+      copy(sdk('client-dynamodb'), path.join(pkgDir, 'node_modules', '@aws-sdk', 'client-dynamodb'));
+      for (const part of ['handlers', 'core', 'package.json', 'tsconfig.json'])
+        copy(path.join(ROOT, part), path.join(pkgDir, part));
+
+      const dynamoCopies = (options: typeof HANDLER_BUILD_OPTIONS) => {
+        const result = buildSync({
+          ...options,
+          logLevel: 'silent',
+          absWorkingDir: pkgDir,
+          // Everything else resolves from the project's own node_modules.
+          nodePaths: [path.join(ROOT, 'node_modules')],
+          entryPoints: [path.join(pkgDir, 'handlers', 'command-step.ts')],
+          outfile: path.join(pkgDir, '.bundle', 'index.js'),
+          write: false,
+          metafile: true,
+        });
+        const roots = new Set<string>();
+        for (const [file, info] of Object.entries(result.metafile.outputs['.bundle/index.js']?.inputs ?? {})) {
+          const m = /^(.*@aws-sdk\/client-dynamodb)\//.exec(file);
+          if (m && info.bytesInOutput > 0) roots.add(m[1]);
+        }
+        return [...roots];
+      };
+
+      const withoutAlias = { ...HANDLER_BUILD_OPTIONS, alias: {} };
+      assert.equal(dynamoCopies(withoutAlias).length, 2, 'the layout reproduces two clients without the alias');
+      assert.deepEqual(dynamoCopies(HANDLER_BUILD_OPTIONS), ['node_modules/@aws-sdk/client-dynamodb']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
