@@ -7,6 +7,7 @@ const root = import.meta.dirname;
 
 export default tseslint.config(
   {
+    // examples/vpc needs @pulumi/awsx, which only the consumer test installs (and type-checks it).
     ignores: [
       'node_modules/',
       'policies/node_modules/',
@@ -17,6 +18,7 @@ export default tseslint.config(
       '.scratch/',
       '**/*.js',
       '**/*.mjs',
+      'examples/vpc/',
     ],
   },
   js.configs.recommended,

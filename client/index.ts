@@ -43,6 +43,8 @@ export { failExecution, resumeExecution } from './tokens';
 export { TokenResult } from '../core/sfn';
 /** @deprecated Since 0.2: resumeExecution/failExecution answer {@link TokenResult}, which adds `invalid`. */
 export type { TokenOutcome } from '../core/sfn';
+/** The event shapes of your own Lambdas: sync targets, task executors, custom workflow steps. */
+export type { Key, SfnContext, StepEvent, SyncItem, TaskExecutionRequest } from '../core/types';
 export { ImportMode, ImportStatus, TaskStatus, CommandResult, Action } from '../core/status';
 export { commandSk, parseCommandSk } from '../core/keys';
 export { COMMAND_ROW_MAX_BYTES, LimitExceededError, PARTITION_KEY_MAX_BYTES, SORT_KEY_MAX_BYTES } from '../core/limits';

@@ -29,6 +29,26 @@ export interface StepEvent<I = unknown> {
   taskToken?: string;
 }
 
+/**
+ * What a sync target's Lambda gets as `input` (docs/architecture.md, command machine):
+ * the command version to apply (the `commands` row key) and the target's name. The
+ * machine records the target as FINISHED when the call returns (its return value is not
+ * kept) and FAILED when it throws.
+ */
+export interface SyncItem extends Key {
+  target: string;
+}
+
+/** What a task executor's Lambda gets for one sub-task; it returns the sub-task's result. */
+export interface TaskExecutionRequest {
+  source: 'task';
+  taskType: string;
+  parent: Key;
+  subTask: Key;
+  index: number;
+  input: unknown;
+}
+
 /** `{ Error, Cause }` as written by a Catch with ResultPath `$.error`. */
 export interface CaughtError {
   Error?: string;

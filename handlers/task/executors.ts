@@ -2,17 +2,9 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { lambda } from '../shared/aws/lambda';
 import { stringMapEnv } from '../shared/env';
 import { NamedError } from '../../core/errors';
-import type { Key } from '../../core/types';
+import type { TaskExecutionRequest } from '../../core/types';
 
-/** What an executor gets for one sub-task. */
-export interface TaskExecutionRequest {
-  source: 'task';
-  taskType: string;
-  parent: Key;
-  subTask: Key;
-  index: number;
-  input: unknown;
-}
+export type { TaskExecutionRequest };
 
 /** An in-process executor (tests, or extensions bundled into the task-step function). */
 export type TaskExecutor = (request: TaskExecutionRequest) => unknown;

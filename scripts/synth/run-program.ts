@@ -46,6 +46,8 @@ export interface SynthOptions {
   /** Config as flat `namespace:key` → string, instead of reading `Pulumi.<stack>.yaml`. */
   config?: Record<string, string>;
   project?: string;
+  /** Outputs of the stacks a program reads through StackReferences, by stack name (`org/project/stack`). */
+  stackReferences?: Record<string, Record<string, unknown>>;
 }
 
 export interface SynthResult<T> {
@@ -288,6 +290,14 @@ export async function synthesize<T>(
     {
       async newResource(args) {
         if (args.type === 'pulumi:pulumi:Stack') return { id: undefined, state: {} };
+        if (args.type === 'pulumi:pulumi:StackReference') {
+          // A stack reference reads the other stack's state, during a preview too.
+          const requested = (args.inputs as { name?: unknown }).name;
+          const name = typeof requested === 'string' ? requested : args.name;
+          const outputs = options.stackReferences?.[name];
+          if (!outputs) throw new Error(`offline synth has no outputs for the stack reference ${name}`);
+          return { id: name, state: { name, outputs, secretOutputNames: [] } };
+        }
         const key = `${args.type}::${args.name}`;
         const meta = pending.get(key)?.shift();
         resources.push({
