@@ -178,6 +178,30 @@ export interface CqrsWorkflowsArgs {
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** One value (a name or an ARN) per table. */
+export interface PerTable {
+  /** The `commands` table: one row per command version. */
+  commands: string;
+  /** The `data` table: the latest version of each entity. */
+  data: string;
+  /** The `history` table: every applied version. */
+  history: string;
+  /** The `tasks` table: tasks and their sub-tasks. */
+  tasks: string;
+  /** The `import_tmp` table: import jobs and their rows. */
+  import_tmp: string;
+}
+
+/** One value per table whose stream starts workflows. */
+export interface PerStreamTable {
+  /** Stream of the `commands` table. */
+  commands: string;
+  /** Stream of the `tasks` table. */
+  tasks: string;
+  /** Stream of the `import_tmp` table. */
+  import_tmp: string;
+}
+
 /** The parts a TypeScript program may reach into; kept off the class so they are not schema outputs. */
 interface Parts {
   tables: CqrsTables;
@@ -219,12 +243,12 @@ function lambdaArnOf(
 export class CqrsWorkflows extends pulumi.ComponentResource {
   /** The prefix of every physical name. */
   readonly prefix: string;
-  /** Physical table names by table (`commands`, `data`, `history`, `tasks`, `import_tmp`). */
-  readonly tableNames: pulumi.Output<Record<string, string>>;
-  /** Table ARNs by table. */
-  readonly tableArns: pulumi.Output<Record<string, string>>;
-  /** Stream ARNs of the tables workflows start from (`commands`, `tasks`, `import_tmp`). */
-  readonly tableStreamArns: pulumi.Output<Record<string, string>>;
+  /** Physical table names. */
+  readonly tableNames: pulumi.Output<PerTable>;
+  /** Table ARNs. */
+  readonly tableArns: pulumi.Output<PerTable>;
+  /** Stream ARNs of the tables workflows start from. */
+  readonly tableStreamArns: pulumi.Output<PerStreamTable>;
   /** Name of the import bucket. */
   readonly bucketName: pulumi.Output<string>;
   /** ARN of the import bucket. */
@@ -532,9 +556,20 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       value: (k: K) => pulumi.Input<string>,
     ): pulumi.Output<Record<string, string>> =>
       pulumi.all(Object.fromEntries(keys.map((k): [string, pulumi.Input<string>] => [k, value(k)])));
-    this.tableNames = byKey(TABLE_KEYS, (k) => tables.names[k]);
-    this.tableArns = byKey(TABLE_KEYS, (k) => tables.tables[k].arn);
-    this.tableStreamArns = byKey(STREAM_TABLES, (k) => tables.tables[k].streamArn);
+    const table = (value: (k: TableKey) => pulumi.Input<string>) => ({
+      commands: value('commands'),
+      data: value('data'),
+      history: value('history'),
+      tasks: value('tasks'),
+      import_tmp: value('import_tmp'),
+    });
+    this.tableNames = pulumi.output(table((k) => tables.names[k]));
+    this.tableArns = pulumi.output(table((k) => tables.tables[k].arn));
+    this.tableStreamArns = pulumi.output({
+      commands: tables.tables.commands.streamArn,
+      tasks: tables.tables.tasks.streamArn,
+      import_tmp: tables.tables.import_tmp.streamArn,
+    });
     this.bucketName = bucket.name;
     this.bucketArn = bucket.arn;
     this.mainTopicArn = messaging.mainTopic.arn;

@@ -8,6 +8,8 @@ export {
   type CqrsWorkflowsArgs,
   type CommandSettings,
   type ImportSettings,
+  type PerStreamTable,
+  type PerTable,
   type SyncTarget,
   type TaskSettings,
 } from './cqrs-workflows';

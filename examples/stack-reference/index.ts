@@ -2,13 +2,13 @@
 // project: it reads their `clientConfig` through a StackReference.
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { HandlerFunction } from 'cqrs-workflows';
+import { HandlerFunction, type PerTable } from 'cqrs-workflows';
 
 // <organization>/<project>/<stack> of the program that created CqrsWorkflows, whose
 // stack exports `clientConfig`, `tableArns` and `bucketArn` (see the example above).
 const workflows = new pulumi.StackReference(`acme/orders-workflows/${pulumi.getStack()}`);
 const clientConfig = workflows.requireOutput('clientConfig');
-const tableArns = workflows.requireOutput('tableArns') as pulumi.Output<Record<string, string>>;
+const tableArns = workflows.requireOutput('tableArns') as pulumi.Output<PerTable>;
 const bucketArn = workflows.requireOutput('bucketArn') as pulumi.Output<string>;
 
 // An API function that publishes commands (createCqrsClient in handlers/api.ts).
