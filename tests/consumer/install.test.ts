@@ -64,6 +64,56 @@ interface MockRun {
   clientConfig: unknown;
 }
 
+/**
+ * A fresh project: the template tsconfig (and a node16 variant), the given examples and
+ * the mock runner, and `npm install` of the packed package plus `packages`.
+ */
+async function consumerProject(examples: string[], packages: string[]): Promise<string> {
+  const tarball = await packedTarball();
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), 'cqrs-consumer-'));
+  fs.writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2),
+  );
+  fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify(TEMPLATE_TSCONFIG, null, 2));
+  fs.writeFileSync(path.join(project, 'tsconfig.node16.json'), JSON.stringify(NODE16_TSCONFIG, null, 2));
+  for (const example of examples)
+    fs.cpSync(path.join(ROOT, 'examples', example), path.join(project, example), { recursive: true });
+  fs.copyFileSync(path.join(__dirname, 'fixture', 'run-under-mocks.ts'), path.join(project, 'run-under-mocks.ts'));
+  const [cmd, args] = npmCommand([
+    'install',
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    tarball,
+    ...packages,
+    `typescript@${devVersion('typescript')}`,
+    `@types/node@${devVersion('@types/node')}`,
+    `ts-node@${devVersion('ts-node')}`,
+  ]);
+  await run(cmd, args, { cwd: project, maxBuffer: 64 * 1024 * 1024 });
+  return project;
+}
+
+/** Type-checks the project with its template tsconfig, declaration files included. */
+async function typeCheck(project: string, tsconfig = 'tsconfig.json'): Promise<void> {
+  const tsc = path.join(project, 'node_modules', 'typescript', 'bin', 'tsc');
+  await run(process.execPath, [tsc, '-p', tsconfig, '--noEmit'], { cwd: project }).catch((e: { stdout?: string }) =>
+    assert.fail(`tsc -p ${tsconfig} failed:\n${e.stdout ?? String(e)}`),
+  );
+}
+
+/** Runs one of the project's programs under Pulumi mocks, as Pulumi runs TypeScript (ts-node). */
+async function runUnderMocks(project: string, program: string): Promise<MockRun> {
+  const tsNode = path.join(project, 'node_modules', 'ts-node', 'register', 'transpile-only');
+  const { stdout } = await run(process.execPath, ['-r', tsNode, 'run-under-mocks.ts', path.join(project, program)], {
+    cwd: project,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return JSON.parse(stdout) as MockRun;
+}
+
 describe('installing the packed package into a fresh Pulumi TypeScript project', function () {
   // npm install, a full type-check of @pulumi/aws and bundling: minutes on a loaded machine.
   this.timeout(1_200_000);
@@ -71,32 +121,14 @@ describe('installing the packed package into a fresh Pulumi TypeScript project',
   const tsc = () => path.join(project, 'node_modules', 'typescript', 'bin', 'tsc');
 
   before(async () => {
-    const tarball = await packedTarball();
-    project = fs.mkdtempSync(path.join(os.tmpdir(), 'cqrs-consumer-'));
-    fs.writeFileSync(
-      path.join(project, 'package.json'),
-      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2),
+    project = await consumerProject(
+      ['typescript', 'custom-workflow', 'stack-reference', 'vpc'],
+      [
+        `@pulumi/pulumi@${devVersion('@pulumi/pulumi')}`,
+        `@pulumi/aws@${devVersion('@pulumi/aws')}`,
+        '@pulumi/awsx@3.9.0',
+      ],
     );
-    fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify(TEMPLATE_TSCONFIG, null, 2));
-    fs.writeFileSync(path.join(project, 'tsconfig.node16.json'), JSON.stringify(NODE16_TSCONFIG, null, 2));
-    for (const example of ['typescript', 'custom-workflow', 'stack-reference', 'vpc'])
-      fs.cpSync(path.join(ROOT, 'examples', example), path.join(project, example), { recursive: true });
-    fs.copyFileSync(path.join(__dirname, 'fixture', 'run-under-mocks.ts'), path.join(project, 'run-under-mocks.ts'));
-    const [cmd, args] = npmCommand([
-      'install',
-      '--prefer-offline',
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=error',
-      tarball,
-      `@pulumi/pulumi@${devVersion('@pulumi/pulumi')}`,
-      `@pulumi/aws@${devVersion('@pulumi/aws')}`,
-      '@pulumi/awsx@3.9.0',
-      `typescript@${devVersion('typescript')}`,
-      `@types/node@${devVersion('@types/node')}`,
-      `ts-node@${devVersion('ts-node')}`,
-    ]);
-    await run(cmd, args, { cwd: project, maxBuffer: 64 * 1024 * 1024 });
   });
 
   after(() => {
@@ -144,9 +176,7 @@ describe('installing the packed package into a fresh Pulumi TypeScript project',
       [],
       'the compiler reached the package sources instead of dist/*.d.ts',
     );
-    await run(process.execPath, [tsc(), '-p', 'tsconfig.json', '--noEmit'], { cwd: project }).catch(
-      (e: { stdout?: string }) => assert.fail(`tsc (template settings) failed:\n${e.stdout ?? String(e)}`),
-    );
+    await typeCheck(project);
   });
 
   it('type-checks them under node16 resolution too, with the types from dist', async () => {
@@ -160,19 +190,11 @@ describe('installing the packed package into a fresh Pulumi TypeScript project',
       fromPackage.filter((f) => !/node_modules\/cqrs-workflows\/dist\/.*\.d\.ts$/.test(f)),
       [],
     );
-    await run(process.execPath, [tsc(), '-p', 'tsconfig.node16.json'], { cwd: project }).catch(
-      (e: { stdout?: string }) => assert.fail(`tsc (node16) failed:\n${e.stdout ?? String(e)}`),
-    );
+    await typeCheck(project, 'tsconfig.node16.json');
   });
 
   it('runs the README program under Pulumi mocks, bundling the handlers from node_modules with one DynamoDB client each', async () => {
-    const tsNode = path.join(project, 'node_modules', 'ts-node', 'register', 'transpile-only');
-    const { stdout } = await run(
-      process.execPath,
-      ['-r', tsNode, 'run-under-mocks.ts', path.join(project, 'typescript')],
-      { cwd: project, maxBuffer: 256 * 1024 * 1024 },
-    );
-    const result = JSON.parse(stdout) as MockRun;
+    const result = await runUnderMocks(project, 'typescript');
     assert.ok(result.resources.length > 140, `${result.resources.length} resources`);
     const functions = Object.keys(result.bundles).sort();
     assert.equal(functions.length, 11, functions.join());
@@ -189,5 +211,39 @@ describe('installing the packed package into a fresh Pulumi TypeScript project',
     assert.ok(result.bundles['orders-prod-command-step'].sources.includes('../handlers/command-step.ts'));
     const config = parseClientConfig(result.clientConfig);
     assert.equal(config.tables.commands, 'orders-prod-commands');
+  });
+});
+
+describe('the same with the oldest @pulumi/pulumi and @pulumi/aws the peer ranges allow', function () {
+  this.timeout(1_200_000);
+  let project: string;
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    peerDependencies: Record<string, string>;
+  };
+  const floor = (name: string) => pkg.peerDependencies[name].replace(/^\^/, '');
+
+  before(async () => {
+    project = await consumerProject(
+      ['typescript'],
+      [`@pulumi/pulumi@${floor('@pulumi/pulumi')}`, `@pulumi/aws@${floor('@pulumi/aws')}`],
+    );
+  });
+  after(() => {
+    if (project) fs.rmSync(project, { recursive: true, force: true });
+  });
+
+  it('type-checks and runs the README program', async () => {
+    const installed = (name: string) =>
+      (
+        JSON.parse(fs.readFileSync(path.join(project, 'node_modules', name, 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version;
+    assert.equal(installed('@pulumi/pulumi'), floor('@pulumi/pulumi'));
+    assert.equal(installed('@pulumi/aws'), floor('@pulumi/aws'));
+    await typeCheck(project);
+    const result = await runUnderMocks(project, 'typescript');
+    assert.equal(Object.keys(result.bundles).length, 11);
+    assert.equal(parseClientConfig(result.clientConfig).tables.commands, 'orders-prod-commands');
   });
 });

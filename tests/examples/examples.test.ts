@@ -5,6 +5,7 @@ import { DefinitionValidationError, validateDefinition } from '../../components/
 import { WorkflowStateMachine } from '../../components/state-machine';
 import { parseClientConfig } from '../../core/client-config';
 import { evaluatePolicies, type OfflineResource } from '../../policies/run-offline';
+import { exampleFilesInReadme, renderReadmeExamples } from '../../scripts/readme-examples';
 import { UNKNOWN, type SynthOptions, type SynthResource } from '../../scripts/synth/run-program';
 import { byName, ofType, ROOT, synthProgram, T } from '../support/synth';
 
@@ -188,5 +189,23 @@ describe('StackReference example (examples/stack-reference)', () => {
     const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
     assert.deepEqual(bySid.Commands.Resource, [tableArn('commands')]);
     assert.deepEqual(bySid.Payloads.Resource, [`arn:aws:s3:::orders-prod-import-${ACCOUNT}/payloads/*`]);
+  });
+});
+
+describe('README code', () => {
+  it('shows every example exactly as the tests run it', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const shown = exampleFilesInReadme(readme);
+    for (const file of [
+      'examples/typescript/index.ts',
+      'examples/stack-reference/index.ts',
+      'examples/custom-workflow/index.ts',
+      'examples/vpc/index.ts',
+    ])
+      assert.ok(shown.includes(file), `README does not show ${file}`);
+    assert.ok(
+      renderReadmeExamples(readme) === readme,
+      'README.md shows examples that differ from examples/: run `npx tsx scripts/readme-examples.ts --write`',
+    );
   });
 });
