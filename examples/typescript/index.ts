@@ -33,32 +33,25 @@ const workflows = new CqrsWorkflows(
   { providers: { aws: provider } },
 );
 
-// The two functions, bundled by esbuild from this project, with their own log group, X-Ray,
-// an alarm on errors and a role holding exactly the grants listed.
-new HandlerFunction(
-  'search-indexer',
-  {
-    entry: path.join(__dirname, 'handlers', 'search-indexer.ts'),
-    functionName: searchIndexerName,
-    statements: [],
-    logRetentionDays: 90,
-    alarmTopicArn: workflows.alarmTopicArn,
-    tags: { team: 'orders' },
-  },
-  { providers: { aws: provider } },
-);
-new HandlerFunction(
-  'invoice-executor',
-  {
-    entry: path.join(__dirname, 'handlers', 'invoice-executor.ts'),
-    functionName: invoiceExecutorName,
-    statements: [],
-    logRetentionDays: 90,
-    alarmTopicArn: workflows.alarmTopicArn,
-    tags: { team: 'orders' },
-  },
-  { providers: { aws: provider } },
-);
+// The two functions, bundled by esbuild from this project, each with its own log group,
+// X-Ray, an alarm on errors and a role holding exactly the grants listed (none here).
+for (const [handler, functionName] of [
+  ['search-indexer', searchIndexerName],
+  ['invoice-executor', invoiceExecutorName],
+]) {
+  new HandlerFunction(
+    handler,
+    {
+      entry: path.join(__dirname, 'handlers', `${handler}.ts`),
+      functionName,
+      statements: [],
+      logRetentionDays: 90,
+      alarmTopicArn: workflows.alarmTopicArn,
+      tags: { team: 'orders' },
+    },
+    { providers: { aws: provider } },
+  );
+}
 
 export const commandMachine = workflows.stateMachineArns.apply((arns) => arns.command);
 export const tableArns = workflows.tableArns;

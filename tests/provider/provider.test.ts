@@ -104,8 +104,9 @@ describe('multi-language schema (Pulumi analyzer)', () => {
       'syncMaxConcurrency',
     ])
       assert.equal(command[name].type, 'integer', `CommandSettings.${name}`);
-    assert.equal(r.properties.tableNames.type, 'object');
-    assert.deepEqual(r.properties.tableNames.additionalProperties, { type: 'string' });
+    assert.equal(r.properties.tableNames.$ref, '#/types/cqrs-workflows:index:PerTable');
+    assert.equal(r.properties.queueUrls.type, 'object');
+    assert.deepEqual(r.properties.queueUrls.additionalProperties, { type: 'string' });
     assert.equal(r.properties.clientConfig.$ref, '#/types/cqrs-workflows:index:ClientConfig');
     // Internals are not outputs.
     for (const hidden of ['tables', 'bucket', 'messaging', 'functions', 'machines'])
