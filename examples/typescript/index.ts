@@ -24,7 +24,9 @@ const workflows = new CqrsWorkflows(
     command: {
       syncMaxConcurrency: 5,
       // An extra read model: the command machine gets a `sync_search` state and may invoke exactly this function.
-      syncTargets: [{ name: 'search', functionName: searchIndexerName }],
+      // timeoutSeconds: the function's own timeout (HandlerFunction's default, 30 s): after a call that may
+      // still be running, the next version waits that long (900 s when not given: always safe, but slow).
+      syncTargets: [{ name: 'search', functionName: searchIndexerName, timeoutSeconds: 30 }],
     },
     task: { maxConcurrency: 4, executors: { invoice: invoiceExecutorName } },
     import: { maxConcurrency: 20 },
