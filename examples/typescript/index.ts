@@ -40,7 +40,7 @@ const workflows = new CqrsWorkflows(
 for (const [handler, functionName] of [
   ['search-indexer', searchIndexerName],
   ['invoice-executor', invoiceExecutorName],
-]) {
+] as const) {
   new HandlerFunction(
     handler,
     {
