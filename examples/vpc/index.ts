@@ -1,6 +1,6 @@
 // Handlers in private subnets without internet access: an awsx VPC without NAT gateways,
-// gateway endpoints for DynamoDB and S3, interface endpoints for the other services the
-// handlers call. `npm install @pulumi/awsx` next to cqrs-workflows.
+// gateway endpoints for DynamoDB and S3, interface endpoints for Step Functions, SNS, SQS,
+// Lambda and CloudWatch Logs. `npm install @pulumi/awsx` next to cqrs-workflows.
 import * as aws from '@pulumi/aws';
 import * as awsx from '@pulumi/awsx';
 import { CqrsWorkflows } from 'cqrs-workflows';
