@@ -35,13 +35,15 @@ function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
 describe('CqrsWorkflows resource options, as Pulumi users expect them', () => {
   const dataResources = (resources: SynthResource[]) => [...ofType(resources, T.table), ...ofType(resources, T.bucket)];
 
-  it('{ protect: true } on the component protects the tables and the bucket, and the bucket loses forceDestroy', async () => {
-    const { resources, errors } = await synth(() => new CqrsWorkflows('orders', {}, { protect: true }));
+  it('{ protect: true } on the component protects the tables and the buckets, and the buckets lose forceDestroy', async () => {
+    const { resources, errors } = await synth(
+      () => new CqrsWorkflows('orders', { import: { accessLogging: true } }, { protect: true }),
+    );
     assert.deepEqual(errors, []);
     const data = dataResources(resources);
-    assert.equal(data.length, 6);
+    assert.equal(data.length, 7, 'five tables, the import bucket and its access log bucket');
     for (const r of data) assert.equal(r.protect, true, `${r.name} is not protected`);
-    assert.equal(ofType(resources, T.bucket)[0].inputs.forceDestroy, false);
+    for (const b of ofType(resources, T.bucket)) assert.equal(b.inputs.forceDestroy, false, b.name);
     // Like any Pulumi component, the rest is protected too.
     for (const r of ofType(resources, T.lambda)) assert.equal(r.protect, true, r.name);
   });
