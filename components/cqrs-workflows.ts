@@ -90,7 +90,7 @@ export interface TaskSettings {
 
 /** Settings of the CSV and ZIP import workflows and the import bucket. */
 export interface ImportSettings {
-  /** Distributed Map MaxItemsPerBatch: CSV rows per child execution (integer). Default: 10. */
+  /** Distributed Map MaxItemsPerBatch: CSV rows per child execution at most (integer); a batch also stays under 120 KiB. Default: 1000. */
   maxItemsPerBatch?: pulumi.Input<number>;
   /** Distributed Map MaxConcurrency: child executions at once (integer). Default: 50. */
   maxConcurrency?: pulumi.Input<number>;

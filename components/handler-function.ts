@@ -139,10 +139,11 @@ export class HandlerFunction extends pulumi.ComponentResource {
         runtime: 'nodejs22.x',
         architectures: ['arm64'],
         handler: 'index.handler',
-        code: new pulumi.asset.AssetArchive({
-          'index.js': new pulumi.asset.StringAsset(this.bundle.code),
-          'index.js.map': new pulumi.asset.StringAsset(this.bundle.sourceMap),
-        }),
+        code: new pulumi.asset.AssetArchive(
+          Object.fromEntries(
+            Object.entries(this.bundle.files).map(([file, text]) => [file, new pulumi.asset.StringAsset(text)]),
+          ),
+        ),
         timeout: args.timeoutSeconds ?? 30,
         memorySize: args.memorySize ?? 256,
         reservedConcurrentExecutions: args.reservedConcurrency,

@@ -11,6 +11,7 @@ import {
 import { DEFAULT_DIRECT_IMPORT_MAX_BYTES } from '../core/status';
 import { longestQueueVisibility } from './messaging';
 import { defaultPrefix, prefixProblem } from './naming';
+import { IMPORT_CSV_DEFAULTS } from './workflows/import-csv-definition';
 
 export const CONFIG_NAMESPACE = 'cqrs-workflows';
 
@@ -175,10 +176,11 @@ export const CONFIG_SCHEMA = {
   },
   importMaxItemsPerBatch: {
     type: 'integer',
-    default: 10,
+    default: IMPORT_CSV_DEFAULTS.maxItemsPerBatch,
     min: 1,
-    max: 1000,
-    description: "`ItemBatcher.MaxItemsPerBatch` of the CSV import's Distributed Map.",
+    max: 10000,
+    description:
+      "`ItemBatcher.MaxItemsPerBatch` of the CSV import's Distributed Map: at most this many rows per child execution; a batch also stays under 120 KiB (`MaxInputBytesPerBatch`), which decides for rows of ordinary size (about 400 rows of 200 bytes).",
   },
   importMaxConcurrency: {
     type: 'integer',

@@ -9,6 +9,7 @@ import {
   buildImportCsvDefinition,
   buildImportZipDefinition,
   buildTaskDefinition,
+  IMPORT_CSV_DEFAULTS,
 } from './workflows';
 
 export interface WorkflowMachinesArgs {
@@ -77,7 +78,7 @@ export class WorkflowMachines extends pulumi.ComponentResource {
         .all([
           fn['import-csv-step'],
           args.bucketName,
-          args.import?.maxItemsPerBatch ?? 10,
+          args.import?.maxItemsPerBatch ?? IMPORT_CSV_DEFAULTS.maxItemsPerBatch,
           args.import?.maxConcurrency ?? 50,
           args.import?.toleratedFailurePercentage ?? 5,
         ])

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { queryAll } from './dynamo';
 import { errorName, isConditionalCheckFailed, isTransactionConditionFailure } from './errors';
@@ -14,7 +13,7 @@ import {
   dynamoItemBytes,
   LimitExceededError,
 } from './limits';
-import { DEFAULT_MAX_INLINE_BYTES, jsonBytes, offloadIfLarge } from './offload';
+import { DEFAULT_MAX_INLINE_BYTES, jsonBytes, offloadIfLarge, type S3Source } from './offload';
 
 export interface PublishCommandInput {
   pk: string;
@@ -64,7 +63,7 @@ export interface PublishDeps {
   commandsTable: string;
   /** Used to never hand out a version at or below the read model's. */
   dataTable?: string;
-  s3?: S3Client;
+  s3?: S3Source;
   payloadBucket?: string;
   maxInlineBytes?: number;
 }

@@ -1,4 +1,5 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { loadS3Sdk } from './s3-sdk-loader';
 import { BUCKET_PREFIXES } from './bucket-layout';
 import { objectSegment } from './keys';
 import { bodyToString } from './s3-body';
@@ -35,8 +36,18 @@ export interface Offloaded<T> {
   ref?: string;
 }
 
+/**
+ * An S3 client, or a function that gives one on first use: handlers pass their lazily
+ * created client so a call that offloads nothing never loads the S3 SDK.
+ */
+export type S3Source = S3Client | (() => Promise<S3Client>);
+
+async function clientOf(source: S3Source): Promise<S3Client> {
+  return typeof source === 'function' ? source() : source;
+}
+
 export async function offloadIfLarge<T>(
-  s3: S3Client | undefined,
+  s3: S3Source | undefined,
   bucket: string | undefined,
   value: T,
   keySegments: string[],
@@ -50,12 +61,17 @@ export async function offloadIfLarge<T>(
     );
   }
   const key = payloadKey(keySegments[0] ?? 'values', ...keySegments.slice(1));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+  // Loaded on this rare path only: see core/s3-sdk-loader.ts.
+  const { PutObjectCommand } = loadS3Sdk();
+  await (
+    await clientOf(s3)
+  ).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
   return { ref: key };
 }
 
-export async function loadPayload<T = unknown>(s3: S3Client, bucket: string, key: string): Promise<T> {
+export async function loadPayload<T = unknown>(s3: S3Source, bucket: string, key: string): Promise<T> {
   if (!key.startsWith(PAYLOAD_PREFIX)) throw new Error(`refusing to load payload outside ${PAYLOAD_PREFIX}: ${key}`);
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const { GetObjectCommand } = loadS3Sdk();
+  const res = await (await clientOf(s3)).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return JSON.parse(await bodyToString(res.Body, 512 * 1024 * 1024)) as T;
 }

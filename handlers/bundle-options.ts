@@ -76,6 +76,18 @@ export const handlerBundleOptions: Readonly<BuildOptions> = Object.freeze({
   alias: Object.fromEntries(BUNDLED_SDK_PACKAGES.map((p) => [p, p])),
 } satisfies BuildOptions);
 
+/**
+ * Handlers that read S3 on every invocation (the CSV and ZIP import steps): their bundle
+ * carries the S3 client. Every other handler reaches S3 only on rare paths (an offloaded
+ * payload, a ZIP job closed by execution-watch), so a dynamic `import()` of the S3 SDK
+ * there loads `s3-sdk.js`, a file of its own in the function's archive, on first use —
+ * the main bundle is smaller and its cold import cheaper (`npm run bench`).
+ */
+export const S3_ON_MAIN_PATH: readonly HandlerName[] = ['import-csv-step', 'import-zip-step', 'import-action-consumer'];
+
+/** Module that bundles the S3 SDK for lazy loading; dynamic imports of it or of the SDK load it. */
+export const LAZY_S3_MODULE = 's3-sdk';
+
 /** Absolute path of a handler's entry file (works from the sources and from dist/). */
 export function handlerEntryPoint(name: HandlerName): string {
   const here = join(__dirname, `${name}.ts`);

@@ -1,4 +1,5 @@
 import type { JsonValue, NestedStateMachine, State, StateMachineDefinition } from './types';
+import { useCompiledSchemaCheck } from './schema-check';
 import { escapePointerToken, forEachState, forEachStateMachine, stateNamesInPointer } from './walk';
 
 // asl-validator 4 ships no type declarations; this is the part of its CommonJS
@@ -14,6 +15,7 @@ type AslValidator = (
 ) => { isValid: boolean; errors: AslValidatorError[] };
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- asl-validator is CommonJS without typings
 const aslValidator = require('asl-validator') as AslValidator;
+useCompiledSchemaCheck();
 
 /** One problem found in a definition. */
 export interface DefinitionIssue {

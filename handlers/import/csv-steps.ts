@@ -1,6 +1,5 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ddb } from '../shared/aws/dynamodb';
-import { s3 } from '../shared/aws/s3';
+import { s3, s3Sdk } from '../shared/aws/s3';
 import { queryAll, withRetries } from '../../core/dynamo';
 import { requireEnv, tables } from '../shared/env';
 import { asText, describeError, NamedError, truncate } from '../../core/errors';
@@ -232,7 +231,8 @@ export function findResultWriterDetails(value: unknown, depth = 0): ManifestRef 
 }
 
 async function readJson(bucket: string, key: string): Promise<unknown> {
-  const res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const { GetObjectCommand } = await s3Sdk();
+  const res = await (await s3()).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return JSON.parse(await bodyToString(res.Body, 256 * 1024 * 1024));
 }
 

@@ -1,14 +1,15 @@
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { s3 } from '../shared/aws/s3';
+import { s3, s3Sdk } from '../shared/aws/s3';
 import { bodyToReadable } from '../../core/s3-body';
 
 export async function openObject(bucket: string, key: string): Promise<Readable> {
-  const res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const { GetObjectCommand } = await s3Sdk();
+  const res = await (await s3()).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return bodyToReadable(res.Body);
 }
 
 export async function objectSize(bucket: string, key: string): Promise<number> {
-  const res = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const { HeadObjectCommand } = await s3Sdk();
+  const res = await (await s3()).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   return Number(res.ContentLength ?? 0);
 }

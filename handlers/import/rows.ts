@@ -123,7 +123,7 @@ export async function writeRows(job: ImportJob, rows: readonly PreparedRow[]): P
       };
       if (approxItemBytes(rowItem) > MAX_ROW_ITEM_BYTES) {
         const off = await offloadIfLarge(
-          s3(),
+          s3,
           bucket,
           draft.attributes,
           ['imports', job.pk, job.sk, rowIndexSk(row.index)],

@@ -1,17 +1,9 @@
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
 import { createInterface } from 'node:readline';
 import { BUCKET_PREFIXES } from '../../core/bucket-layout';
 import { jobObjectPrefix } from '../../core/keys';
 import { bodyToReadable } from '../../core/s3-body';
 import { isRecord, type Key } from '../../core/types';
-import { s3 } from '../shared/aws/s3';
+import { s3, s3Sdk } from '../shared/aws/s3';
 import type { PreparedRow } from './prepare';
 
 /** Where csv_loader stages a job's prepared rows: one JSON line per row, read by the Distributed Map (InputType JSONL). */
@@ -50,12 +42,18 @@ export class StagedRowsWriter {
   async finish(): Promise<{ bucket: string; key: string; rows: number; bytes: number }> {
     const body = this.take();
     if (this.uploadId === undefined) {
-      await s3().send(
+      const { PutObjectCommand } = await s3Sdk();
+      await (
+        await s3()
+      ).send(
         new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentType: 'application/jsonl' }),
       );
     } else {
       if (body.length > 0) await this.uploadPart(body);
-      await s3().send(
+      const { CompleteMultipartUploadCommand } = await s3Sdk();
+      await (
+        await s3()
+      ).send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
           Key: this.key,
@@ -72,7 +70,8 @@ export class StagedRowsWriter {
     if (this.uploadId === undefined) return;
     const id = this.uploadId;
     this.uploadId = undefined;
-    await s3().send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: id }));
+    const { AbortMultipartUploadCommand } = await s3Sdk();
+    await (await s3()).send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: id }));
   }
 
   private take(): Buffer {
@@ -85,7 +84,10 @@ export class StagedRowsWriter {
 
   private async flushPart(): Promise<void> {
     if (this.uploadId === undefined) {
-      const res = await s3().send(
+      const { CreateMultipartUploadCommand } = await s3Sdk();
+      const res = await (
+        await s3()
+      ).send(
         new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, ContentType: 'application/jsonl' }),
       );
       if (!res.UploadId)
@@ -97,7 +99,10 @@ export class StagedRowsWriter {
 
   private async uploadPart(body: Buffer): Promise<void> {
     const PartNumber = this.parts.length + 1;
-    const res = await s3().send(
+    const { UploadPartCommand } = await s3Sdk();
+    const res = await (
+      await s3()
+    ).send(
       new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber, Body: body }),
     );
     this.parts.push({ PartNumber, ETag: String(res.ETag) });
@@ -106,7 +111,8 @@ export class StagedRowsWriter {
 
 /** Stream a staged file back (the finalizer looks up the lines of rows no batch reported). */
 export async function* readStagedRows(bucket: string, key: string): AsyncGenerator<PreparedRow> {
-  const res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const { GetObjectCommand } = await s3Sdk();
+  const res = await (await s3()).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const lines = createInterface({ input: bodyToReadable(res.Body), crlfDelay: Infinity });
   for await (const text of lines) {
     if (!text) continue;

@@ -1,9 +1,8 @@
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PassThrough, type Readable } from 'node:stream';
 import { RandomAccessReader, fromRandomAccessReaderPromise, type Entry, type ZipFile } from 'yauzl';
 import { NamedError } from '../../core/errors';
 import { DEFAULT_ZIP_BOUNDS, S3_KEY_MAX_BYTES, type ZipBounds } from '../../core/limits';
-import { s3 } from '../shared/aws/s3';
+import { s3, s3Sdk } from '../shared/aws/s3';
 import { bodyToBuffer, bodyToReadable } from '../../core/s3-body';
 
 /** Reads at most this size are served from cached aligned blocks (EOCD, central directory, local headers). */
@@ -34,9 +33,10 @@ export class S3RangeReader extends RandomAccessReader {
 
   private async getRange(start: number, endExclusive: number): Promise<Readable> {
     this.gets++;
-    const res = await s3().send(
-      new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${start}-${endExclusive - 1}` }),
-    );
+    const { GetObjectCommand } = await s3Sdk();
+    const res = await (
+      await s3()
+    ).send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${start}-${endExclusive - 1}` }));
     return bodyToReadable(res.Body);
   }
 
@@ -205,7 +205,8 @@ export async function unzipCsvEntries(
   destPrefix: string,
   bounds: ZipBounds = DEFAULT_ZIP_BOUNDS,
 ): Promise<{ entries: UnzippedEntry[]; skipped: SkippedEntry[] }> {
-  const head = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const { HeadObjectCommand } = await s3Sdk();
+  const head = await (await s3()).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const size = Number(head.ContentLength ?? 0);
   if (size <= 0) throw new Error(`s3://${bucket}/${key} is empty`);
   const reader = new S3RangeReader(bucket, key, size);
@@ -221,7 +222,10 @@ export async function unzipCsvEntries(
     const { planned, skipped } = await planEntries(zip, key, destPrefix, bounds);
     for (const { entry, destKey } of planned) {
       const stream = await zip.openReadStreamPromise(entry);
-      await s3().send(
+      const { PutObjectCommand } = await s3Sdk();
+      await (
+        await s3()
+      ).send(
         new PutObjectCommand({
           Bucket: destBucket,
           Key: destKey,

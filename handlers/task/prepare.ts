@@ -74,9 +74,7 @@ async function createSubTaskOnce(row: SubTaskRow): Promise<boolean> {
 }
 
 async function loadItems(task: TaskRow): Promise<unknown[]> {
-  const items: unknown = task.inputRef
-    ? await loadPayload(s3(), requireEnv('IMPORT_BUCKET'), task.inputRef)
-    : task.input;
+  const items: unknown = task.inputRef ? await loadPayload(s3, requireEnv('IMPORT_BUCKET'), task.inputRef) : task.input;
   if (!Array.isArray(items))
     throw new Error(`task ${task.pk} / ${task.sk}: "input" must be an array of sub-task inputs`);
   return items as unknown[];

@@ -84,7 +84,7 @@ export async function runSubTask(key: Key): Promise<SubTaskOutcome> {
     else if (jsonBytes(result) <= MAX_INLINE_RESULT_BYTES) details = { result };
     else {
       const off = await offloadIfLarge(
-        s3(),
+        s3,
         optionalEnv('IMPORT_BUCKET'),
         result,
         ['tasks', sub.pk, sub.sk, 'result'],

@@ -66,7 +66,7 @@ async function importRowToCommand(image: Record<string, unknown>): Promise<Route
         dynamodb: ddb(),
         commandsTable: tables.commands(),
         dataTable: optionalEnv('DATA_TABLE'),
-        s3: s3(),
+        s3,
         payloadBucket: optionalEnv('IMPORT_BUCKET'),
       },
       {

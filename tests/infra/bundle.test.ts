@@ -2,22 +2,81 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { buildSync } from 'esbuild';
-import { bundleHandler, HANDLER_BUILD_OPTIONS } from '../../components/bundle';
+import { bundleAllHandlers, bundleHandler, HANDLER_BUILD_OPTIONS } from '../../components/bundle';
+import { S3_ON_MAIN_PATH } from '../../handlers/bundle-options';
 import { FUNCTION_KEYS } from '../../components/function-catalog';
 import { ofType, ROOT, synthStack, T } from '../support/synth';
 
 describe('handler bundles', () => {
   it('are byte-identical across builds (no spurious diff on pulumi up)', () => {
+    const first = bundleAllHandlers({ cache: false });
+    const second = bundleAllHandlers({ cache: false });
     for (const key of FUNCTION_KEYS) {
-      const a = bundleHandler(key, { cache: false });
-      const b = bundleHandler(key, { cache: false });
+      const a = first[key];
+      const b = second[key];
       assert.equal(a.sha256, b.sha256, key);
-      assert.equal(a.code, b.code, key);
+      assert.deepEqual(a.files, b.files, key);
+      for (const [file, text] of Object.entries(a.files)) {
+        assert.ok(!text.includes(path.resolve(__dirname, '..', '..')), `${key}: ${file} holds an absolute path`);
+      }
+    }
+  });
+
+  it('load the S3 SDK from a file of its own only where S3 is off the main path', () => {
+    const withLazySdk: string[] = [];
+    const deployed = bundleAllHandlers();
+    const s3Bundled = bundleAllHandlers({ lazyS3Sdk: false });
+    for (const key of FUNCTION_KEYS) {
+      const lazy = deployed[key];
+      const eager = s3Bundled[key];
+      assert.ok(lazy.files['index.js'] && lazy.files['index.js.map'], key);
+      if (S3_ON_MAIN_PATH.includes(key)) {
+        assert.deepEqual(Object.keys(lazy.files).sort(), ['index.js', 'index.js.map'], key);
+        assert.equal(lazy.sha256, eager.sha256, `${key}: the import steps keep the S3 client in their bundle`);
+        continue;
+      }
+      if (lazy.lazyBytes === 0) {
+        // Never reaches S3 (the notification consumer, command-step): the same archive either way.
+        assert.equal(lazy.sha256, eager.sha256, key);
+        continue;
+      }
+      withLazySdk.push(key);
+      assert.ok(lazy.files['s3-sdk.js'], `${key} reaches S3, so its archive carries s3-sdk.js`);
+      assert.equal(lazy.lazyBytes, Buffer.byteLength(lazy.files['s3-sdk.js']));
       assert.ok(
-        !a.sourceMap.includes(path.resolve(__dirname, '..', '..')),
-        `${key}: source map holds an absolute path`,
+        lazy.sizeBytes < eager.sizeBytes - 50_000,
+        `${key}: ${lazy.sizeBytes} bytes at cold start, ${eager.sizeBytes} with the S3 SDK bundled`,
       );
+    }
+    assert.deepEqual(withLazySdk, ['task-step', 'stream-router', 'task-action-consumer', 'execution-watch']);
+  });
+
+  it('give an archive whose handler and lazily loaded S3 SDK load in a fresh Node process', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cqrs-archive-'));
+    try {
+      const bundle = bundleHandler('execution-watch');
+      for (const [file, text] of Object.entries(bundle.files)) fs.writeFileSync(path.join(dir, file), text);
+      // The handler asks for the SDK with this very specifier (the lazy-s3-sdk esbuild plugin).
+      assert.ok(bundle.files['index.js'].includes('require("./s3-sdk.js"'));
+      const script = [
+        `const h = require(${JSON.stringify(path.join(dir, 'index.js'))});`,
+        `const sdk = require(${JSON.stringify(path.join(dir, 's3-sdk.js'))});`,
+        `const names = ['S3Client', 'GetObjectCommand', 'HeadObjectCommand', 'PutObjectCommand'];`,
+        `process.stdout.write(JSON.stringify({ handler: typeof h.handler, sdk: names.filter((n) => typeof sdk[n] === 'function') }));`,
+      ].join('\n');
+      const res = spawnSync(process.execPath, ['-e', script], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' },
+      });
+      assert.equal(res.status, 0, res.stderr);
+      assert.deepEqual(JSON.parse(res.stdout), {
+        handler: 'function',
+        sdk: ['S3Client', 'GetObjectCommand', 'HeadObjectCommand', 'PutObjectCommand'],
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,9 +1,25 @@
-import { S3Client } from '@aws-sdk/client-s3';
-import { perContainer } from './per-container';
+import type { S3Client } from '@aws-sdk/client-s3';
 
-// Pure: a bundle that never asks for this client leaves the SDK client out.
-const client = /* @__PURE__ */ perContainer(() => new S3Client({}));
+import { loadS3Sdk, type S3Sdk } from '../../../core/s3-sdk-loader';
 
-/** The container's S3 client. */
-export const s3 = client.get;
-export const resetS3Client = client.reset;
+let client: S3Client | undefined;
+
+/** The S3 SDK, loaded on first use (see handlers/bundle-options.ts, `S3_ON_MAIN_PATH`). */
+export function s3Sdk(): Promise<typeof S3Sdk> {
+  return Promise.resolve(loadS3Sdk());
+}
+
+/**
+ * The container's S3 client, created on first use: the endpoint is read once the
+ * environment is final, and warm invocations reuse its connections.
+ */
+export async function s3(): Promise<S3Client> {
+  const { S3Client: Client } = await s3Sdk();
+  return (client ??= new Client({}));
+}
+
+/** Tests (or a changed endpoint) drop the cached client. */
+export function resetS3Client(): void {
+  client?.destroy();
+  client = undefined;
+}
