@@ -71,7 +71,8 @@ function build(
     write: false,
     metafile: true,
     // Left out, the S3 SDK module keeps a dynamic import of its own (rewritten below).
-    external: [...(HANDLER_BUILD_OPTIONS.external ?? []), ...(lazyS3Sdk ? [lazyS3ModulePath(root)] : [])],
+    // core/s3-sdk-loader.ts: load the S3 SDK on first use from s3-sdk.js, or keep it in index.js.
+    define: { 'globalThis.CQRS_LAZY_S3_SDK': lazyS3Sdk ? 'true' : 'false' },
   });
   const out = new Map<string, { js: OutputFile; map: OutputFile; meta: Metafile['outputs'][string] }>();
   for (const entry of entries) {
@@ -80,28 +81,9 @@ function build(
     const map = result.outputFiles.find((f) => f.path === `${file}.map`);
     const meta = result.metafile.outputs[path.relative(root, file).split(path.sep).join('/')];
     if (!js || !map || !meta) throw new Error(`esbuild produced no bundle for ${entry.path}`);
-    out.set(entry.out, { js: pointAtArchiveFile(js, meta), map, meta });
+    out.set(entry.out, { js, map, meta });
   }
   return out;
-}
-
-/**
- * esbuild writes an external file's `require` relative to the build's output folder
- * (`require("../../core/s3-sdk.ts")`); in the archive the SDK sits next to the handler as
- * `s3-sdk.js`. The specifier is replaced and padded with spaces inside the call's
- * parentheses, so every column after it — and so the source map — stays exact.
- */
-function pointAtArchiveFile(js: OutputFile, meta: Metafile['outputs'][string]): OutputFile {
-  const external = meta.imports.find(
-    (i) => i.external && i.kind === 'require-call' && i.path.endsWith(`/${LAZY_S3_MODULE}.ts`),
-  );
-  if (!external) return js;
-  const from = `require(${JSON.stringify(external.path)})`;
-  const target = `require(${JSON.stringify(`./${LAZY_S3_FILE}`)}`;
-  const to = `${target}${' '.repeat(from.length - target.length - 1)})`;
-  const text = js.text.split(from).join(to);
-  if (text === js.text) throw new Error(`${js.path}: found no ${from} to point at ${LAZY_S3_FILE}`);
-  return { path: js.path, contents: Buffer.from(text), hash: js.hash, text };
 }
 
 function toBundle(
@@ -111,7 +93,8 @@ function toBundle(
   lazy: { js: OutputFile; map: OutputFile } | undefined,
 ): HandlerBundle {
   const files: Record<string, string> = { 'index.js': main.js.text, 'index.js.map': main.map.text };
-  const usesLazyS3 = main.js.text.includes(`require(${JSON.stringify(`./${LAZY_S3_FILE}`)}`);
+  // The name core/s3-sdk-loader.ts requires at run time; present only where that code is kept.
+  const usesLazyS3 = lazy !== undefined && main.js.text.includes(JSON.stringify(`./${LAZY_S3_FILE}`));
   const staticS3 = Object.entries(main.meta.inputs).some(
     ([file, input]) => input.bytesInOutput > 0 && file.includes('node_modules/@aws-sdk/client-s3/'),
   );

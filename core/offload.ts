@@ -40,9 +40,9 @@ export interface Offloaded<T> {
  * An S3 client, or a function that gives one on first use: handlers pass their lazily
  * created client so a call that offloads nothing never loads the S3 SDK.
  */
-export type S3Source = S3Client | (() => Promise<S3Client>);
+export type S3Source = S3Client | (() => S3Client);
 
-async function clientOf(source: S3Source): Promise<S3Client> {
+function clientOf(source: S3Source): S3Client {
   return typeof source === 'function' ? source() : source;
 }
 
@@ -63,15 +63,15 @@ export async function offloadIfLarge<T>(
   const key = payloadKey(keySegments[0] ?? 'values', ...keySegments.slice(1));
   // Loaded on this rare path only: see core/s3-sdk-loader.ts.
   const { PutObjectCommand } = loadS3Sdk();
-  await (
-    await clientOf(s3)
-  ).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+  await clientOf(s3).send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+  );
   return { ref: key };
 }
 
 export async function loadPayload<T = unknown>(s3: S3Source, bucket: string, key: string): Promise<T> {
   if (!key.startsWith(PAYLOAD_PREFIX)) throw new Error(`refusing to load payload outside ${PAYLOAD_PREFIX}: ${key}`);
   const { GetObjectCommand } = loadS3Sdk();
-  const res = await (await clientOf(s3)).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const res = await clientOf(s3).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return JSON.parse(await bodyToString(res.Body, 512 * 1024 * 1024)) as T;
 }

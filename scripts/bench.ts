@@ -25,20 +25,51 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+const BENCH_ENV = {
+  PATH: process.env.PATH ?? '',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+};
+
 /** CPU milliseconds (user + system) a fresh Node process spends requiring the file. */
 function importCpuMs(file: string): number {
   const script = `const c=process.cpuUsage();require(${JSON.stringify(file)});const d=process.cpuUsage(c);process.stdout.write(String((d.user+d.system)/1000));`;
-  const res = spawnSync(process.execPath, ['-e', script], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH ?? '',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'bench',
-      AWS_SECRET_ACCESS_KEY: 'bench',
-    },
-  });
+  const res = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: BENCH_ENV });
   if (res.status !== 0) throw new Error(`import of ${file} failed: ${res.stderr}`);
   return Number(res.stdout);
+}
+
+const HAS_VALGRIND = spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status === 0;
+
+/**
+ * Instructions a fresh, single-threaded Node process executes to run `script`, counted by
+ * valgrind's callgrind: the same count on a busy machine as on an idle one (CPU time is not).
+ */
+function instructions(script: string): number {
+  const res = spawnSync(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--callgrind-out-file=/dev/null',
+      '--smc-check=all-non-file',
+      process.execPath,
+      '--single-threaded',
+      '-e',
+      script,
+    ],
+    { encoding: 'utf8', env: BENCH_ENV },
+  );
+  const m = /Collected\s*:\s*(\d+)/.exec(res.stderr);
+  if (res.status !== 0 || !m) throw new Error(`callgrind failed: ${res.stderr.slice(-2000)}`);
+  return Number(m[1]);
+}
+
+let baseline: number | undefined;
+/** Millions of instructions a cold `require` of the file adds to starting Node. */
+function importMegaInstructions(file: string): number {
+  baseline ??= instructions('');
+  return (instructions(`require(${JSON.stringify(file)})`) - baseline) / 1e6;
 }
 
 const kb = (n: number): string => `${(n / 1000).toFixed(1)} KB`;
@@ -49,6 +80,8 @@ interface Row {
   gzip: number;
   lazy: number;
   cpuMs: number;
+  /** Million instructions of the cold import (callgrind), when valgrind is installed. */
+  mInstr?: number;
 }
 
 function measure(layout: string, bundle: HandlerBundle, name: string): Row {
@@ -63,6 +96,7 @@ function measure(layout: string, bundle: HandlerBundle, name: string): Row {
     gzip: gzipSync(bundle.files['index.js'], { level: 9 }).length,
     lazy: bundle.lazyBytes,
     cpuMs: median(Array.from({ length: RUNS }, () => importCpuMs(entry))),
+    mInstr: HAS_VALGRIND ? importMegaInstructions(entry) : undefined,
   };
 }
 
@@ -88,21 +122,35 @@ function main(): void {
   const after = HANDLER_NAMES.map((name) => measure('deployed', deployed[name], name));
   const before = HANDLER_NAMES.map((name) => measure('s3-bundled', s3Bundled[name], name));
   console.log(
-    `node ${process.version}; targets: ≤ ${kb(TARGET_BYTES)} loaded at cold start, ≤ ${TARGET_MS} ms import CPU; median of ${RUNS} processes; archives in ${outRoot}`,
+    `node ${process.version}; targets: ≤ ${kb(TARGET_BYTES)} loaded at cold start, ≤ ${TARGET_MS} ms import CPU; CPU: median of ${RUNS} processes; instructions: callgrind${HAS_VALGRIND ? '' : ' (not installed: apt-get install valgrind)'}; archives in ${outRoot}`,
   );
+  const pct = (x: number, y: number): string =>
+    y === 0 ? '' : ` (${x <= y ? '−' : '+'}${Math.abs(100 - (100 * x) / y).toFixed(0)} %)`;
+  const mi = (r: Row): string => (r.mInstr === undefined ? '-' : `${r.mInstr.toFixed(1)} M`);
   printTable(
-    ['handler', 'cold-start JS', 'gzip', 'lazy S3 SDK', 'import CPU ms', 'before: JS', 'before: CPU ms', 'targets'],
+    [
+      'handler',
+      'cold-start JS',
+      'gzip',
+      'lazy S3 SDK',
+      'import instr.',
+      'import CPU ms',
+      'before: JS',
+      'before: instr.',
+      'before: CPU ms',
+      'targets',
+    ],
     after.map((a, i) => {
       const b = before[i];
-      const pct = (x: number, y: number): string =>
-        y === 0 ? '' : ` (${x <= y ? '−' : '+'}${Math.abs(100 - (100 * x) / y).toFixed(0)} %)`;
       return [
         a.name,
         `${kb(a.startup)}${pct(a.startup, b.startup)}`,
         kb(a.gzip),
         a.lazy ? kb(a.lazy) : '-',
-        `${a.cpuMs.toFixed(1)}${pct(a.cpuMs, b.cpuMs)}`,
+        `${mi(a)}${a.mInstr !== undefined && b.mInstr !== undefined ? pct(a.mInstr, b.mInstr) : ''}`,
+        a.cpuMs.toFixed(1),
         kb(b.startup),
+        mi(b),
         b.cpuMs.toFixed(1),
         `${a.startup <= TARGET_BYTES ? 'size ok' : 'size OVER'} / ${a.cpuMs <= TARGET_MS ? 'time ok' : 'time OVER'}`,
       ];

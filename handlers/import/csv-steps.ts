@@ -231,8 +231,8 @@ export function findResultWriterDetails(value: unknown, depth = 0): ManifestRef 
 }
 
 async function readJson(bucket: string, key: string): Promise<unknown> {
-  const { GetObjectCommand } = await s3Sdk();
-  const res = await (await s3()).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const { GetObjectCommand } = s3Sdk();
+  const res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return JSON.parse(await bodyToString(res.Body, 256 * 1024 * 1024));
 }
 

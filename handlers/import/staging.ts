@@ -42,18 +42,14 @@ export class StagedRowsWriter {
   async finish(): Promise<{ bucket: string; key: string; rows: number; bytes: number }> {
     const body = this.take();
     if (this.uploadId === undefined) {
-      const { PutObjectCommand } = await s3Sdk();
-      await (
-        await s3()
-      ).send(
+      const { PutObjectCommand } = s3Sdk();
+      await s3().send(
         new PutObjectCommand({ Bucket: this.bucket, Key: this.key, Body: body, ContentType: 'application/jsonl' }),
       );
     } else {
       if (body.length > 0) await this.uploadPart(body);
-      const { CompleteMultipartUploadCommand } = await s3Sdk();
-      await (
-        await s3()
-      ).send(
+      const { CompleteMultipartUploadCommand } = s3Sdk();
+      await s3().send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
           Key: this.key,
@@ -70,8 +66,8 @@ export class StagedRowsWriter {
     if (this.uploadId === undefined) return;
     const id = this.uploadId;
     this.uploadId = undefined;
-    const { AbortMultipartUploadCommand } = await s3Sdk();
-    await (await s3()).send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: id }));
+    const { AbortMultipartUploadCommand } = s3Sdk();
+    await s3().send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: id }));
   }
 
   private take(): Buffer {
@@ -84,10 +80,8 @@ export class StagedRowsWriter {
 
   private async flushPart(): Promise<void> {
     if (this.uploadId === undefined) {
-      const { CreateMultipartUploadCommand } = await s3Sdk();
-      const res = await (
-        await s3()
-      ).send(
+      const { CreateMultipartUploadCommand } = s3Sdk();
+      const res = await s3().send(
         new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, ContentType: 'application/jsonl' }),
       );
       if (!res.UploadId)
@@ -99,10 +93,8 @@ export class StagedRowsWriter {
 
   private async uploadPart(body: Buffer): Promise<void> {
     const PartNumber = this.parts.length + 1;
-    const { UploadPartCommand } = await s3Sdk();
-    const res = await (
-      await s3()
-    ).send(
+    const { UploadPartCommand } = s3Sdk();
+    const res = await s3().send(
       new UploadPartCommand({ Bucket: this.bucket, Key: this.key, UploadId: this.uploadId, PartNumber, Body: body }),
     );
     this.parts.push({ PartNumber, ETag: String(res.ETag) });
@@ -111,8 +103,8 @@ export class StagedRowsWriter {
 
 /** Stream a staged file back (the finalizer looks up the lines of rows no batch reported). */
 export async function* readStagedRows(bucket: string, key: string): AsyncGenerator<PreparedRow> {
-  const { GetObjectCommand } = await s3Sdk();
-  const res = await (await s3()).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const { GetObjectCommand } = s3Sdk();
+  const res = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const lines = createInterface({ input: bodyToReadable(res.Body), crlfDelay: Infinity });
   for await (const text of lines) {
     if (!text) continue;

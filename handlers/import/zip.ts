@@ -33,10 +33,10 @@ export class S3RangeReader extends RandomAccessReader {
 
   private async getRange(start: number, endExclusive: number): Promise<Readable> {
     this.gets++;
-    const { GetObjectCommand } = await s3Sdk();
-    const res = await (
-      await s3()
-    ).send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${start}-${endExclusive - 1}` }));
+    const { GetObjectCommand } = s3Sdk();
+    const res = await s3().send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${start}-${endExclusive - 1}` }),
+    );
     return bodyToReadable(res.Body);
   }
 
@@ -205,8 +205,8 @@ export async function unzipCsvEntries(
   destPrefix: string,
   bounds: ZipBounds = DEFAULT_ZIP_BOUNDS,
 ): Promise<{ entries: UnzippedEntry[]; skipped: SkippedEntry[] }> {
-  const { HeadObjectCommand } = await s3Sdk();
-  const head = await (await s3()).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const { HeadObjectCommand } = s3Sdk();
+  const head = await s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const size = Number(head.ContentLength ?? 0);
   if (size <= 0) throw new Error(`s3://${bucket}/${key} is empty`);
   const reader = new S3RangeReader(bucket, key, size);
@@ -222,10 +222,8 @@ export async function unzipCsvEntries(
     const { planned, skipped } = await planEntries(zip, key, destPrefix, bounds);
     for (const { entry, destKey } of planned) {
       const stream = await zip.openReadStreamPromise(entry);
-      const { PutObjectCommand } = await s3Sdk();
-      await (
-        await s3()
-      ).send(
+      const { PutObjectCommand } = s3Sdk();
+      await s3().send(
         new PutObjectCommand({
           Bucket: destBucket,
           Key: destKey,

@@ -189,24 +189,30 @@ describe('deriving the calls a handler makes from its reachable code', function 
 });
 
 let constructions: { module: string; command: string }[] | undefined;
-/** Every `new XCommand(` of an @aws-sdk import anywhere in handlers/ and core/. */
+/**
+ * Every `new XCommand(` of an @aws-sdk command anywhere in handlers/ and core/: imported
+ * where it is constructed, or imported into the lazily loaded S3 SDK object
+ * (core/s3-sdk.ts) and constructed where that object is destructured.
+ */
 function ourConstructions(): { module: string; command: string }[] {
   if (constructions) return constructions;
-  const out: { module: string; command: string }[] = [];
+  const texts: string[] = [];
   const walk = (dir: string) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(file);
-      else if (file.endsWith('.ts')) {
-        const text = fs.readFileSync(file, 'utf8');
-        for (const imp of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'(@aws-sdk\/[a-z0-9-]+)'/g)) {
-          for (const name of imp[1].split(',').map((n) => n.trim().replace(/^type\s+/, '')))
-            if (name.endsWith('Command') && text.includes(`new ${name}(`)) out.push({ module: imp[2], command: name });
-        }
-      }
+      else if (file.endsWith('.ts')) texts.push(fs.readFileSync(file, 'utf8'));
     }
   };
   walk(path.join(ROOT, 'handlers'));
   walk(path.join(ROOT, 'core'));
+  const out: { module: string; command: string }[] = [];
+  for (const text of texts) {
+    for (const imp of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'(@aws-sdk\/[a-z0-9-]+)'/g)) {
+      for (const name of imp[1].split(',').map((n) => n.trim().replace(/^type\s+/, '')))
+        if (name.endsWith('Command') && texts.some((t) => t.includes(`new ${name}(`)))
+          out.push({ module: imp[2], command: name });
+    }
+  }
   return (constructions = out);
 }

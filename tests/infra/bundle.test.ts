@@ -58,13 +58,15 @@ describe('handler bundles', () => {
     try {
       const bundle = bundleHandler('execution-watch');
       for (const [file, text] of Object.entries(bundle.files)) fs.writeFileSync(path.join(dir, file), text);
-      // The handler asks for the SDK with this very specifier (the lazy-s3-sdk esbuild plugin).
-      assert.ok(bundle.files['index.js'].includes('require("./s3-sdk.js"'));
+      // The handler asks for the SDK by this name, next to it in the archive (core/s3-sdk-loader.ts).
+      assert.ok(bundle.files['index.js'].includes('"./s3-sdk.js"'));
       const script = [
         `const h = require(${JSON.stringify(path.join(dir, 'index.js'))});`,
+        // Loading the handler must not load the SDK: that is the point of the separate file.
+        `if (Object.keys(require.cache).some((f) => f.endsWith('s3-sdk.js'))) throw new Error('s3-sdk.js loaded eagerly');`,
         `const sdk = require(${JSON.stringify(path.join(dir, 's3-sdk.js'))});`,
         `const names = ['S3Client', 'GetObjectCommand', 'HeadObjectCommand', 'PutObjectCommand'];`,
-        `process.stdout.write(JSON.stringify({ handler: typeof h.handler, sdk: names.filter((n) => typeof sdk[n] === 'function') }));`,
+        `process.stdout.write(JSON.stringify({ handler: typeof h.handler, sdk: names.filter((n) => typeof sdk.S3_SDK[n] === 'function') }));`,
       ].join('\n');
       const res = spawnSync(process.execPath, ['-e', script], {
         encoding: 'utf8',

@@ -5,16 +5,16 @@ import { loadS3Sdk, type S3Sdk } from '../../../core/s3-sdk-loader';
 let client: S3Client | undefined;
 
 /** The S3 SDK, loaded on first use (see handlers/bundle-options.ts, `S3_ON_MAIN_PATH`). */
-export function s3Sdk(): Promise<typeof S3Sdk> {
-  return Promise.resolve(loadS3Sdk());
+export function s3Sdk(): S3Sdk {
+  return loadS3Sdk();
 }
 
 /**
  * The container's S3 client, created on first use: the endpoint is read once the
  * environment is final, and warm invocations reuse its connections.
  */
-export async function s3(): Promise<S3Client> {
-  const { S3Client: Client } = await s3Sdk();
+export function s3(): S3Client {
+  const { S3Client: Client } = s3Sdk();
   return (client ??= new Client({}));
 }
 

@@ -68,6 +68,9 @@ export function bundledCommands(key: FunctionKey): { module: string; command: st
     outfile: path.join(ROOT, '.bundle', 'index.js'),
     write: false,
     metafile: true,
+    // The S3 SDK in the main file: what the archive carries in index.js and s3-sdk.js
+    // together (components/bundle.ts, core/s3-sdk-loader.ts).
+    define: { 'globalThis.CQRS_BUNDLED_S3_SDK': 'true' },
   });
   const [, output] = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.js')) ?? [];
   if (!output) throw new Error(`no bundle for ${key}`);

@@ -273,7 +273,11 @@ export class CodeCallExtractor {
     return sym?.valueDeclaration ?? sym?.declarations?.[0];
   }
 
-  /** The npm module an identifier is imported from, when it is an import of a package. */
+  /**
+   * The npm module an identifier is imported from, when it is an import of a package — also
+   * through an object that holds the imports, destructured where they are used (the lazily
+   * loaded S3 SDK, core/s3-sdk.ts).
+   */
   private importedFrom(node: ts.Node): { module: string; name: string } | undefined {
     const sym = this.checker.getSymbolAtLocation(node);
     const decl = sym?.declarations?.[0];
@@ -281,6 +285,27 @@ export class CodeCallExtractor {
       const spec = decl.parent.parent.parent.moduleSpecifier;
       if (ts.isStringLiteral(spec) && !spec.text.startsWith('.')) {
         return { module: spec.text, name: (decl.propertyName ?? decl.name).text };
+      }
+      return undefined;
+    }
+    if (decl && ts.isBindingElement(decl)) {
+      // `const { GetObjectCommand } = loadS3Sdk()`: the property of the destructured object
+      // is written `{ GetObjectCommand }` next to the package import it names.
+      const key = decl.propertyName ?? decl.name;
+      if (!ts.isIdentifier(key)) return undefined;
+      const prop = this.checker.getTypeAtLocation(decl.parent).getProperty(key.text);
+      const pdecl = prop?.valueDeclaration;
+      if (pdecl && ts.isShorthandPropertyAssignment(pdecl)) {
+        const vdecl = this.checker.getShorthandAssignmentValueSymbol(pdecl)?.declarations?.[0];
+        if (vdecl && ts.isImportSpecifier(vdecl)) {
+          const spec = vdecl.parent.parent.parent.moduleSpecifier;
+          if (ts.isStringLiteral(spec) && !spec.text.startsWith('.')) {
+            return { module: spec.text, name: (vdecl.propertyName ?? vdecl.name).text };
+          }
+        }
+      }
+      if (pdecl && ts.isPropertyAssignment(pdecl) && ts.isIdentifier(pdecl.initializer)) {
+        return this.importedFrom(pdecl.initializer);
       }
     }
     return undefined;
