@@ -208,7 +208,7 @@ describe('installing the packed package into a fresh Pulumi TypeScript project',
       assert.ok(clients.size <= 1, `${fn} bundles ${clients.size} DynamoDB clients: ${[...clients].join(', ')}`);
     }
     // The built-in handlers come from the installed package's sources.
-    assert.ok(result.bundles['orders-prod-command-step'].sources.includes('../handlers/command-step.ts'));
+    assert.ok(result.bundles['orders-prod-command-step'].sources.includes('../../handlers/command-step.ts'));
     const config = parseClientConfig(result.clientConfig);
     assert.equal(config.tables.commands, 'orders-prod-commands');
   });
