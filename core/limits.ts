@@ -227,3 +227,17 @@ export const DEFAULT_ZIP_BOUNDS: ZipBounds = {
 
 /** Days import bookkeeping items (IMPORT_ROW, IMPORT_ROW_VOID, IMPORT_ERROR, IMPORT_BATCH) are kept by default. */
 export const DEFAULT_IMPORT_RECORD_RETENTION_DAYS = 30;
+/**
+ * TimeoutSeconds of the EXPRESS command machine: Step Functions stops an EXPRESS execution
+ * after 5 minutes at most. No sync call of a run can start later than this after the run began
+ * (the sync lease, docs/architecture.md).
+ */
+export const COMMAND_RUN_TIMEOUT_SECONDS = 300;
+/**
+ * What a run keeps for its other steps (check, TTL, history, transform, finish, retries):
+ * a sync target whose function may take longer than the rest of the run cannot be on the
+ * EXPRESS path.
+ */
+export const COMMAND_RUN_STEPS_RESERVE_SECONDS = 60;
+/** Longest function timeout a sync target may have on the EXPRESS path (longer ones: `commandPath` STANDARD). */
+export const EXPRESS_SYNC_TARGET_MAX_TIMEOUT_SECONDS = COMMAND_RUN_TIMEOUT_SECONDS - COMMAND_RUN_STEPS_RESERVE_SECONDS;

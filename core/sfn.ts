@@ -2,6 +2,7 @@ import {
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   StartExecutionCommand,
+  StartSyncExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { errorName, truncate } from './errors';
@@ -95,6 +96,51 @@ export interface StartResult {
   started: boolean;
 }
 
+function checkedInput(input: unknown, what: string): string {
+  const body = JSON.stringify(input);
+  if (Buffer.byteLength(body, 'utf8') > SFN_MAX_PAYLOAD_BYTES) {
+    throw new Error(`execution input for ${what} is ${Buffer.byteLength(body, 'utf8')} bytes, over the 256 KiB limit`);
+  }
+  return body;
+}
+
+/** How a synchronous EXPRESS execution ended (StartSyncExecution). */
+export interface SyncRunResult {
+  executionArn?: string;
+  /** SUCCEEDED, FAILED, TIMED_OUT (or ABORTED). */
+  status: string;
+  /** The execution output, parsed (SUCCEEDED only). */
+  output?: unknown;
+  error?: string;
+  cause?: string;
+}
+
+/** StartSyncExecution of an EXPRESS machine: returns once the run has ended, however it ended. */
+export async function startSyncExecution(
+  client: SFNClient,
+  stateMachineArn: string,
+  input: unknown,
+): Promise<SyncRunResult> {
+  const res = await client.send(
+    new StartSyncExecutionCommand({ stateMachineArn, input: checkedInput(input, stateMachineArn) }),
+  );
+  let output: unknown;
+  if (res.output !== undefined && res.output !== null) {
+    try {
+      output = JSON.parse(res.output);
+    } catch {
+      output = res.output;
+    }
+  }
+  return {
+    executionArn: res.executionArn,
+    status: String(res.status ?? 'UNKNOWN'),
+    ...(output === undefined ? {} : { output }),
+    ...(res.error ? { error: res.error } : {}),
+    ...(res.cause ? { cause: res.cause } : {}),
+  };
+}
+
 /** StartExecution with a deterministic name; ExecutionAlreadyExists counts as success. */
 export async function startExecutionOnce(
   client: SFNClient,
@@ -102,10 +148,7 @@ export async function startExecutionOnce(
   name: string,
   input: unknown,
 ): Promise<StartResult> {
-  const body = JSON.stringify(input);
-  if (Buffer.byteLength(body, 'utf8') > SFN_MAX_PAYLOAD_BYTES) {
-    throw new Error(`execution input for ${name} is ${Buffer.byteLength(body, 'utf8')} bytes, over the 256 KiB limit`);
-  }
+  const body = checkedInput(input, name);
   try {
     const res = await client.send(new StartExecutionCommand({ stateMachineArn, name, input: body }));
     return { executionArn: res.executionArn, started: true };

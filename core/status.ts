@@ -31,6 +31,8 @@ export const COMMAND_BOOKKEEPING_FIELDS: readonly string[] = [
   'failedAfterCompletion',
   'failedAfterCompletionAt',
   'syncStartedAt',
+  'syncRunId',
+  'syncCallsStartBy',
   'callsEndBy',
 ];
 
@@ -101,3 +103,40 @@ export function isTerminal(status: unknown): boolean {
  */
 export const SyncTargetStatus = { FINISHED: 'FINISHED', FAILED: 'FAILED', UNKNOWN: 'UNKNOWN' } as const;
 export type SyncTargetStatus = (typeof SyncTargetStatus)[keyof typeof SyncTargetStatus];
+
+/**
+ * Which machines run a command version (stack setting `commandPath`):
+ * - `EXPRESS`: an EXPRESS execution per version, started synchronously by the stream router;
+ *   a version that must wait for its predecessor goes to the STANDARD `command-wait` machine.
+ * - `STANDARD`: the seed's shape, one STANDARD execution per version (every command in the
+ *   execution history, at about ten times the price).
+ */
+export const CommandPath = { EXPRESS: 'EXPRESS', STANDARD: 'STANDARD' } as const;
+export type CommandPath = (typeof CommandPath)[keyof typeof CommandPath];
+
+/**
+ * How an EXPRESS command run ended (`outcome` in its output, read by whoever started it):
+ * the version COMPLETED or FAILED (recorded by this run), had already ENDED (an earlier run or
+ * another path recorded it), MUST_WAIT for its predecessor (→ the command-wait machine), or
+ * the sync is HELD by another run of the same version that may still be calling targets.
+ */
+export const CommandRunOutcome = {
+  COMPLETED: 'COMPLETED',
+  FAILED: 'FAILED',
+  ENDED: 'ENDED',
+  MUST_WAIT: 'MUST_WAIT',
+  HELD: 'HELD',
+} as const;
+export type CommandRunOutcome = (typeof CommandRunOutcome)[keyof typeof CommandRunOutcome];
+
+/** Error names the command definitions catch by name (thrown by command-step and the runner). */
+export const CommandError = {
+  /** The version has already ended: nothing is changed. */
+  VERSION_ALREADY_ENDED: 'VersionAlreadyEnded',
+  /** Another run of the same version holds the sync and may still call targets. */
+  SYNC_HELD: 'SyncHeldByAnotherRun',
+  /** The EXPRESS run found the version must wait for its predecessor (the command-wait machine waits again). */
+  VERSION_MUST_WAIT: 'VersionMustWait',
+  /** The EXPRESS run failed, timed out or was aborted (retried; every step is idempotent). */
+  RUN_FAILED: 'CommandRunFailed',
+} as const;

@@ -49,8 +49,16 @@ export interface CommandDefinitionOptions {
   syncMaxConcurrency: number;
 }
 
-/** States of the command machine that are not `sync_<name>` states. */
+/**
+ * States of the command machines (STANDARD, EXPRESS and command-wait) that are not
+ * `sync_<name>` states: a target name must not turn into one of them.
+ */
 const FIXED_STATE_NAMES = new Set([
+  'must_wait',
+  'already_ended',
+  'held_by_another_run',
+  'version_failed',
+  'run_command',
   'check_version',
   'check_version_result',
   'wait_prev_command',
@@ -79,36 +87,36 @@ export function syncStateName(targetName: string): string {
   return `sync_${targetName}`;
 }
 
-function checkSyncTargets(targets: readonly SyncTargetFunction[]): void {
-  if (!Array.isArray(targets)) throw new Error(`${BUILDER}: option "syncTargets" must be an array (use [] for none)`);
+export function checkSyncTargets(targets: readonly SyncTargetFunction[], builder = BUILDER): void {
+  if (!Array.isArray(targets)) throw new Error(`${builder}: option "syncTargets" must be an array (use [] for none)`);
   if (targets.length > MAX_SYNC_TARGETS)
     throw new Error(
-      `${BUILDER}: option "syncTargets" has ${targets.length} targets; at most ${MAX_SYNC_TARGETS} (each one's outcome is recorded on every command row)`,
+      `${builder}: option "syncTargets" has ${targets.length} targets; at most ${MAX_SYNC_TARGETS} (each one's outcome is recorded on every command row)`,
     );
   const seen = new Set<string>();
   targets.forEach((target, i) => {
     const option = `syncTargets[${i}].name`;
     const name: unknown = (target as SyncTargetFunction | undefined)?.name;
     if (typeof name !== 'string' || !TARGET_NAME.test(name)) {
-      throw new Error(`${BUILDER}: option "${option}" must match [A-Za-z0-9_-]+, got ${JSON.stringify(name)}`);
+      throw new Error(`${builder}: option "${option}" must match [A-Za-z0-9_-]+, got ${JSON.stringify(name)}`);
     }
     if (name === 'data') {
-      throw new Error(`${BUILDER}: option "${option}" is "data", the name of the built-in read-model target`);
+      throw new Error(`${builder}: option "${option}" is "data", the name of the built-in read-model target`);
     }
     const stateName = syncStateName(name);
     if (FIXED_STATE_NAMES.has(stateName)) {
       throw new Error(
-        `${BUILDER}: option "${option}" ("${name}") would create state "${stateName}", which the machine already uses`,
+        `${builder}: option "${option}" ("${name}") would create state "${stateName}", which the machine already uses`,
       );
     }
     if (stateName.length > MAX_STATE_NAME_LENGTH) {
       throw new Error(
-        `${BUILDER}: option "${option}" is too long: state "${stateName}" exceeds ${MAX_STATE_NAME_LENGTH} characters`,
+        `${builder}: option "${option}" is too long: state "${stateName}" exceeds ${MAX_STATE_NAME_LENGTH} characters`,
       );
     }
-    if (seen.has(name)) throw new Error(`${BUILDER}: option "${option}" duplicates sync target "${name}"`);
+    if (seen.has(name)) throw new Error(`${builder}: option "${option}" duplicates sync target "${name}"`);
     seen.add(name);
-    checkLambdaArn(BUILDER, `syncTargets[${i}].functionArn`, (target as SyncTargetFunction).functionArn);
+    checkLambdaArn(builder, `syncTargets[${i}].functionArn`, (target as SyncTargetFunction).functionArn);
   });
 }
 
@@ -135,7 +143,10 @@ function checkOptions(opts: CommandDefinitionOptions): void {
  * (only a throttled invocation is) and which `mark_failed` waits out (`callsEndBy`).
  * The items are in the order of `$.targets`: `finish` pairs them up.
  */
-function syncDataAll(opts: CommandDefinitionOptions, onFailure: Catcher): MapState {
+export function syncDataAll(
+  opts: Pick<CommandDefinitionOptions, 'commandStepArn' | 'syncTargets' | 'syncMaxConcurrency'>,
+  onFailure: Catcher,
+): MapState {
   const itemFailed = catchAll('sync_failed', '$.error');
   const syncCall = (functionArn: string, ours: boolean) =>
     lambdaTask(functionArn, {

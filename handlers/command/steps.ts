@@ -1,6 +1,6 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../shared/aws/dynamodb';
-import { requirePositiveNumber, tables } from '../shared/env';
+import { optionalPositiveNumber, requirePositiveNumber, tables } from '../shared/env';
 import { isConditionalCheckFailed, isItemTooLarge, NamedError, truncate } from '../../core/errors';
 import {
   COMMAND_BOOKKEEPING_RESERVE_BYTES,
@@ -17,7 +17,9 @@ import { runRecordedStep } from '../shared/step-status';
 import {
   COMMAND_BOOKKEEPING_FIELDS,
   COMMAND_FAILED_STATUS,
+  CommandError,
   CommandResult,
+  CommandRunOutcome,
   StepPhase,
   stepStatus,
   SyncTargetStatus,
@@ -53,6 +55,10 @@ export interface CommandStateInput {
   waitingOn?: number;
   targets?: Array<{ target: string }>;
   error?: CaughtError;
+  /** Set by the command-wait machine's run_command: this run follows a wait, so `waitingSince` does not defer it. */
+  waited?: boolean;
+  /** How the EXPRESS run ended (finish, mark_failed, already_ended; Pass states for the others). */
+  outcome?: CommandRunOutcome;
   [key: string]: unknown;
 }
 
@@ -84,7 +90,7 @@ export const waitHooks: WaitHooks = {};
 export class VersionAlreadyEndedError extends NamedError {
   constructor(key: Key, result: unknown) {
     super(
-      'VersionAlreadyEnded',
+      CommandError.VERSION_ALREADY_ENDED,
       `command ${key.pk} / ${key.sk} has already ended (${String(result)}); nothing is changed`,
     );
   }
@@ -118,6 +124,14 @@ async function checkVersion(input: CommandStateInput): Promise<CommandStateInput
     delete out.waitingOn;
     return out;
   }
+  if (row.waitingSince !== undefined && input.waited !== true) {
+    // A command-wait execution has taken this version on (a redelivered stream record runs it
+    // again): leave it to that execution, which its predecessor's release or its own re-check
+    // resumes. Running it here too would be safe (the sync lease), but would spend a second run.
+    const out: CommandStateInput = { ...withoutError(input), result: 1, reason: 'waiting in its command-wait execution' };
+    delete out.waitingOn;
+    return out;
+  }
   const check = await evaluateVersion(row.pk, row.code, Number(row.version));
   const out: CommandStateInput = { ...withoutError(input), result: check.result };
   delete out.reason;
@@ -125,6 +139,13 @@ async function checkVersion(input: CommandStateInput): Promise<CommandStateInput
   if (check.reason) out.reason = check.reason;
   if (check.waitingOn !== undefined) out.waitingOn = check.waitingOn;
   return out;
+}
+
+/** A conditional write on the row failed: an ended version says so by name, anything else cannot wait. */
+async function notWaitable(key: Key): Promise<Error> {
+  const row = await getCommand(key);
+  if (hasEnded(row)) return new VersionAlreadyEndedError(key, row?.result);
+  return new NamedError('CommandNotWaitable', `command ${key.pk} / ${key.sk} is missing`);
 }
 
 // ---------------------------------------------------------------- wait_prev_command
@@ -161,8 +182,7 @@ async function waitPrevCommand(input: CommandStateInput, taskToken: string | und
     );
     if (stored.Attributes?.waitingSince === undefined) metrics.versionWaiting();
   } catch (err) {
-    if (isConditionalCheckFailed(err))
-      throw new NamedError('CommandNotWaitable', `command ${key.pk} / ${key.sk} is missing or already ended`);
+    if (isConditionalCheckFailed(err)) throw await notWaitable(key);
     throw err;
   }
   await waitHooks.afterTokenStore?.(key);
@@ -199,8 +219,7 @@ async function recheckPrevCommand(input: CommandStateInput): Promise<CommandStat
     );
     row = res.Attributes as CommandRow;
   } catch (err) {
-    if (isConditionalCheckFailed(err))
-      throw new NamedError('CommandNotWaitable', `command ${key.pk} / ${key.sk} is missing or already ended`);
+    if (isConditionalCheckFailed(err)) throw await notWaitable(key);
     throw err;
   }
   const check = await evaluateVersion(row.pk, row.code, Number(row.version));
@@ -294,31 +313,108 @@ async function historyCopy(input: CommandStateInput): Promise<CommandStateInput>
 
 // ---------------------------------------------------------------- transform_data
 
+/** Another run of the same version holds the sync: its calls may still start until `until` (epoch s). */
+export class SyncHeldError extends NamedError {
+  constructor(
+    key: Key,
+    readonly holder: string,
+    readonly until: number | undefined,
+  ) {
+    super(
+      CommandError.SYNC_HELD,
+      `the sync of ${key.pk} / ${key.sk} is held by run ${holder}${until ? ` until ${new Date(until * 1000).toISOString()}` : ''}`,
+    );
+  }
+}
+
 /**
- * Lists the targets and marks the row `syncStartedAt` (the one write of this step): from here
- * on, a version that ends without a result from every target (its execution was stopped, the
- * Map failed) may have calls still running, and mark_failed makes its successor wait them out.
+ * Lists the targets and claims the sync for this run — the one write of this step:
+ * `syncStartedAt` (from here on a version that ends without a result from every target may
+ * have calls still running, and mark_failed makes its successor wait them out), `syncRunId`
+ * (the execution that may call the targets) and, on the EXPRESS path, `syncCallsStartBy`:
+ * an EXPRESS run is stopped by its TimeoutSeconds (COMMAND_RUN_TIMEOUT_SECONDS), so no call of
+ * this run can start later than now + that timeout.
+ *
+ * The claim is a lease. EXPRESS runs are at-least-once and a second run of the same version
+ * starts when its first caller died, so two runs may reach this step; only the holder calls
+ * the targets, so finish (which releases the successor) runs only after every call of the
+ * version has returned. Another run finding a live lease stops here (SyncHeldByAnotherRun:
+ * its caller waits and runs again). Once the lease has passed `syncCallsStartBy`, its holder
+ * is gone and a new run takes over, recording that the old holder's calls may run until
+ * `syncCallsStartBy` + the longest target timeout (`callsEndBy`: the successor waits for it).
+ * A STANDARD execution holds its lease for good: it is the only execution of its version.
  * Conditional on the version not having ended, so no target is called for an ended version.
  */
-async function transformData(input: CommandStateInput): Promise<CommandStateInput> {
+async function transformData(input: CommandStateInput, runId: string): Promise<CommandStateInput> {
   const key = requireKey(input, 'transform_data input');
   const targets = syncTargetNames();
+  const runTimeout = optionalPositiveNumber('COMMAND_RUN_TIMEOUT_SECONDS');
+  const nowMs = Date.now();
+  const startBy = runTimeout === undefined ? undefined : Math.ceil(nowMs / 1000) + Math.ceil(runTimeout);
+  const lease = {
+    set: `syncStartedAt = if_not_exists(syncStartedAt, :now), syncRunId = :run${startBy === undefined ? '' : ', syncCallsStartBy = :startBy'}`,
+    values: {
+      ':now': new Date(nowMs).toISOString(),
+      ':run': runId,
+      ...(startBy === undefined ? {} : { ':startBy': startBy }),
+    },
+  };
   try {
     await ddb().send(
       new UpdateCommand({
         TableName: tables.commands(),
         Key: { pk: key.pk, sk: key.sk },
-        UpdateExpression: 'SET syncStartedAt = if_not_exists(syncStartedAt, :now)',
-        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#result)',
+        UpdateExpression: `SET ${lease.set}`,
+        ConditionExpression:
+          'attribute_exists(pk) AND attribute_not_exists(#result) AND (attribute_not_exists(syncRunId) OR syncRunId = :run)',
         ExpressionAttributeNames: { '#result': 'result' },
-        ExpressionAttributeValues: { ':now': new Date().toISOString() },
+        ExpressionAttributeValues: lease.values,
       }),
     );
   } catch (err) {
-    if (isConditionalCheckFailed(err)) throw new VersionAlreadyEndedError(key, 'missing or ended');
-    throw err;
+    if (!isConditionalCheckFailed(err)) throw err;
+    await takeOverSync(key, runId, lease, targets, nowMs);
   }
   return { ...input, targets: targets.map((target) => ({ target })) };
+}
+
+/** The claim found another holder: take an expired lease over, or say who holds it. */
+async function takeOverSync(
+  key: Key,
+  runId: string,
+  lease: { set: string; values: Record<string, unknown> },
+  targets: readonly string[],
+  nowMs: number,
+): Promise<void> {
+  const row = await getCommand(key);
+  if (!row || hasEnded(row)) throw new VersionAlreadyEndedError(key, row ? row.result : 'missing');
+  const holder = String(row.syncRunId);
+  const heldUntil = typeof row.syncCallsStartBy === 'number' ? row.syncCallsStartBy : undefined;
+  if (heldUntil === undefined || heldUntil * 1000 > nowMs) throw new SyncHeldError(key, holder, heldUntil);
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tables.commands(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: `SET ${lease.set}, callsEndBy = :endBy`,
+        ConditionExpression: 'attribute_not_exists(#result) AND syncRunId = :holder AND syncCallsStartBy = :heldUntil',
+        ExpressionAttributeNames: { '#result': 'result' },
+        ExpressionAttributeValues: {
+          ...lease.values,
+          ':holder': holder,
+          ':heldUntil': heldUntil,
+          // the old holder's calls started before heldUntil; none runs longer than its target's timeout
+          ':endBy': Math.max(callsEndBy(targets, heldUntil * 1000) ?? 0, Number(row.callsEndBy) || 0),
+        },
+      }),
+    );
+    log('warn', 'transform_data: took over the sync of a run that is gone', { key, from: holder, to: runId });
+  } catch (err) {
+    if (!isConditionalCheckFailed(err)) throw err;
+    const now = await getCommand(key);
+    if (hasEnded(now)) throw new VersionAlreadyEndedError(key, now?.result);
+    throw new SyncHeldError(key, String(now?.syncRunId), Number(now?.syncCallsStartBy) || undefined);
+  }
 }
 
 // ---------------------------------------------------------------- sync_data
@@ -442,7 +538,11 @@ async function finish(input: CommandStateInput): Promise<CommandStateInput> {
     // our own earlier attempt wrote it (a lost response): go on to the release
   }
   const released = await releaseSuccessor(key.pk, code, version, `finish:${version}`);
-  return { ...withoutError(input), ...(released.resumed ? { resumedVersion: released.resumed } : {}) };
+  return {
+    ...withoutError(input),
+    outcome: CommandRunOutcome.COMPLETED,
+    ...(released.resumed ? { resumedVersion: released.resumed } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- mark_failed
@@ -514,9 +614,13 @@ async function targetsAtFailure(
   const row = await getCommand(key);
   if (row?.syncStartedAt === undefined || hasEnded(row)) return {};
   const targets = syncTargetNames();
+  // An EXPRESS holder may still start calls until syncCallsStartBy (it may outlive this
+  // failure: nothing stops an EXPRESS run early); a STANDARD execution starts none after now.
+  const startBy = Number(row.syncCallsStartBy);
+  const lastStartMs = Number.isFinite(startBy) ? Math.max(nowMs, startBy * 1000) : nowMs;
   return {
     syncStatus: Object.fromEntries(targets.map((t) => [t, SyncTargetStatus.UNKNOWN])),
-    callsEndBy: callsEndBy(targets, nowMs),
+    callsEndBy: Math.max(callsEndBy(targets, lastStartMs) ?? 0, Number(row.callsEndBy) || 0) || undefined,
   };
 }
 
@@ -586,10 +690,36 @@ async function markFailed(input: CommandStateInput, executionArn?: string): Prom
   // resume), so releasing again is harmless.
   const { code, version } = parseCommandSk(key.sk);
   await releaseSuccessor(key.pk, code, version, `mark_failed:${version}`);
-  return { ...input, reason, ...(completed ? { completed: true } : {}) };
+  return {
+    ...input,
+    reason,
+    outcome: completed ? CommandRunOutcome.COMPLETED : CommandRunOutcome.FAILED,
+    ...(completed ? { completed: true } : {}),
+  };
+}
+
+// ---------------------------------------------------------------- already_ended
+
+/**
+ * EXPRESS path: a run found its version already ended (a duplicate run, a redelivered stream
+ * record). The run that ended it may have died before releasing the successor, so the release
+ * is done again (idempotent: a token is claimed before it is sent).
+ */
+async function alreadyEnded(input: CommandStateInput): Promise<CommandStateInput> {
+  const key = requireKey(input, 'already_ended input');
+  const { code, version } = parseCommandSk(key.sk);
+  await releaseSuccessor(key.pk, code, version, `already_ended:${version}`);
+  return { ...withoutError(input), outcome: CommandRunOutcome.ENDED };
 }
 
 // ---------------------------------------------------------------- dispatcher
+
+/** The execution a step runs in: the holder of the sync lease (docs/architecture.md, "Sync lease"). */
+function runIdOf(event: StepEvent<unknown>): string {
+  const id = event.context?.Execution?.Id;
+  if (typeof id !== 'string' || id === '') throw new Error('transform_data needs context.Execution.Id ("context.$": "$$")');
+  return id;
+}
 
 export async function handleCommandStep(event: StepEvent<unknown>): Promise<unknown> {
   const state = stateName(event);
@@ -601,10 +731,9 @@ export async function handleCommandStep(event: StepEvent<unknown>): Promise<unkn
     case 'check_version':
       return runRecordedStep(key, state, () => checkVersion(input), { executionArn });
     case 'wait_prev_command':
-      // FINISHED is written by whoever resumes it (claimAndResume), not when the handler returns
+      // wait_prev_command:FINISHED is written by whoever resumes it (claimAndResume)
       return runRecordedStep(key, state, () => waitPrevCommand(input, event.taskToken ?? event.context?.Task?.Token), {
         executionArn,
-        recordFinished: false,
       });
     case 'recheck_prev_command':
       return runRecordedStep(key, state, () => recheckPrevCommand(input), { executionArn });
@@ -613,20 +742,19 @@ export async function handleCommandStep(event: StepEvent<unknown>): Promise<unkn
     case 'history_copy':
       return runRecordedStep(key, state, () => historyCopy(input), { executionArn });
     case 'transform_data':
-      return runRecordedStep(key, state, () => transformData(input), { executionArn });
+      return runRecordedStep(key, state, () => transformData(input, runIdOf(event)), { executionArn });
     case 'sync_data':
       return runRecordedStep(key, state, () => syncData(raw as SyncItemInput), { executionArn });
     case 'sync_failed':
       // no status write: the outcome travels in the Map result to finish / mark_failed
       return syncFailed(input);
     case 'finish':
-      return runRecordedStep(key, state, () => finish(input), { executionArn, recordFinished: false });
+      return runRecordedStep(key, state, () => finish(input), { executionArn });
     case 'mark_failed':
-      // its final status is FAILED (not mark_failed:FINISHED); a broken mark_failed is caught to `fail`
-      return runRecordedStep(key, state, () => markFailed(input, executionArn), {
-        executionArn,
-        recordFinished: false,
-      });
+      // a broken mark_failed is caught to `fail`
+      return runRecordedStep(key, state, () => markFailed(input, executionArn), { executionArn });
+    case 'already_ended':
+      return runRecordedStep(key, state, () => alreadyEnded(input), { executionArn });
     default:
       throw new Error(`command-step: unknown state "${state}"`);
   }

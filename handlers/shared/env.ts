@@ -13,6 +13,9 @@ export type EnvName =
   | 'MAIN_TOPIC_ARN'
   | 'ALARM_TOPIC_ARN'
   | 'COMMAND_STATE_MACHINE_ARN'
+  | 'COMMAND_WAIT_STATE_MACHINE_ARN'
+  | 'COMMAND_PATH'
+  | 'COMMAND_RUN_TIMEOUT_SECONDS'
   | 'TASK_STATE_MACHINE_ARN'
   | 'IMPORT_CSV_STATE_MACHINE_ARN'
   | 'IMPORT_ZIP_STATE_MACHINE_ARN'
@@ -76,6 +79,11 @@ export function integerEnv(name: EnvName, min: number, fallback?: number): numbe
   if (!/^(0|[1-9][0-9]*)$/.test(raw) || !Number.isSafeInteger(n) || n < min)
     throw new MissingEnvError(name, `expected a whole number of at least ${min}, got "${raw}"`);
   return n;
+}
+
+/** An optional positive number: undefined when unset. */
+export function optionalPositiveNumber(name: EnvName): number | undefined {
+  return optionalEnv(name) === undefined ? undefined : requirePositiveNumber(name);
 }
 
 /** JSON array of strings; missing means empty. */

@@ -1,15 +1,15 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from './aws/dynamodb';
 import { tables } from './env';
-import { describeError, isConditionalCheckFailed, isItemTooLarge, truncate } from '../../core/errors';
+import { describeError, errorName, isConditionalCheckFailed, isItemTooLarge, truncate } from '../../core/errors';
 import { COMMAND_REASON_MAX_CHARS } from '../../core/limits';
 import { log } from './log';
 import { publishAlarm } from './notify';
-import { StepPhase, stepStatus } from '../../core/status';
+import { CommandError, StepPhase, stepStatus } from '../../core/status';
 import type { Key } from '../../core/types';
 
 /**
- * Record `<state>:STARTED|FINISHED|FAILED` in `status` on the command row (and the time in
+ * Record `<state>:<phase>` in `status` on the command row (and the time in
  * `statusAt`). Only updates a row whose version has not ended (an ended version's status
  * stays how it ended). The error is bounded (COMMAND_REASON_MAX_CHARS), and a row too full to
  * take the record skips it: bookkeeping never fails a step. Returns false when not written.
@@ -50,14 +50,22 @@ export async function recordStepStatus(key: Key, state: string, phase: StepPhase
 }
 
 export interface StepOptions {
-  /** Record `<state>:FINISHED` after `fn` (default true). States that write their own final status set false. */
-  recordFinished?: boolean;
   executionArn?: string;
 }
 
 /**
- * Run one step: `<state>:STARTED` → fn → `<state>:FINISHED`; on error `<state>:FAILED`,
- * an alarm to ALARM_TOPIC_ARN, and the error is rethrown (the state's Catch takes over).
+ * Errors that steer the workflow rather than report a fault: a duplicate run that finds its
+ * version already ended, a run that finds another run of the same version syncing. They are
+ * neither recorded on the row nor alarmed (the machines catch them by name).
+ */
+const FLOW_ERRORS: ReadonlySet<string> = new Set([CommandError.VERSION_ALREADY_ENDED, CommandError.SYNC_HELD]);
+
+/**
+ * Run one step. Only a failure is recorded — `<state>:FAILED` with `lastError` on the row and
+ * an alarm to ALARM_TOPIC_ARN — and the error is rethrown (the state's Catch takes over).
+ * A step that succeeds writes no status of its own: nothing reads per-step STARTED/FINISHED
+ * marks (the chain reads `result`, `callsEndBy`, `syncStartedAt`, `taskToken`, `waitingSince`),
+ * and each would cost a write per state per command.
  */
 export async function runRecordedStep<T>(
   key: Key,
@@ -65,11 +73,10 @@ export async function runRecordedStep<T>(
   fn: () => Promise<T>,
   options: StepOptions = {},
 ): Promise<T> {
-  await recordStepStatus(key, state, StepPhase.STARTED);
-  let result: T;
   try {
-    result = await fn();
+    return await fn();
   } catch (err) {
+    if (FLOW_ERRORS.has(errorName(err))) throw err;
     const error = describeError(err);
     try {
       await recordStepStatus(key, state, StepPhase.FAILED, error);
@@ -87,6 +94,4 @@ export async function runRecordedStep<T>(
     });
     throw err;
   }
-  if (options.recordFinished !== false) await recordStepStatus(key, state, StepPhase.FINISHED);
-  return result;
 }

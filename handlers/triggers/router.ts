@@ -3,12 +3,12 @@ import { ddb } from '../shared/aws/dynamodb';
 import { s3 } from '../shared/aws/s3';
 import { sfn } from '../shared/aws/sfn';
 import { optionalEnv, requireEnv, tables } from '../shared/env';
-import { describeError, isConditionalCheckFailed } from '../../core/errors';
+import { describeError, isConditionalCheckFailed, NamedError } from '../../core/errors';
 import { executionName, isCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { publishAlarm } from '../shared/notify';
 import { startExecutionOnce } from '../../core/sfn';
-import { ImportRowType, ImportStatus, TaskRowType } from '../../core/status';
+import { CommandError, CommandPath, CommandRunOutcome, ImportRowType, ImportStatus, TaskRowType } from '../../core/status';
 import {
   decodeImage,
   tableFromStreamArn,
@@ -16,13 +16,14 @@ import {
   type DynamoStreamEvent,
   type DynamoStreamRecord,
 } from '../shared/stream';
-import { isRecord } from '../../core/types';
+import { isRecord, requireKey, stateName, type StepEvent } from '../../core/types';
 import { ConditionRejectedError, publishCommandWith, VersionExistsError } from '../../core/commands';
 import { LimitExceededError } from '../../core/limits';
 import { prepareAndStartTask } from '../task/prepare';
+import { runCommandVersion, type RunResult } from '../command/run';
 
 export type RouteOutcome =
-  | { kind: 'command'; executionName: string; started: boolean }
+  | { kind: 'command'; executionName: string; started: boolean; run?: RunResult }
   | { kind: 'task'; started: boolean; skipped?: string }
   | { kind: 'import-row'; published: boolean; sk?: string; clash?: string }
   | { kind: 'ignored'; reason: string };
@@ -38,14 +39,31 @@ function sourceTable(record: DynamoStreamRecord): SourceTable | undefined {
   return undefined;
 }
 
-/** commands INSERT → command machine, input `{ pk, sk }` only (never the record). */
-async function startCommand(image: Record<string, unknown>): Promise<RouteOutcome> {
+/** The command path of this stack (COMMAND_PATH; the seed's STANDARD shape when unset). */
+function commandPath(): CommandPath {
+  return optionalEnv('COMMAND_PATH') === CommandPath.EXPRESS ? CommandPath.EXPRESS : CommandPath.STANDARD;
+}
+
+/**
+ * commands INSERT → the command machine, input `{ pk, sk }` only (never the record).
+ * STANDARD path: StartExecution with the deterministic name (a redelivered record starts
+ * nothing twice). EXPRESS path: the version is run to its end here (StartSyncExecution; a run
+ * that fails throws, so the stream retries the record); a version that must wait for its
+ * predecessor goes to the command-wait machine under the same deterministic name.
+ */
+async function startCommand(image: Record<string, unknown>, deadlineMs: number): Promise<RouteOutcome> {
   const pk = typeof image.pk === 'string' ? image.pk : '';
   const sk = typeof image.sk === 'string' ? image.sk : '';
   if (!pk || !isCommandSk(sk)) return { kind: 'ignored', reason: `not a command row: ${pk} / ${sk}` };
   const name = executionName('commands', pk, sk);
-  const res = await startExecutionOnce(sfn(), requireEnv('COMMAND_STATE_MACHINE_ARN'), name, { pk, sk });
-  return { kind: 'command', executionName: name, started: res.started };
+  if (commandPath() === CommandPath.STANDARD) {
+    const res = await startExecutionOnce(sfn(), requireEnv('COMMAND_STATE_MACHINE_ARN'), name, { pk, sk });
+    return { kind: 'command', executionName: name, started: res.started };
+  }
+  const run = await runCommandVersion({ pk, sk }, { waited: false, deadlineMs });
+  if (run !== CommandRunOutcome.MUST_WAIT) return { kind: 'command', executionName: name, started: false, run };
+  const res = await startExecutionOnce(sfn(), requireEnv('COMMAND_WAIT_STATE_MACHINE_ARN'), name, { pk, sk });
+  return { kind: 'command', executionName: name, started: res.started, run };
 }
 
 /**
@@ -160,7 +178,7 @@ async function recordRowRejected(
   return { kind: 'import-row', published: false, clash: reason };
 }
 
-export async function routeRecord(record: DynamoStreamRecord): Promise<RouteOutcome> {
+export async function routeRecord(record: DynamoStreamRecord, deadlineMs = Date.now() + DEFAULT_BUDGET_MS): Promise<RouteOutcome> {
   if (record.eventName !== 'INSERT') return { kind: 'ignored', reason: `event ${record.eventName}` };
   const table = sourceTable(record);
   if (!table)
@@ -168,7 +186,7 @@ export async function routeRecord(record: DynamoStreamRecord): Promise<RouteOutc
   const image = decodeImage(record.dynamodb?.NewImage);
   switch (table) {
     case 'commands':
-      return startCommand(image);
+      return startCommand(image, deadlineMs);
     case 'tasks': {
       if (image.type !== TaskRowType.TASK)
         return { kind: 'ignored', reason: `tasks row of type ${String(image.type)}` };
@@ -182,26 +200,102 @@ export async function routeRecord(record: DynamoStreamRecord): Promise<RouteOutc
   }
 }
 
+/** Time budget when the caller gives no deadline (a Lambda context always does). */
+const DEFAULT_BUDGET_MS = 60_000;
+
+/** What the router needs of the Lambda context: its deadline. */
+export interface InvocationContext {
+  getRemainingTimeInMillis?: () => number;
+}
+
+function deadlineOf(context: InvocationContext | undefined): number {
+  const remaining = context?.getRemainingTimeInMillis?.();
+  return Date.now() + (typeof remaining === 'number' && remaining > 0 ? remaining : DEFAULT_BUDGET_MS);
+}
+
+function logFailure(record: DynamoStreamRecord, err: unknown): void {
+  log('error', 'stream record failed', {
+    eventID: record.eventID,
+    source: record.eventSourceARN,
+    error: describeError(err),
+  });
+}
+
+/** The failure to report: the first failed record in stream order (Lambda retries from it). */
+function failureAt(record: DynamoStreamRecord, err: unknown): BatchResponse {
+  const id = record.dynamodb?.SequenceNumber;
+  if (!id) throw err;
+  return { batchItemFailures: [{ itemIdentifier: id }] };
+}
+
+/**
+ * Command INSERTs on the EXPRESS path are run concurrently: each waits for its version's run
+ * (a few hundred milliseconds), and the order between versions is kept by check_version, not
+ * by the stream. The same key twice in a batch (a redelivery) is run once.
+ */
+async function routeCommandsConcurrently(records: DynamoStreamRecord[], deadlineMs: number): Promise<BatchResponse> {
+  const byKey = new Map<string, Promise<RouteOutcome>>();
+  const runs = records.map((record) => {
+    const keys = record.dynamodb?.Keys;
+    const id = `${keys?.pk?.S ?? ''}\u0000${keys?.sk?.S ?? ''}`;
+    let run = keys?.pk?.S && keys?.sk?.S ? byKey.get(id) : undefined;
+    if (!run) {
+      run = routeRecord(record, deadlineMs);
+      if (keys?.pk?.S && keys?.sk?.S) byKey.set(id, run);
+    }
+    return run;
+  });
+  const settled = await Promise.allSettled(runs);
+  for (const [i, result] of settled.entries()) {
+    if (result.status === 'fulfilled') {
+      log('debug', 'stream record routed', { eventID: records[i].eventID, outcome: result.value });
+      continue;
+    }
+    logFailure(records[i], result.reason);
+    return failureAt(records[i], result.reason);
+  }
+  return { batchItemFailures: [] };
+}
+
 /**
  * Stream router for `commands`, `tasks` and `import_tmp` (INSERT only). Records are handled
  * in order; on the first failure its sequence number is reported (ReportBatchItemFailures)
- * and processing stops, so Lambda retries from there (everything is idempotent).
+ * and processing stops, so Lambda retries from there (everything is idempotent). A batch of
+ * command INSERTs on the EXPRESS path is run concurrently (see routeCommandsConcurrently).
  */
-export async function routeStreamEvent(event: DynamoStreamEvent): Promise<BatchResponse> {
-  for (const record of event.Records ?? []) {
+export async function routeStreamEvent(event: DynamoStreamEvent, context?: InvocationContext): Promise<BatchResponse> {
+  const records = event.Records ?? [];
+  const deadlineMs = deadlineOf(context);
+  if (
+    commandPath() === CommandPath.EXPRESS &&
+    records.length > 1 &&
+    records.every((r) => r.eventName === 'INSERT' && sourceTable(r) === 'commands')
+  )
+    return routeCommandsConcurrently(records, deadlineMs);
+  for (const record of records) {
     try {
-      const outcome = await routeRecord(record);
+      const outcome = await routeRecord(record, deadlineMs);
       log('debug', 'stream record routed', { eventID: record.eventID, outcome });
     } catch (err) {
-      log('error', 'stream record failed', {
-        eventID: record.eventID,
-        source: record.eventSourceARN,
-        error: describeError(err),
-      });
-      const id = record.dynamodb?.SequenceNumber;
-      if (!id) throw err;
-      return { batchItemFailures: [{ itemIdentifier: id }] };
+      logFailure(record, err);
+      return failureAt(record, err);
     }
   }
   return { batchItemFailures: [] };
+}
+
+/**
+ * `run_command` of the command-wait machine: the version waited for its predecessor and may
+ * now go on, so it is run on the EXPRESS machine like a new command. If that run finds it must
+ * wait again, VersionMustWait sends the machine back to `wait_prev_command`; a failed run
+ * throws CommandRunFailed (retried by the state, then caught into mark_failed).
+ */
+export async function runCommandStep(event: StepEvent<unknown>, context?: InvocationContext): Promise<unknown> {
+  const state = stateName(event);
+  if (state !== 'run_command') throw new Error(`stream-router: unknown state "${state}"`);
+  const key = requireKey(event.input, 'run_command input');
+  const run = await runCommandVersion(key, { waited: true, deadlineMs: deadlineOf(context) });
+  if (run === CommandRunOutcome.MUST_WAIT)
+    throw new NamedError(CommandError.VERSION_MUST_WAIT, `${key.pk} / ${key.sk} must wait for its predecessor again`);
+  return { pk: key.pk, sk: key.sk, outcome: run };
 }
