@@ -55,7 +55,10 @@ async function waitForHolder(key: Key, deadlineMs: number, runTimeoutMs: number)
     if (!row || hasEnded(row)) return true;
     const until = Number(row.syncCallsStartBy) * 1000;
     if (!Number.isFinite(until))
-      throw new NamedError(CommandError.SYNC_HELD, `the sync of ${key.pk} / ${key.sk} is held by ${String(row.syncRunId)}`);
+      throw new NamedError(
+        CommandError.SYNC_HELD,
+        `the sync of ${key.pk} / ${key.sk} is held by ${String(row.syncRunId)}`,
+      );
     const now = Date.now();
     if (until < now) return false;
     if (until + runTimeoutMs + DEADLINE_MARGIN_MS > deadlineMs)
@@ -95,6 +98,9 @@ export async function runCommandVersion(key: Key, options: RunOptions): Promise<
     log('info', 'command run: the sync is held by another run of this version', { key, attempt });
     if (await waitForHolder(key, options.deadlineMs, runTimeoutMs)) return CommandRunOutcome.ENDED;
     if (attempt >= 3)
-      throw new NamedError(CommandError.SYNC_HELD, `the sync of ${key.pk} / ${key.sk} is still held after ${attempt} runs`);
+      throw new NamedError(
+        CommandError.SYNC_HELD,
+        `the sync of ${key.pk} / ${key.sk} is still held after ${attempt} runs`,
+      );
   }
 }

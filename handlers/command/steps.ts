@@ -128,7 +128,11 @@ async function checkVersion(input: CommandStateInput): Promise<CommandStateInput
     // A command-wait execution has taken this version on (a redelivered stream record runs it
     // again): leave it to that execution, which its predecessor's release or its own re-check
     // resumes. Running it here too would be safe (the sync lease), but would spend a second run.
-    const out: CommandStateInput = { ...withoutError(input), result: 1, reason: 'waiting in its command-wait execution' };
+    const out: CommandStateInput = {
+      ...withoutError(input),
+      result: 1,
+      reason: 'waiting in its command-wait execution',
+    };
     delete out.waitingOn;
     return out;
   }
@@ -717,7 +721,8 @@ async function alreadyEnded(input: CommandStateInput): Promise<CommandStateInput
 /** The execution a step runs in: the holder of the sync lease (docs/architecture.md, "Sync lease"). */
 function runIdOf(event: StepEvent<unknown>): string {
   const id = event.context?.Execution?.Id;
-  if (typeof id !== 'string' || id === '') throw new Error('transform_data needs context.Execution.Id ("context.$": "$$")');
+  if (typeof id !== 'string' || id === '')
+    throw new Error('transform_data needs context.Execution.Id ("context.$": "$$")');
   return id;
 }
 

@@ -15,6 +15,7 @@ import type { BatchResponse, SqsEvent, SqsRecord } from '../shared/stream';
 import { isRecord, type CaughtError, type Key, type StepEvent } from '../../core/types';
 import { finalizeTask } from '../task/finalize';
 import { getTaskRow, type TaskRow } from '../task/model';
+import { handleStreamFailure, isStreamFailureRecord } from './stream-failures';
 
 /**
  * execution-events queue: EventBridge "Step Functions Execution Status Change" events
@@ -33,10 +34,12 @@ export const STATES_SOURCE = 'aws.states';
 export const WATCHED_STATUSES = ['TIMED_OUT', 'ABORTED', 'FAILED'] as const;
 export type WatchedStatus = (typeof WATCHED_STATUSES)[number];
 
-export type WatchedMachine = 'command' | 'task' | 'import-csv' | 'import-zip';
+export type WatchedMachine = 'command' | 'command-wait' | 'task' | 'import-csv' | 'import-zip';
 
 const MACHINE_ENV: ReadonlyArray<readonly [WatchedMachine, EnvName]> = [
   ['command', 'COMMAND_STATE_MACHINE_ARN'],
+  // EXPRESS path: versions that wait for their predecessor (the EXPRESS machine emits no events)
+  ['command-wait', 'COMMAND_WAIT_STATE_MACHINE_ARN'],
   ['task', 'TASK_STATE_MACHINE_ARN'],
   ['import-csv', 'IMPORT_CSV_STATE_MACHINE_ARN'],
   ['import-zip', 'IMPORT_ZIP_STATE_MACHINE_ARN'],
@@ -87,7 +90,7 @@ export class UnknownStateMachineError extends NamedError {
   constructor(readonly stateMachineArn: string) {
     super(
       'UnknownStateMachine',
-      `state machine ${stateMachineArn} is none of COMMAND_STATE_MACHINE_ARN, TASK_STATE_MACHINE_ARN, IMPORT_CSV_STATE_MACHINE_ARN, IMPORT_ZIP_STATE_MACHINE_ARN`,
+      `state machine ${stateMachineArn} is none of COMMAND_STATE_MACHINE_ARN, COMMAND_WAIT_STATE_MACHINE_ARN, TASK_STATE_MACHINE_ARN, IMPORT_CSV_STATE_MACHINE_ARN, IMPORT_ZIP_STATE_MACHINE_ARN`,
     );
   }
 }
@@ -273,6 +276,7 @@ async function failZipJob(key: Key, error: CaughtError): Promise<FixResult> {
 
 const TABLE_OF: Record<WatchedMachine, string> = {
   command: 'commands',
+  'command-wait': 'commands',
   task: 'tasks',
   'import-csv': 'import_tmp',
   'import-zip': 'import_tmp',
@@ -305,6 +309,7 @@ export async function handleExecutionEvent(value: unknown): Promise<WatchOutcome
   let fix: FixResult;
   switch (machine) {
     case 'command':
+    case 'command-wait':
       fix = await failCommand(key, detail, error);
       break;
     case 'task':
@@ -382,15 +387,20 @@ export function decodeExecutionMessage(record: SqsRecord): unknown {
 }
 
 /**
- * SQS `execution-events`: each record on its own; failed ones (malformed, unknown machine, or an
- * AWS error) are returned in `batchItemFailures` so they are retried and then land in the DLQ.
- * (shared/sqs processSqsBatch is not used: it decodes action messages, and these have no `action`.)
+ * SQS `execution-events` (EventBridge execution events) and `command-stream-failures` (the
+ * commands stream's on-failure records): each record on its own; failed ones (malformed,
+ * unknown machine, or an AWS error) are returned in `batchItemFailures` so they are retried and
+ * then land in the DLQ. (shared/sqs processSqsBatch is not used: it decodes action messages,
+ * and these have no `action`.)
  */
 export async function executionWatch(event: SqsEvent): Promise<BatchResponse> {
   const batchItemFailures: BatchResponse['batchItemFailures'] = [];
   for (const record of event.Records ?? []) {
     try {
-      const outcome = await handleExecutionEvent(decodeExecutionMessage(record));
+      const message = decodeExecutionMessage(record);
+      const outcome = isStreamFailureRecord(message)
+        ? await handleStreamFailure(message)
+        : await handleExecutionEvent(message);
       log('debug', 'execution-watch: message handled', { messageId: record.messageId, outcome });
     } catch (err) {
       log('error', 'execution-watch: message failed', {

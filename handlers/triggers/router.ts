@@ -8,7 +8,14 @@ import { executionName, isCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { publishAlarm } from '../shared/notify';
 import { startExecutionOnce } from '../../core/sfn';
-import { CommandError, CommandPath, CommandRunOutcome, ImportRowType, ImportStatus, TaskRowType } from '../../core/status';
+import {
+  CommandError,
+  CommandPath,
+  CommandRunOutcome,
+  ImportRowType,
+  ImportStatus,
+  TaskRowType,
+} from '../../core/status';
 import {
   decodeImage,
   tableFromStreamArn,
@@ -178,7 +185,10 @@ async function recordRowRejected(
   return { kind: 'import-row', published: false, clash: reason };
 }
 
-export async function routeRecord(record: DynamoStreamRecord, deadlineMs = Date.now() + DEFAULT_BUDGET_MS): Promise<RouteOutcome> {
+export async function routeRecord(
+  record: DynamoStreamRecord,
+  deadlineMs = Date.now() + DEFAULT_BUDGET_MS,
+): Promise<RouteOutcome> {
   if (record.eventName !== 'INSERT') return { kind: 'ignored', reason: `event ${record.eventName}` };
   const table = sourceTable(record);
   if (!table)

@@ -9,6 +9,7 @@
 import { strict as assert } from 'node:assert';
 import { setupHandlerEnv } from '../handlers/_support/env';
 import { runChaos, type ChaosOptions } from './harness/chaos';
+import { expressPath } from './express-path';
 import { standardPath } from './standard-path';
 
 export const CHAOS_OPTIONS: ChaosOptions = {
@@ -26,30 +27,39 @@ export const CHAOS_OPTIONS: ChaosOptions = {
   sendTaskThrottle: 0.35,
   stop: { commands: 0.2, tasks: 0.5, withinMs: 1500 },
   duplicate: 0.1,
+  expressDuplicate: 0.3,
+  streamMaxRetryAttempts: 3,
   targetFailure: 0.15,
   executorFailure: 0.2,
   deadlineMs: 120_000,
 };
 
-describe('chaos: command and task chains under faults (seeded)', function () {
-  this.timeout(200_000);
+const FAULT_KINDS = [
+  'dynamodb error-before',
+  'dynamodb error-after',
+  'dynamodb crash-before',
+  'dynamodb crash-after',
+  'lambda throttled',
+  'lambda lostResponses',
+  'sfn sendTaskThrottled',
+  'stopped executions',
+  'stream duplicates',
+];
 
-  it(`seed ${CHAOS_OPTIONS.seed}: every version and task ends, in order, once, with its reason`, async () => {
-    const ctx = await setupHandlerEnv();
-    const report = await runChaos(CHAOS_OPTIONS, ctx.db.tables, ctx.doc, standardPath);
-    if (process.env.CHAOS_VERBOSE) console.log(JSON.stringify(report, null, 2));
-    assert.deepEqual(report.violations, [], JSON.stringify(report.counts));
-    for (const kind of [
-      'dynamodb error-before',
-      'dynamodb error-after',
-      'dynamodb crash-before',
-      'dynamodb crash-after',
-      'lambda throttled',
-      'lambda lostResponses',
-      'sfn sendTaskThrottled',
-      'stopped executions',
-      'stream duplicates',
-    ])
-      assert.ok((report.counts[kind] ?? 0) > 0, `the plan injected no "${kind}": ${JSON.stringify(report.counts)}`);
+for (const [name, buildPath, extraKinds] of [
+  ['STANDARD path', standardPath, []],
+  ['EXPRESS path', expressPath, ['sfn expressDuplicates']],
+] as const) {
+  describe(`chaos: command and task chains under faults (seeded), ${name}`, function () {
+    this.timeout(200_000);
+
+    it(`seed ${CHAOS_OPTIONS.seed}: every version and task ends, in order, once, with its reason`, async () => {
+      const ctx = await setupHandlerEnv();
+      const report = await runChaos(CHAOS_OPTIONS, ctx.db.tables, ctx.doc, buildPath);
+      if (process.env.CHAOS_VERBOSE) console.log(JSON.stringify(report, null, 2));
+      assert.deepEqual(report.violations, [], JSON.stringify(report.counts));
+      for (const kind of [...FAULT_KINDS, ...extraKinds])
+        assert.ok((report.counts[kind] ?? 0) > 0, `the plan injected no "${kind}": ${JSON.stringify(report.counts)}`);
+    });
   });
-});
+}

@@ -14,11 +14,15 @@
  */
 import {
   DescribeExecutionCommand,
+  ExecutionDoesNotExist,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StartSyncExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
+import { createHash } from 'node:crypto';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -56,8 +60,10 @@ export interface ChaosTables {
 /** What a command path provides to be driven: its machines, functions and entry points. */
 export interface CommandPath {
   name: string;
-  /** State machine definitions by ARN (what StartExecution names). */
+  /** State machine definitions by ARN (what StartExecution / StartSyncExecution names). */
   machines: Record<string, StateMachineDefinition>;
+  /** The machines among `machines` that are EXPRESS (run by StartSyncExecution). Default: none. */
+  expressMachines?: readonly string[];
   /** The path's own Lambda functions by ARN (the targets are added by the harness). */
   functions: Record<string, FunctionSpec>;
   /** Handler of DynamoDB stream batches (commands and tasks tables). */
@@ -96,6 +102,16 @@ export interface ChaosOptions {
   stop: { commands: number; tasks: number; withinMs: number };
   /** Per stream record / execution event: delivered twice. */
   duplicate: number;
+  /**
+   * Per EXPRESS run: started a second time (at-least-once), up to 400 ms later, so both runs
+   * of the version race through the same steps.
+   */
+  expressDuplicate: number;
+  /**
+   * Retries of a failing stream batch (the stack's streamMaxRetryAttempts); then its on-failure
+   * record goes to execution-watch, which reads the records back from the stream.
+   */
+  streamMaxRetryAttempts: number;
   /** Per consumer target call / executor call. */
   targetFailure: number;
   executorFailure: number;
@@ -210,9 +226,15 @@ export async function runChaos(
   });
   faults.install(ddb());
 
-  // ---- execution-watch: an SQS queue with redelivery and duplicates
-  const watchQueue: Array<{ event: StatusEvent; receives: number }> = [];
-  const deadLetters: StatusEvent[] = [];
+  // ---- execution-watch: an SQS queue with redelivery and duplicates (execution events and
+  // the commands stream's on-failure records)
+  interface WatchMessage {
+    id: string;
+    body: unknown;
+    about: string;
+  }
+  const watchQueue: Array<{ event: WatchMessage; receives: number }> = [];
+  const deadLetters: WatchMessage[] = [];
   let watchBusy = false;
   const pumpWatch = async (): Promise<void> => {
     if (watchBusy) return;
@@ -225,7 +247,7 @@ export async function runChaos(
         let failed = true;
         try {
           const res = (await runtime.invoke(WATCH_ARN, 'execution-watch', {
-            Records: [{ messageId: msg.event.id, body: JSON.stringify(msg.event) }],
+            Records: [{ messageId: msg.event.id, body: JSON.stringify(msg.event.body) }],
           })) as { batchItemFailures: unknown[] };
           failed = res.batchItemFailures.length > 0;
         } catch {
@@ -244,10 +266,11 @@ export async function runChaos(
   };
   const enqueueWatch = (event: StatusEvent) => {
     bump(`executions ${event.detail.status}`);
-    watchQueue.push({ event, receives: 0 });
+    const message = { id: event.id, body: event, about: event.detail.name };
+    watchQueue.push({ event: message, receives: 0 });
     if (prngFor(seed, 'watch-duplicate', labelOf(event.detail.name), event.detail.status).chance(options.duplicate)) {
       bump('watch duplicates');
-      watchQueue.push({ event, receives: 0 });
+      watchQueue.push({ event: message, receives: 0 });
     }
     void pending.track(pumpWatch());
   };
@@ -270,10 +293,17 @@ export async function runChaos(
         const [execution, state] = token.split(':');
         return prngFor(seed, 'send', labelOf(execution), state, n).chance(options.sendTaskThrottle);
       },
+      expressDuplicateDelayMs: (execution) => {
+        const rnd = prngFor(seed, 'express-duplicate', labelOf(execution));
+        return rnd.chance(options.expressDuplicate) ? rnd.int(0, 400) : undefined;
+      },
     },
     enqueueWatch,
+    20,
+    new Set(path.expressMachines ?? []),
   );
   const sfnMock = mockClient(SFNClient);
+  const streamsMock = mockClient(DynamoDBStreamsClient);
   const snsMock = mockClient(SNSClient);
   const s3Mock = mockClient(S3Client);
   const lambdaMock = mockClient(LambdaClient);
@@ -311,27 +341,75 @@ export async function runChaos(
     engine.fail(input.taskToken, input.error, input.cause);
     return {};
   });
-  sfnMock.on(DescribeExecutionCommand).callsFake(async (input: { executionArn: string }) => ({
-    input: engine.inputOf(input.executionArn),
-  }));
+  sfnMock.on(DescribeExecutionCommand).callsFake(async (input: { executionArn: string }) => {
+    const described = engine.describe(input.executionArn);
+    if (!described)
+      throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${input.executionArn}'`, $metadata: {} });
+    return described;
+  });
+  // EXPRESS runs: named after what they run (this run's prefix taken out) and the n-th run of it
+  const syncRuns = new Map<string, number>();
+  sfnMock.on(StartSyncExecutionCommand).callsFake(async (input: { stateMachineArn: string; input: string }) => {
+    await (dead() ?? Promise.resolve());
+    const what = stable(input.input);
+    const n = (syncRuns.get(what) ?? 0) + 1;
+    syncRuns.set(what, n);
+    const name = `${createHash('sha256').update(what).digest('hex').slice(0, 16)}-run${n}`;
+    labels.set(name, `${what}#run${n}`);
+    return engine.startSync(input.stateMachineArn, name, input.input);
+  });
   snsMock.on(PublishCommand).callsFake(async (input: { TopicArn: string }) => {
     await (dead() ?? Promise.resolve());
     if (input.TopicArn === process.env.ALARM_TOPIC_ARN) bump('alarms');
     return { MessageId: 'm' };
   });
 
-  // ---- the stream: records delivered out of order, some twice, retried from the failed one
+  // ---- the stream: records delivered out of order, some twice, retried from the failed one; a
+  // batch still failing after streamMaxRetryAttempts goes to the on-failure destination
+  // (execution-watch), which reads the records back from the stream by shard and sequence number
+  const shards = new Map<string, Array<ReturnType<typeof insertRecord>>>();
+  let sequence = 100_000_000;
+  streamsMock.on(GetShardIteratorCommand).callsFake(async (input: { ShardId: string; SequenceNumber: string }) => {
+    await (dead() ?? Promise.resolve());
+    return { ShardIterator: JSON.stringify([input.ShardId, input.SequenceNumber]) };
+  });
+  streamsMock.on(GetRecordsCommand).callsFake(async (input: { ShardIterator: string }) => {
+    await (dead() ?? Promise.resolve());
+    const [shard, from] = JSON.parse(input.ShardIterator) as [string, string];
+    const records = (shards.get(shard) ?? []).filter((r) => BigInt(r.dynamodb.SequenceNumber) >= BigInt(from));
+    return { Records: records };
+  });
   const deliver = async (table: string, images: Array<Record<string, unknown>>, label: string): Promise<void> => {
     const rnd = prngFor(seed, 'stream', label);
-    const records = images.map((image, i) => insertRecord(table, image, `${label}-${i}`));
-    let batch = rnd.shuffle(records);
-    for (const r of records)
+    const ordered = rnd.shuffle(images).map((image) => insertRecord(table, image, String(sequence++)));
+    shards.set(label, ordered);
+    let batch = [...ordered];
+    for (const r of ordered)
       if (rnd.chance(options.duplicate)) {
         bump('stream duplicates');
         batch.splice(rnd.int(0, batch.length), 0, r);
       }
     for (let attempt = 1; batch.length > 0; attempt++) {
-      if (attempt > 50) throw new Error(`stream batch ${label} still failing after 50 attempts`);
+      if (attempt > options.streamMaxRetryAttempts + 1) {
+        bump('stream batches given up');
+        const seqs = batch.map((r) => BigInt(r.dynamodb.SequenceNumber));
+        const min = seqs.reduce((a, b) => (b < a ? b : a));
+        const max = seqs.reduce((a, b) => (b > a ? b : a));
+        const body = {
+          requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempt - 1 },
+          responseContext: { functionError: 'Unhandled' },
+          DDBStreamBatchInfo: {
+            shardId: label,
+            startSequenceNumber: String(min),
+            endSequenceNumber: String(max),
+            streamArn: batch[0].eventSourceARN,
+            batchSize: batch.length,
+          },
+        };
+        watchQueue.push({ event: { id: `stream-failure-${label}`, body, about: label }, receives: 0 });
+        void pending.track(pumpWatch());
+        return;
+      }
       try {
         const res = (await runtime.invoke(ROUTER_ARN, `stream-router ${label}`, { Records: batch })) as {
           batchItemFailures: Array<{ itemIdentifier: string }>;
@@ -414,10 +492,9 @@ export async function runChaos(
     for (;;) {
       if (Date.now() > deadline) break;
       await sleep(100);
-      if (pending.size > 0 || engine.running().length > 0 || watchQueue.length > 0 || runtime.liveCount() > 0) continue;
+      if (pending.size > 0 || engine.busy() || watchQueue.length > 0 || runtime.liveCount() > 0) continue;
       await sleep(300);
-      if (pending.size === 0 && engine.running().length === 0 && watchQueue.length === 0 && runtime.liveCount() === 0)
-        break;
+      if (pending.size === 0 && !engine.busy() && watchQueue.length === 0 && runtime.liveCount() === 0) break;
     }
     const stuck = engine.running().map((e) => `execution ${e.name} still running at the deadline`);
     for (const e of engine.running()) engine.stop(e.machineArn, e.name);
@@ -427,7 +504,7 @@ export async function runChaos(
     violations.push(
       ...deadLetters.map((e) => ({
         check: 'execution events handled',
-        message: `event for ${e.detail.name} dead-lettered`,
+        message: `message about ${e.about} dead-lettered`,
       })),
     );
     violations.push(
@@ -457,6 +534,7 @@ export async function runChaos(
     await Promise.race([runtime.drain(), sleep(15_000)]);
     unregisterExecutor();
     sfnMock.restore();
+    streamsMock.restore();
     snsMock.restore();
     s3Mock.restore();
     lambdaMock.restore();

@@ -3,11 +3,13 @@
  * aws-local-stepfunctions, every Lambda Task invoked through the LambdaRuntime, and what the
  * interpreter lacks emulated the way tests/handlers/_support/local-sfn.ts does (a task token
  * per `.waitForTaskToken` entry, SendTaskSuccess/Failure resuming it, HeartbeatSeconds).
- * Executions are registered by name (a second StartExecution with the same name fails with
- * ExecutionAlreadyExists), can be stopped (StopExecution: in-flight Lambda invocations run
- * on, as in the service), and every execution that ends FAILED, TIMED_OUT or ABORTED is
- * reported as the EventBridge "Execution Status Change" event the stack forwards to
- * execution-watch.
+ * STANDARD executions are registered by name (a second StartExecution with the same name
+ * fails with ExecutionAlreadyExists), can be stopped (StopExecution: in-flight Lambda
+ * invocations run on, as in the service), and every one that ends FAILED, TIMED_OUT or
+ * ABORTED is reported as the EventBridge "Execution Status Change" event the stack forwards
+ * to execution-watch. EXPRESS machines are run by StartSyncExecution like the service runs
+ * them: names are not de-duplicated, TimeoutSeconds stops the run (its Lambda invocations
+ * run on), no event is emitted, and — at least once — a run may be started twice.
  */
 import { randomUUID } from 'node:crypto';
 import { ExecutionAlreadyExists, TaskTimedOut } from '@aws-sdk/client-sfn';
@@ -44,6 +46,34 @@ export interface EnginePlan {
   invokeFault(execution: string, state: string, n: number): InvokeFault;
   /** Whether the n-th SendTask* call on this token is throttled. */
   sendTaskThrottled(token: string, n: number): boolean;
+  /**
+   * If this EXPRESS run is also started a second time (at-least-once execution), after how
+   * many milliseconds; undefined for a run started once.
+   */
+  expressDuplicateDelayMs?(execution: string): number | undefined;
+}
+
+/** What StartSyncExecution answers. */
+export interface SyncRun {
+  executionArn: string;
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  output?: string;
+  error?: string;
+  cause?: string;
+  startDate: Date;
+  stopDate: Date;
+}
+
+/** One run, as the bench counts it: machine, how it ended, the states it entered and retried. */
+export interface RunRecord {
+  machineArn: string;
+  name: string;
+  express: boolean;
+  status?: EndStatus;
+  /** StateEntered events (Map iterations included). */
+  entered: number;
+  /** StateRetried events (each retry is a transition too). */
+  retried: number;
 }
 
 interface Waiting {
@@ -57,19 +87,36 @@ interface Execution {
   machineArn: string;
   name: string;
   input: string;
+  express: boolean;
   status?: EndStatus;
+  output?: unknown;
+  error?: { name: string; message: string };
   done: Promise<void>;
   abort: () => void;
+  record: RunRecord;
 }
 
 export class Engine {
   private readonly machines = new Map<string, StateMachineDefinition>();
   private readonly executions = new Map<string, Execution>();
+  private readonly expressRuns = new Set<Execution>();
+  private pendingDuplicates = 0;
+  /** Every run started, in order (the bench reads its transitions and EXPRESS runs from here). */
+  readonly runs: RunRecord[] = [];
   private readonly waiting = new Map<string, Waiting>();
   private readonly invocationCount = new Map<string, number>();
   private readonly sendCount = new Map<string, number>();
   readonly ended: Array<{ name: string; machineArn: string; status: EndStatus }> = [];
-  readonly counts = { started: 0, duplicateStarts: 0, sendTaskThrottled: 0, staleTokens: 0, stopped: 0 };
+  readonly counts = {
+    started: 0,
+    duplicateStarts: 0,
+    sendTaskThrottled: 0,
+    staleTokens: 0,
+    stopped: 0,
+    expressRuns: 0,
+    expressDuplicates: 0,
+    expressTimedOut: 0,
+  };
 
   constructor(
     machines: Record<string, StateMachineDefinition>,
@@ -77,6 +124,7 @@ export class Engine {
     private readonly plan: EnginePlan,
     private readonly onEnded: (event: StatusEvent) => void,
     private readonly retryIntervalMs = 20,
+    private readonly expressMachines: ReadonlySet<string> = new Set(),
   ) {
     for (const [arn, def] of Object.entries(machines)) this.machines.set(arn, def);
   }
@@ -95,16 +143,61 @@ export class Engine {
     return n;
   }
 
-  /** StartExecution. */
+  /** StartExecution (STANDARD machines). */
   start(machineArn: string, name: string, input: string): { executionArn: string; startDate: Date } {
-    const definition = this.machines.get(machineArn);
-    if (!definition) throw new Error(`no state machine ${machineArn}`);
+    if (this.expressMachines.has(machineArn)) throw new Error(`${machineArn} is EXPRESS: use StartSyncExecution`);
     const arn = `${machineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     if (this.executions.has(arn)) {
       this.counts.duplicateStarts++;
       throw new ExecutionAlreadyExists({ message: `Execution Already Exists: '${name}'`, $metadata: {} });
     }
     this.counts.started++;
+    const execution = this.launch(machineArn, arn, name, input, false);
+    this.executions.set(arn, execution);
+    return { executionArn: arn, startDate: new Date() };
+  }
+
+  /**
+   * StartSyncExecution (EXPRESS machines): resolves when the run has ended, however it ended.
+   * The plan may start the same run a second time beside it (its result goes nowhere).
+   */
+  async startSync(machineArn: string, name: string, input: string): Promise<SyncRun> {
+    if (!this.expressMachines.has(machineArn)) throw new Error(`${machineArn} is not an EXPRESS machine`);
+    const startDate = new Date();
+    const express = (runName: string): Execution => {
+      this.counts.expressRuns++;
+      const arn = `${machineArn.replace(':stateMachine:', ':express:')}:${runName}:${randomUUID()}`;
+      const execution = this.launch(machineArn, arn, runName, input, true);
+      this.expressRuns.add(execution);
+      void execution.done.then(() => this.expressRuns.delete(execution));
+      return execution;
+    };
+    const run = express(name);
+    const delay = this.plan.expressDuplicateDelayMs?.(name);
+    if (delay !== undefined) {
+      this.counts.expressDuplicates++;
+      this.pendingDuplicates++;
+      setTimeout(() => {
+        this.pendingDuplicates--;
+        express(`${name}-dup`);
+      }, delay);
+    }
+    await run.done;
+    const status = run.status ?? 'FAILED';
+    if (status === 'TIMED_OUT') this.counts.expressTimedOut++;
+    return {
+      executionArn: run.arn,
+      status,
+      ...(status === 'SUCCEEDED' ? { output: JSON.stringify(run.output ?? null) } : {}),
+      ...(run.error ? { error: run.error.name, cause: run.error.message } : {}),
+      startDate,
+      stopDate: new Date(),
+    };
+  }
+
+  private launch(machineArn: string, arn: string, name: string, input: string, express: boolean): Execution {
+    const definition = this.machines.get(machineArn);
+    if (!definition) throw new Error(`no state machine ${machineArn}`);
     const tasks = new Map<string, TaskDef>();
     Engine.collectTasks(definition.States as Record<string, TaskDef>, tasks);
     const overrides: Record<string, (params: Json) => Promise<Json>> = {};
@@ -122,17 +215,32 @@ export class Engine {
         Task: { Token: 'replaced-per-wait' },
       },
     });
+    const record: RunRecord = { machineArn, name, express, entered: 0, retried: 0 };
+    this.runs.push(record);
+    void (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered') record.entered++;
+        else if (event.type === 'StateRetried') record.retried++;
+      }
+    })();
     const execution: Execution = {
       arn,
       machineArn,
       name,
       input,
+      express,
       abort: () => run.abort(),
       done: Promise.resolve(),
+      record,
     };
     execution.done = run.result.then(
-      () => this.finish(execution, 'SUCCEEDED'),
-      (err: unknown) =>
+      (output) => {
+        execution.output = output;
+        this.finish(execution, 'SUCCEEDED');
+      },
+      (err: unknown) => {
+        const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
+        if (cause) execution.error = { name: cause.name, message: cause.message };
         this.finish(
           execution,
           err instanceof ExecutionAbortedError
@@ -140,17 +248,19 @@ export class Engine {
             : err instanceof ExecutionTimeoutError
               ? 'TIMED_OUT'
               : 'FAILED',
-        ),
+        );
+      },
     );
-    this.executions.set(arn, execution);
-    return { executionArn: arn, startDate: new Date() };
+    return execution;
   }
 
   private finish(execution: Execution, status: EndStatus): void {
     execution.status = status;
+    execution.record.status = status;
     for (const [token, w] of this.waiting) if (w.execution === execution.name) this.waiting.delete(token);
     this.ended.push({ name: execution.name, machineArn: execution.machineArn, status });
-    if (status === 'SUCCEEDED') return;
+    // EXPRESS executions emit no EventBridge status events: only their caller learns how they ended
+    if (status === 'SUCCEEDED' || execution.express) return;
     this.onEnded({
       'detail-type': 'Step Functions Execution Status Change',
       source: 'aws.states',
@@ -239,13 +349,24 @@ export class Engine {
     return true;
   }
 
+  /** DescribeExecution (STANDARD executions): undefined for one that does not exist. */
+  describe(executionArn: string): { input: string; status: string } | undefined {
+    const e = this.executions.get(executionArn);
+    return e ? { input: e.input, status: e.status ?? 'RUNNING' } : undefined;
+  }
+
   /** DescribeExecution's input. */
   inputOf(executionArn: string): string | undefined {
     return this.executions.get(executionArn)?.input;
   }
 
   running(): Execution[] {
-    return [...this.executions.values()].filter((e) => !e.status);
+    return [...this.executions.values(), ...this.expressRuns].filter((e) => !e.status);
+  }
+
+  /** Whether anything is still to run: an execution, or a duplicate EXPRESS run not started yet. */
+  busy(): boolean {
+    return this.pendingDuplicates > 0 || this.running().length > 0;
   }
 
   waitingTokens(): number {

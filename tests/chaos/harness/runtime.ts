@@ -10,7 +10,12 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-export type LambdaHandler = (event: unknown) => Promise<unknown>;
+/** The part of the Lambda context the handlers use: their deadline. */
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
+export type LambdaHandler = (event: unknown, context?: LambdaContext) => Promise<unknown>;
 
 /** An error a Lambda invocation surfaces to its caller (Step Functions matches on the name). */
 export function lambdaError(name: string, message: string): Error {
@@ -92,7 +97,8 @@ export class LambdaRuntime {
       }
       inv.crash('Task timed out');
     }, spec.timeoutMs);
-    const run = current.run(inv, () => Promise.race([spec.handler(event), inv.killed]));
+    const context: LambdaContext = { getRemainingTimeInMillis: () => Math.max(0, inv.deadline - Date.now()) };
+    const run = current.run(inv, () => Promise.race([spec.handler(event, context), inv.killed]));
     const settled = run.then(
       () => undefined,
       (err: unknown) => {
