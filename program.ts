@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { CqrsWorkflows } from './components/cqrs-workflows';
 import type { LogLevel } from './components/state-machine';
 import { CONFIG_NAMESPACE, loadStackSettings, type StackSettings } from './components/stack-config';
+import type { CommandPath } from './core/status';
 
 /** Reads and validates this stack's settings; throws before any resource exists. */
 export function readStackSettings(): StackSettings {
@@ -35,6 +36,7 @@ export function runProgram(): Record<string, pulumi.Output<unknown>> {
       maxWaitSeconds: s.commandMaxWaitSeconds,
       ttlDays: s.commandTtlDays,
       syncMaxConcurrency: s.syncMaxConcurrency,
+      path: s.commandPath as CommandPath,
     },
     task: { maxConcurrency: s.taskMaxConcurrency, timeoutSeconds: s.taskTimeoutSeconds },
     import: {

@@ -2,7 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import type { ClientConfig } from '../core/client-config';
 import { STACK_DIMENSION_ENV } from '../core/metrics';
 import { DEFAULT_IMPORT_RECORD_RETENTION_DAYS, DEFAULT_ZIP_BOUNDS } from '../core/limits';
-import { DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../core/status';
+import { CommandPath, DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowType } from '../core/status';
 import { callerArnContext } from './arn-context';
 import { AccessLogBucket } from './access-log-bucket';
 import { OperationsDashboard } from './dashboard';
@@ -13,13 +13,22 @@ import {
   MACHINE_KEYS,
   QUEUE_CONSUMERS,
   functionSpecs,
+  machineKeysFor,
+  machineType,
   type FunctionKey,
   type MachineKey,
 } from './function-catalog';
 import { HandlerFunction, type VpcSettings } from './handler-function';
 import { ImportBucket } from './import-bucket';
 import { ExecutionEventRule } from './execution-events';
-import { EXECUTION_EVENTS_QUEUE, Messaging, QUEUE_KEYS, type QueueKey } from './messaging';
+import {
+  COMMAND_STREAM_FAILURES_QUEUE,
+  EXECUTION_EVENTS_QUEUE,
+  Messaging,
+  QUEUE_KEYS,
+  WATCH_QUEUE_KEYS,
+  type QueueKey,
+} from './messaging';
 import { arns, defaultPrefix, physicalName, prefixProblem, type ArnContext } from './naming';
 import { claimPrefix } from './prefix-claims';
 import { recordRetainOnDelete } from './resource-options';
@@ -53,8 +62,10 @@ export interface SyncTarget {
    * The function's configured timeout in seconds (integer, 1 to 900), or more. When a call
    * to this target may still be running after its version ended (the execution was stopped,
    * or Lambda answered with a service error), the next version waits this long before it
-   * calls the target. Default: 900 (Lambda's maximum, always safe, but the next version may
-   * then wait up to 15 minutes after such a failure).
+   * calls the target. On the EXPRESS command path (the default) it is required and at most
+   * 240: one run has 300 seconds for every step. Default: 900 on the STANDARD path (Lambda's
+   * maximum, always safe, but the next version may then wait up to 15 minutes after such a
+   * failure); none on the EXPRESS path.
    */
   timeoutSeconds?: pulumi.Input<number>;
 }
@@ -73,6 +84,15 @@ export interface CommandSettings {
   syncMaxConcurrency?: pulumi.Input<number>;
   /** Extra sync targets besides the built-in `data` read model. Default: none. */
   syncTargets?: SyncTarget[];
+  /**
+   * Which machines run a command version. EXPRESS: one EXPRESS run per version, started
+   * synchronously by the stream router, and the STANDARD `command-wait` machine for a version
+   * that waits for its predecessor (about a tenth of the price; every sync target then needs
+   * a `timeoutSeconds` of at most 240). STANDARD: the seed's shape, one STANDARD execution per
+   * version, every command in the execution history.
+   * Default: EXPRESS.
+   */
+  path?: CommandPath;
 }
 
 /** Settings of the task workflow. */
@@ -263,7 +283,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
   readonly queueArns: pulumi.Output<Record<string, string>>;
   /** Physical Lambda function names by handler (`command-step`, `stream-router`, ...). */
   readonly functionNames: pulumi.Output<Record<string, string>>;
-  /** State machine ARNs by machine (`command`, `task`, `import-csv`, `import-zip`). */
+  /** State machine ARNs by machine (`command`, `command-wait` on the EXPRESS command path, `task`, `import-csv`, `import-zip`). */
   readonly stateMachineArns: pulumi.Output<Record<string, string>>;
   /** State machine names by machine. */
   readonly stateMachineNames: pulumi.Output<Record<string, string>>;
@@ -356,6 +376,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
         number
       >),
       [EXECUTION_EVENTS_QUEUE]: FUNCTION_TIMEOUTS['execution-watch'],
+      [COMMAND_STREAM_FAILURES_QUEUE]: FUNCTION_TIMEOUTS['execution-watch'],
     };
     const messaging = new Messaging(
       `${name}-messaging`,
@@ -378,6 +399,12 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
     const machineArns = Object.fromEntries(
       MACHINE_KEYS.map((k) => [k, arnContext.apply((c) => arns.stateMachine(c, machineName(k)))]),
     ) as Record<MachineKey, pulumi.Output<string>>;
+    const commandPath = args.command?.path ?? CommandPath.EXPRESS;
+    if (!Object.values(CommandPath).includes(commandPath))
+      throw new Error(
+        `${label}: command.path must be one of ${Object.values(CommandPath).join(', ')}, got ${JSON.stringify(commandPath)}`,
+      );
+    const machineKeys = machineKeysFor(commandPath);
 
     const syncTargets = (args.command?.syncTargets ?? []).map((t, i) => {
       const where = `${label}: command.syncTargets[${i}] (${JSON.stringify(t.name)})`;
@@ -409,6 +436,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       alarmTopicArn: messaging.alarmTopic.arn,
       alarmKeyArn: messaging.alarmKey.arn,
       machineArns,
+      commandPath,
       syncTargets,
       taskExecutors,
       commandTtlSeconds: pulumi.output(args.command?.ttlDays ?? 90).apply((d) => d * 86400),
@@ -428,12 +456,19 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
 
     const streamTableArns = STREAM_TABLES.map((k) => tables.tables[k].arn);
     const extraStatements: Partial<Record<FunctionKey, ReturnType<typeof streamReadStatements>>> = {
-      'stream-router': streamReadStatements(streamTableArns, messaging.streamDlq.arn),
+      'stream-router': streamReadStatements(
+        streamTableArns,
+        messaging.streamDlq.arn,
+        messaging.commandStreamFailures.queue.arn,
+      ),
     };
     for (const q of QUEUE_KEYS) {
       extraStatements[QUEUE_CONSUMERS[q]] = queueConsumeStatements(messaging.queues[q].queue.arn);
     }
-    extraStatements['execution-watch'] = queueConsumeStatements(messaging.executionEvents.queue.arn);
+    extraStatements['execution-watch'] = queueConsumeStatements(
+      messaging.executionEvents.queue.arn,
+      messaging.commandStreamFailures.queue.arn,
+    );
 
     const functions = {} as Record<FunctionKey, HandlerFunction>;
     for (const key of FUNCTION_KEYS) {
@@ -469,7 +504,9 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
         functions['stream-router'],
         {
           streamArn: tables.tables[key].streamArn,
-          onFailureDestinationArn: messaging.streamDlq.arn,
+          // a commands batch the router gave up on goes to execution-watch, which ends its versions
+          onFailureDestinationArn:
+            key === 'commands' ? messaging.commandStreamFailures.queue.arn : messaging.streamDlq.arn,
           maximumRetryAttempts: args.streamMaxRetryAttempts,
           newImageFilter: startRows[key],
         },
@@ -485,12 +522,19 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       messaging.executionEvents.queue.arn,
       this,
     );
+    queueSource(
+      `${name}-${COMMAND_STREAM_FAILURES_QUEUE}-queue`,
+      functions['execution-watch'],
+      messaging.commandStreamFailures.queue.arn,
+      this,
+    );
 
     const machines = new WorkflowMachines(
       `${name}-machines`,
       {
         prefix,
-        names: Object.fromEntries(MACHINE_KEYS.map((k) => [k, machineName(k)])) as Record<MachineKey, string>,
+        names: Object.fromEntries(machineKeys.map((k) => [k, machineName(k)])) as Partial<Record<MachineKey, string>>,
+        commandPath,
         arnContext,
         functionArns,
         bucketName,
@@ -510,7 +554,10 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       `${name}-execution-events`,
       {
         prefix,
-        stateMachineArns: MACHINE_KEYS.map((k) => machineArns[k]),
+        // EXPRESS executions emit no status events: their callers watch them
+        stateMachineArns: machineKeys
+          .filter((k) => machineType(k, commandPath) === 'STANDARD')
+          .map((k) => machineArns[k]),
         queue: messaging.executionEvents.queue,
         dlq: messaging.executionEvents.dlq,
         tags: args.tags,
@@ -527,13 +574,18 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
           title: `${prefix} operations`,
           stack: prefix,
           arnContext,
-          stateMachineNames: Object.fromEntries(MACHINE_KEYS.map((k) => [k, machineName(k)])),
+          stateMachineNames: Object.fromEntries(machineKeys.map((k) => [k, machineName(k)])),
           functionNames: Object.fromEntries(FUNCTION_KEYS.map((k) => [k, functionName(k)])),
           queues: Object.fromEntries(
-            [...QUEUE_KEYS, EXECUTION_EVENTS_QUEUE as typeof EXECUTION_EVENTS_QUEUE].map((k) => [
+            [...QUEUE_KEYS, ...WATCH_QUEUE_KEYS].map((k) => [
               k,
               {
-                queueName: k === EXECUTION_EVENTS_QUEUE ? messaging.names.executionEvents : messaging.names.queues[k],
+                queueName:
+                  k === EXECUTION_EVENTS_QUEUE
+                    ? messaging.names.executionEvents
+                    : k === COMMAND_STREAM_FAILURES_QUEUE
+                      ? messaging.names.commandStreamFailures
+                      : messaging.names.queues[k],
                 deadLetterQueueName: messaging.names.deadLetterQueues[k],
               },
             ]),
@@ -577,8 +629,8 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
     this.queueUrls = byKey(QUEUE_KEYS, (q) => messaging.queues[q].queue.url);
     this.queueArns = byKey(QUEUE_KEYS, (q) => messaging.queues[q].queue.arn);
     this.functionNames = byKey(FUNCTION_KEYS, (k) => functions[k].functionName);
-    this.stateMachineArns = byKey(MACHINE_KEYS, (k) => machines.machines[k].arn);
-    this.stateMachineNames = byKey(MACHINE_KEYS, (k) => machines.machines[k].name);
+    this.stateMachineArns = byKey(machineKeys, (k) => machines.machines[k]!.arn);
+    this.stateMachineNames = byKey(machineKeys, (k) => machines.machines[k]!.name);
     this.clientConfig = pulumi
       .all([arnContext, bucket.name, messaging.mainTopic.arn, directImportMaxBytes])
       .apply(([c, importBucket, mainTopicArn, maxBytes]) => ({

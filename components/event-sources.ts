@@ -84,7 +84,7 @@ export function queueSource(
  */
 export function streamReadStatements(
   tableArns: pulumi.Input<string>[],
-  dlqArn: pulumi.Input<string>,
+  ...dlqArns: pulumi.Input<string>[]
 ): PolicyStatement[] {
   return [
     {
@@ -93,17 +93,17 @@ export function streamReadStatements(
       Resource: tableArns.map((arn) => pulumi.interpolate`${arn}/stream/*`),
     },
     { Sid: 'ListStreams', Action: ['dynamodb:ListStreams'], Resource: ['*'] },
-    { Sid: 'StreamFailuresToDlq', Action: ['sqs:SendMessage'], Resource: [dlqArn] },
+    { Sid: 'StreamFailuresToDlq', Action: ['sqs:SendMessage'], Resource: dlqArns },
   ];
 }
 
 /** What Lambda needs, with the function's role, to poll a queue and delete what it handled. */
-export function queueConsumeStatements(queueArn: pulumi.Input<string>): PolicyStatement[] {
+export function queueConsumeStatements(...queueArns: pulumi.Input<string>[]): PolicyStatement[] {
   return [
     {
       Sid: 'ConsumeQueue',
       Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
-      Resource: [queueArn],
+      Resource: queueArns,
     },
   ];
 }

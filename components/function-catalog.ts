@@ -1,6 +1,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { PolicyStatement } from './iam';
-import type { ZipBounds } from '../core/limits';
+import { COMMAND_RUN_TIMEOUT_SECONDS, type ZipBounds } from '../core/limits';
+import { CommandPath } from '../core/status';
 import { CSV_SOURCE_PREFIXES, IMPORT_PREFIXES } from './import-bucket';
 import type { QueueKey } from './messaging';
 import type { TableKey } from './tables';
@@ -19,8 +20,19 @@ export const FUNCTION_KEYS = [
 ] as const;
 export type FunctionKey = (typeof FUNCTION_KEYS)[number];
 
-export const MACHINE_KEYS = ['command', 'task', 'import-csv', 'import-zip'] as const;
+/** Every state machine a stack can have (`command-wait` only on the EXPRESS command path). */
+export const MACHINE_KEYS = ['command', 'command-wait', 'task', 'import-csv', 'import-zip'] as const;
 export type MachineKey = (typeof MACHINE_KEYS)[number];
+
+/** The state machines of a stack on the given command path. */
+export function machineKeysFor(path: CommandPath): MachineKey[] {
+  return MACHINE_KEYS.filter((k) => k !== 'command-wait' || path === CommandPath.EXPRESS);
+}
+
+/** A machine's type: the command machine is EXPRESS on the EXPRESS path, every other one STANDARD. */
+export function machineType(key: MachineKey, path: CommandPath): 'STANDARD' | 'EXPRESS' {
+  return key === 'command' && path === CommandPath.EXPRESS ? 'EXPRESS' : 'STANDARD';
+}
 
 /** Timeouts in seconds; queue visibility timeouts are derived from the consumers' (6×). */
 export const FUNCTION_TIMEOUTS: Record<FunctionKey, number> = {
@@ -28,7 +40,8 @@ export const FUNCTION_TIMEOUTS: Record<FunctionKey, number> = {
   'task-step': 300,
   'import-csv-step': 300,
   'import-zip-step': 900,
-  'stream-router': 60,
+  // EXPRESS path: it waits for a version's run (≤ 300 s), another run's lease, and a run again
+  'stream-router': 900,
   'task-action-consumer': 300,
   'import-action-consumer': 900,
   'notification-consumer': 30,
@@ -51,6 +64,8 @@ export interface CatalogContext {
   alarmTopicArn: pulumi.Input<string>;
   alarmKeyArn: pulumi.Input<string>;
   machineArns: Record<MachineKey, pulumi.Input<string>>;
+  /** Which machines run a command version. */
+  commandPath: CommandPath;
   syncTargets: { name: string; functionArn: pulumi.Input<string>; timeoutSeconds?: pulumi.Input<number> }[];
   taskExecutors: Record<string, pulumi.Input<string>>;
   commandTtlSeconds: pulumi.Input<number>;
@@ -138,6 +153,10 @@ function taskTokens(): PolicyStatement {
 function start(c: CatalogContext, machines: MachineKey[]): PolicyStatement {
   return { Sid: 'StartExecutions', Action: ['states:StartExecution'], Resource: machines.map((m) => c.machineArns[m]) };
 }
+/** Running command versions on the EXPRESS machine (StartSyncExecution: the caller sees how the run ended). */
+function runCommands(c: CatalogContext): PolicyStatement {
+  return { Sid: 'RunCommands', Action: ['states:StartSyncExecution'], Resource: [c.machineArns.command] };
+}
 function invoke(sid: string, arns: pulumi.Input<string>[]): PolicyStatement[] {
   return arns.length === 0 ? [] : [{ Sid: sid, Action: ['lambda:InvokeFunction'], Resource: arns }];
 }
@@ -161,6 +180,17 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
   const executorArns = Object.values(c.taskExecutors);
   const P = IMPORT_PREFIXES;
   const recordTtl = { IMPORT_RECORD_TTL_SECONDS: str(c.importRecordTtlSeconds) };
+  const express = c.commandPath === CommandPath.EXPRESS;
+  // EXPRESS path: the run's TimeoutSeconds bounds when its sync calls can start (the sync lease)
+  const runTimeout: Record<string, string> = express
+    ? { COMMAND_RUN_TIMEOUT_SECONDS: String(COMMAND_RUN_TIMEOUT_SECONDS) }
+    : {};
+  const commandPathEnv: Record<string, pulumi.Input<string>> = {
+    COMMAND_PATH: c.commandPath,
+    ...(express ? { COMMAND_WAIT_STATE_MACHINE_ARN: c.machineArns['command-wait'] } : {}),
+  };
+  // the machines whose executions are STANDARD (described by name; EXPRESS runs are not)
+  const standardMachines = machineKeysFor(c.commandPath).filter((m) => machineType(m, c.commandPath) === 'STANDARD');
   // What import-csv-step does is also done in one Lambda by the import-action consumer
   // (DIRECT mode); only the machine's steps stage rows (csv_loader) and read the
   // Distributed Map's result files (the finalizer).
@@ -189,6 +219,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         SYNC_CALL_TIMEOUTS: syncCallTimeouts(c),
         COMMAND_TTL_SECONDS: str(c.commandTtlSeconds),
         COMMAND_MAX_WAIT_SECONDS: str(c.commandMaxWaitSeconds),
+        ...runTimeout,
       },
       statements: [
         table(c, 'commands', 'Commands', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem']),
@@ -245,14 +276,17 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         IMPORT_BUCKET: c.bucketName,
         COMMAND_STATE_MACHINE_ARN: c.machineArns.command,
         TASK_STATE_MACHINE_ARN: c.machineArns.task,
+        ...commandPathEnv,
+        ...runTimeout,
         ...topics,
       },
       statements: [
-        table(c, 'commands', 'Commands', ['dynamodb:Query', 'dynamodb:PutItem']),
+        // EXPRESS path: GetItem follows a version whose sync another run holds
+        table(c, 'commands', 'Commands', ['dynamodb:Query', 'dynamodb:PutItem', ...(express ? ['dynamodb:GetItem'] : [])]),
         table(c, 'data', 'Data', ['dynamodb:GetItem']),
         table(c, 'tasks', 'Tasks', ['dynamodb:GetItem', 'dynamodb:UpdateItem']),
         table(c, 'import_tmp', 'ImportTmp', ['dynamodb:UpdateItem']),
-        start(c, ['command', 'task']),
+        ...(express ? [runCommands(c), start(c, ['command-wait', 'task'])] : [start(c, ['command', 'task'])]),
         objects(c, 'Payloads', ['s3:GetObject', 's3:PutObject'], P.payloads),
         ...publish(c, 'both'),
       ],
@@ -299,6 +333,7 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         TASK_STATE_MACHINE_ARN: c.machineArns.task,
         IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns['import-csv'],
         IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns['import-zip'],
+        ...commandPathEnv,
         // mark_failed of a version stopped during its sync: which targets, how long their calls may run
         SYNC_TARGETS: JSON.stringify(c.syncTargets.map((t) => t.name)),
         SYNC_CALL_TIMEOUTS: syncCallTimeouts(c),
@@ -318,7 +353,13 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
           // EventBridge leaves out inputs over its size limit; the execution still has it.
           Sid: 'ReadExecutionInput',
           Action: ['states:DescribeExecution'],
-          Resource: MACHINE_KEYS.map((m) => pulumi.output(c.machineArns[m]).apply(executionsOf)),
+          Resource: standardMachines.map((m) => pulumi.output(c.machineArns[m]).apply(executionsOf)),
+        },
+        {
+          // the records of a commands stream batch the router gave up on (its on-failure record names them)
+          Sid: 'ReadCommandStream',
+          Action: ['dynamodb:GetShardIterator', 'dynamodb:GetRecords'],
+          Resource: [pulumi.interpolate`${c.tableArns.commands}/stream/*`],
         },
         ...publish(c, 'both'),
       ],

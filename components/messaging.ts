@@ -27,10 +27,24 @@ export const VISIBILITY_FACTOR = 6;
 
 /** The queue EventBridge fills with ended executions (not routed through the main topic). */
 export const EXECUTION_EVENTS_QUEUE = 'execution-events';
+/**
+ * The on-failure destination of the `commands` stream: the stream router gave up on a batch,
+ * and execution-watch ends the versions nobody will end (not routed through the main topic).
+ */
+export const COMMAND_STREAM_FAILURES_QUEUE = 'command-stream-failures';
+/** The queues execution-watch consumes. */
+export type WatchQueueKey = typeof EXECUTION_EVENTS_QUEUE | typeof COMMAND_STREAM_FAILURES_QUEUE;
+export const WATCH_QUEUE_KEYS: readonly WatchQueueKey[] = [EXECUTION_EVENTS_QUEUE, COMMAND_STREAM_FAILURES_QUEUE];
+/** Every queue a Lambda consumes. */
+export type WorkQueueKey = QueueKey | WatchQueueKey;
 
 /** Every work queue and the function consuming it. */
-export function queueConsumers(): Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, FunctionKey> {
-  return { ...QUEUE_CONSUMERS, [EXECUTION_EVENTS_QUEUE]: 'execution-watch' };
+export function queueConsumers(): Record<WorkQueueKey, FunctionKey> {
+  return {
+    ...QUEUE_CONSUMERS,
+    [EXECUTION_EVENTS_QUEUE]: 'execution-watch',
+    [COMMAND_STREAM_FAILURES_QUEUE]: 'execution-watch',
+  };
 }
 
 /** The longest visibility timeout of the work queues: the time one failed delivery can take. */
@@ -57,7 +71,7 @@ export function redriveProblem(
 export interface MessagingArgs {
   prefix: string;
   /** Timeout of the Lambda consuming each queue; visibility timeout is 6× it. */
-  consumerTimeoutSeconds: Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, number>;
+  consumerTimeoutSeconds: Record<WorkQueueKey, number>;
   /** Deliveries before a message goes to its DLQ, at least 2; × the visibility timeout must fit inside the retention. Default: 5. */
   maxReceiveCount?: pulumi.Input<number>;
   /** Retention of the work queues, in seconds, below the DLQs' 14 days. Default: 345600 (4 days). */
@@ -84,7 +98,9 @@ export class Messaging extends pulumi.ComponentResource {
   readonly queues: Record<QueueKey, QueuePair>;
   /** Step Functions "execution ended" events (see ExecutionEventRule). */
   readonly executionEvents: QueuePair;
-  /** On-failure destination of the DynamoDB stream event source mappings. */
+  /** On-failure destination of the `commands` stream mapping (consumed by execution-watch). */
+  readonly commandStreamFailures: QueuePair;
+  /** On-failure destination of the `tasks` and `import_tmp` stream mappings. */
   readonly streamDlq: aws.sqs.Queue;
   /** Physical names of its alarms (depth of every dead-letter queue). */
   readonly alarmNames: string[];
@@ -93,9 +109,10 @@ export class Messaging extends pulumi.ComponentResource {
     alarmTopic: string;
     queues: Record<QueueKey, string>;
     executionEvents: string;
+    commandStreamFailures: string;
     streamDlq: string;
-    /** Dead-letter queue of each work queue (the routed queues and execution-events). */
-    deadLetterQueues: Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, string>;
+    /** Dead-letter queue of each work queue (the routed queues and execution-watch's two). */
+    deadLetterQueues: Record<WorkQueueKey, string>;
   };
 
   constructor(name: string, args: MessagingArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -172,10 +189,11 @@ export class Messaging extends pulumi.ComponentResource {
       alarmTopic: topicName('alarm'),
       queues: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queueName(k)])) as Record<QueueKey, string>,
       executionEvents: queueName(EXECUTION_EVENTS_QUEUE),
+      commandStreamFailures: queueName(COMMAND_STREAM_FAILURES_QUEUE),
       streamDlq: queueName('stream-dlq'),
       deadLetterQueues: Object.fromEntries(
-        [...QUEUE_KEYS, EXECUTION_EVENTS_QUEUE].map((k) => [k, queueName(`${k}-dlq`)]),
-      ) as Record<QueueKey | typeof EXECUTION_EVENTS_QUEUE, string>,
+        [...QUEUE_KEYS, ...WATCH_QUEUE_KEYS].map((k) => [k, queueName(`${k}-dlq`)]),
+      ) as Record<WorkQueueKey, string>,
     };
 
     this.mainTopic = new aws.sns.Topic(
@@ -198,7 +216,7 @@ export class Messaging extends pulumi.ComponentResource {
 
     const maxReceiveCount = pulumi.output(args.maxReceiveCount ?? 5);
     const retention = pulumi.output(args.queueRetentionSeconds ?? DEFAULT_QUEUE_RETENTION_SECONDS);
-    const workQueue = (key: QueueKey | typeof EXECUTION_EVENTS_QUEUE): QueuePair => {
+    const workQueue = (key: WorkQueueKey): QueuePair => {
       const dlq = this.deadLetterQueue(`${name}-${key}-dlq`, this.names.deadLetterQueues[key], args);
       const visibility = VISIBILITY_FACTOR * args.consumerTimeoutSeconds[key];
       // A message that fails every delivery must reach its DLQ before it expires, and the DLQ
@@ -268,11 +286,13 @@ export class Messaging extends pulumi.ComponentResource {
     }
     this.queues = queues;
     this.executionEvents = workQueue(EXECUTION_EVENTS_QUEUE);
+    this.commandStreamFailures = workQueue(COMMAND_STREAM_FAILURES_QUEUE);
     this.streamDlq = this.deadLetterQueue(`${name}-stream-dlq`, this.names.streamDlq, args);
 
     const dlqs = [
       ...QUEUE_KEYS.map((k) => [`${k}-dlq`, queues[k].dlq] as const),
       [`${EXECUTION_EVENTS_QUEUE}-dlq`, this.executionEvents.dlq] as const,
+      [`${COMMAND_STREAM_FAILURES_QUEUE}-dlq`, this.commandStreamFailures.dlq] as const,
       ['stream-dlq', this.streamDlq] as const,
     ];
     this.alarmNames = dlqs.map(([key]) => physicalName(args.prefix, `${key}-depth`));
@@ -299,6 +319,7 @@ export class Messaging extends pulumi.ComponentResource {
       queueUrls: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queues[k].queue.url])),
       queueArns: Object.fromEntries(QUEUE_KEYS.map((k) => [k, queues[k].queue.arn])),
       executionEventsQueueArn: this.executionEvents.queue.arn,
+      commandStreamFailuresQueueArn: this.commandStreamFailures.queue.arn,
       streamDlqArn: this.streamDlq.arn,
     });
   }

@@ -8,7 +8,7 @@ import {
   ZIP_HISTORY_EVENTS_PER_FILE,
   ZIP_MAX_FILES_HISTORY_BOUND,
 } from '../core/limits';
-import { DEFAULT_DIRECT_IMPORT_MAX_BYTES } from '../core/status';
+import { CommandPath, DEFAULT_DIRECT_IMPORT_MAX_BYTES } from '../core/status';
 import { longestQueueVisibility } from './messaging';
 import { defaultPrefix, prefixProblem } from './naming';
 import { IMPORT_CSV_DEFAULTS } from './workflows/import-csv-definition';
@@ -152,6 +152,13 @@ export const CONFIG_SCHEMA = {
     min: 1,
     max: 3650,
     description: 'Days a superseded command version is kept before DynamoDB TTL removes it.',
+  },
+  commandPath: {
+    type: 'string',
+    default: CommandPath.EXPRESS,
+    oneOf: Object.values(CommandPath),
+    description:
+      'Which machines run a command version. `EXPRESS`: one EXPRESS run per version (started by the stream router), the STANDARD `command-wait` machine only for versions that wait for their predecessor — about a tenth of the price. `STANDARD`: the seed\'s shape, one STANDARD execution per version, every command in the execution history.',
   },
   syncMaxConcurrency: {
     type: 'integer',

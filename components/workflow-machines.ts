@@ -1,11 +1,14 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { StateMachineDefinition } from './asl/types';
-import type { FunctionKey, MachineKey } from './function-catalog';
+import { machineKeysFor, machineType, type FunctionKey, type MachineKey } from './function-catalog';
+import { CommandPath } from '../core/status';
 import { IMPORT_PREFIXES } from './import-bucket';
 import type { ArnContext } from './naming';
 import { WorkflowStateMachine, type LogLevel } from './state-machine';
 import {
   buildCommandDefinition,
+  buildCommandExpressDefinition,
+  buildCommandWaitDefinition,
   buildImportCsvDefinition,
   buildImportZipDefinition,
   buildTaskDefinition,
@@ -14,7 +17,10 @@ import {
 
 export interface WorkflowMachinesArgs {
   prefix: string;
-  names: Record<MachineKey, string>;
+  /** Physical name of every machine the command path has (see machineKeysFor). */
+  names: Partial<Record<MachineKey, string>>;
+  /** Which machines run a command version. Default: EXPRESS. */
+  commandPath?: CommandPath;
   arnContext: pulumi.Output<ArnContext>;
   /** Built from function names, not from the functions' outputs: known at preview. */
   functionArns: Record<FunctionKey, pulumi.Output<string>>;
@@ -28,7 +34,7 @@ export interface WorkflowMachinesArgs {
     waitTimeoutSeconds?: pulumi.Input<number>;
     waitHeartbeatSeconds?: pulumi.Input<number>;
     syncMaxConcurrency?: pulumi.Input<number>;
-    syncTargets: { name: string; functionArn: pulumi.Input<string> }[];
+    syncTargets: { name: string; functionArn: pulumi.Input<string>; timeoutSeconds?: pulumi.Input<number> }[];
   };
   task?: { maxConcurrency?: pulumi.Input<number>; timeoutSeconds?: pulumi.Input<number> };
   import?: {
@@ -40,35 +46,74 @@ export interface WorkflowMachinesArgs {
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** The command, task, import-csv and import-zip state machines. */
+/**
+ * The state machines: command (EXPRESS, with command-wait for versions that wait, or the
+ * seed-shaped STANDARD one), task, import-csv and import-zip.
+ */
 export class WorkflowMachines extends pulumi.ComponentResource {
-  readonly machines: Record<MachineKey, WorkflowStateMachine>;
-  readonly arns: pulumi.Output<Record<MachineKey, string>>;
-  readonly names: pulumi.Output<Record<MachineKey, string>>;
+  readonly machines: Partial<Record<MachineKey, WorkflowStateMachine>>;
+  readonly arns: pulumi.Output<Partial<Record<MachineKey, string>>>;
+  readonly names: pulumi.Output<Partial<Record<MachineKey, string>>>;
   /** Physical names of every machine's alarms. */
   readonly alarmNames: string[];
 
   constructor(name: string, args: WorkflowMachinesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('cqrs-workflows:index:WorkflowMachines', name, {}, opts);
     const fn = args.functionArns;
-    const definitions: Record<MachineKey, pulumi.Output<StateMachineDefinition>> = {
-      command: pulumi
-        .all([
-          fn['command-step'],
-          pulumi.all(args.command.syncTargets.map((t) => pulumi.output(t.functionArn))),
-          args.command.waitTimeoutSeconds ?? 3600,
-          args.command.waitHeartbeatSeconds ?? 300,
-          args.command.syncMaxConcurrency ?? 10,
-        ])
-        .apply(([commandStepArn, targetArns, waitTimeoutSeconds, waitHeartbeatSeconds, syncMaxConcurrency]) =>
-          buildCommandDefinition({
-            commandStepArn,
-            syncTargets: args.command.syncTargets.map((t, i) => ({ name: t.name, functionArn: targetArns[i] })),
-            waitTimeoutSeconds,
-            waitHeartbeatSeconds,
-            syncMaxConcurrency,
-          }),
-        ),
+    const path = args.commandPath ?? CommandPath.EXPRESS;
+    const targets = pulumi.all(
+      args.command.syncTargets.map((t) =>
+        pulumi.all([pulumi.output(t.functionArn), pulumi.output(t.timeoutSeconds)]).apply(([functionArn, timeout]) => ({
+          name: t.name,
+          functionArn,
+          timeoutSeconds: timeout,
+        })),
+      ),
+    );
+    const wait = {
+      waitTimeoutSeconds: pulumi.output(args.command.waitTimeoutSeconds ?? 3600),
+      waitHeartbeatSeconds: pulumi.output(args.command.waitHeartbeatSeconds ?? 300),
+    };
+    const syncMaxConcurrency = pulumi.output(args.command.syncMaxConcurrency ?? 10);
+    const commandDefinitions: Pick<Record<MachineKey, pulumi.Output<StateMachineDefinition>>, 'command'> &
+      Partial<Record<MachineKey, pulumi.Output<StateMachineDefinition>>> =
+      path === CommandPath.EXPRESS
+        ? {
+            command: pulumi
+              .all([fn['command-step'], targets, syncMaxConcurrency])
+              .apply(([commandStepArn, syncTargets, concurrency]) =>
+                buildCommandExpressDefinition({
+                  commandStepArn,
+                  syncTargets: syncTargets.map((t) => ({
+                    name: t.name,
+                    functionArn: t.functionArn,
+                    // required on this path; the builder refuses a missing or too long one with its reason
+                    timeoutSeconds: t.timeoutSeconds as number,
+                  })),
+                  syncMaxConcurrency: concurrency,
+                }),
+              ),
+            'command-wait': pulumi
+              .all([fn['command-step'], fn['stream-router'], wait.waitTimeoutSeconds, wait.waitHeartbeatSeconds])
+              .apply(([commandStepArn, commandRunnerArn, waitTimeoutSeconds, waitHeartbeatSeconds]) =>
+                buildCommandWaitDefinition({ commandStepArn, commandRunnerArn, waitTimeoutSeconds, waitHeartbeatSeconds }),
+              ),
+          }
+        : {
+            command: pulumi
+              .all([fn['command-step'], targets, wait.waitTimeoutSeconds, wait.waitHeartbeatSeconds, syncMaxConcurrency])
+              .apply(([commandStepArn, syncTargets, waitTimeoutSeconds, waitHeartbeatSeconds, concurrency]) =>
+                buildCommandDefinition({
+                  commandStepArn,
+                  syncTargets: syncTargets.map((t) => ({ name: t.name, functionArn: t.functionArn })),
+                  waitTimeoutSeconds,
+                  waitHeartbeatSeconds,
+                  syncMaxConcurrency: concurrency,
+                }),
+              ),
+          };
+    const definitions: Partial<Record<MachineKey, pulumi.Output<StateMachineDefinition>>> = {
+      ...commandDefinitions,
       task: pulumi
         .all([fn['task-step'], args.task?.maxConcurrency ?? 2, args.task?.timeoutSeconds ?? 900])
         .apply(([taskStepArn, maxConcurrency, timeoutSeconds]) =>
@@ -99,14 +144,17 @@ export class WorkflowMachines extends pulumi.ComponentResource {
         ),
     };
 
-    const machines = {} as Record<MachineKey, WorkflowStateMachine>;
-    for (const key of Object.keys(definitions) as MachineKey[]) {
+    const machines: Partial<Record<MachineKey, WorkflowStateMachine>> = {};
+    for (const key of machineKeysFor(path)) {
+      const definition = definitions[key];
+      const stateMachineName = args.names[key];
+      if (!definition || !stateMachineName) throw new Error(`WorkflowMachines ${name}: no name or definition for ${key}`);
       machines[key] = new WorkflowStateMachine(
         `${name}-${key}`,
         {
-          stateMachineName: args.names[key],
-          type: 'STANDARD',
-          definition: definitions[key],
+          stateMachineName,
+          type: machineType(key, path),
+          definition,
           arnContext: args.arnContext,
           bucketName: args.bucketName,
           alarmTopicArn: args.alarmTopicArn,
@@ -121,7 +169,7 @@ export class WorkflowMachines extends pulumi.ComponentResource {
     this.machines = machines;
     this.alarmNames = Object.values(machines).flatMap((m) => m.alarmNames);
     this.arns = pulumi.all(Object.fromEntries(Object.entries(machines).map(([k, m]) => [k, m.arn]))) as pulumi.Output<
-      Record<MachineKey, string>
+      Partial<Record<MachineKey, string>>
     >;
     this.names = pulumi.output(args.names);
     this.registerOutputs({ arns: this.arns, names: this.names });

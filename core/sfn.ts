@@ -104,6 +104,11 @@ function checkedInput(input: unknown, what: string): string {
   return body;
 }
 
+/** The ARN of a STANDARD machine's execution named `name`. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return [stateMachineArn.replace(':stateMachine:', ':execution:'), name].join(':');
+}
+
 /** How a synchronous EXPRESS execution ended (StartSyncExecution). */
 export interface SyncRunResult {
   executionArn?: string;

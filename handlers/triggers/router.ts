@@ -23,7 +23,7 @@ import {
   type DynamoStreamEvent,
   type DynamoStreamRecord,
 } from '../shared/stream';
-import { isRecord, requireKey, stateName, type StepEvent } from '../../core/types';
+import { isRecord, requireKey, stateName, type Key, type StepEvent } from '../../core/types';
 import { ConditionRejectedError, publishCommandWith, VersionExistsError } from '../../core/commands';
 import { LimitExceededError } from '../../core/limits';
 import { prepareAndStartTask } from '../task/prepare';
@@ -52,24 +52,35 @@ function commandPath(): CommandPath {
 }
 
 /**
- * commands INSERT → the command machine, input `{ pk, sk }` only (never the record).
- * STANDARD path: StartExecution with the deterministic name (a redelivered record starts
- * nothing twice). EXPRESS path: the version is run to its end here (StartSyncExecution; a run
- * that fails throws, so the stream retries the record); a version that must wait for its
- * predecessor goes to the command-wait machine under the same deterministic name.
+ * commands INSERT → the command machine, input `{ pk, sk }` only (never the record), on the
+ * stack's command path.
  */
 async function startCommand(image: Record<string, unknown>, deadlineMs: number): Promise<RouteOutcome> {
   const pk = typeof image.pk === 'string' ? image.pk : '';
   const sk = typeof image.sk === 'string' ? image.sk : '';
   if (!pk || !isCommandSk(sk)) return { kind: 'ignored', reason: `not a command row: ${pk} / ${sk}` };
-  const name = executionName('commands', pk, sk);
-  if (commandPath() === CommandPath.STANDARD) {
-    const res = await startExecutionOnce(sfn(), requireEnv('COMMAND_STATE_MACHINE_ARN'), name, { pk, sk });
-    return { kind: 'command', executionName: name, started: res.started };
-  }
-  const run = await runCommandVersion({ pk, sk }, { waited: false, deadlineMs });
+  return commandPath() === CommandPath.STANDARD
+    ? startStandardCommand({ pk, sk })
+    : startExpressCommand({ pk, sk }, deadlineMs);
+}
+
+/** STANDARD path: StartExecution with the deterministic name (a redelivered record starts nothing twice). */
+async function startStandardCommand(key: Key): Promise<RouteOutcome> {
+  const name = executionName('commands', key.pk, key.sk);
+  const res = await startExecutionOnce(sfn(), requireEnv('COMMAND_STATE_MACHINE_ARN'), name, key);
+  return { kind: 'command', executionName: name, started: res.started };
+}
+
+/**
+ * EXPRESS path: the version is run to its end here (StartSyncExecution; a run that fails
+ * throws, so the stream retries the record); a version that must wait for its predecessor
+ * goes to the command-wait machine under the deterministic name.
+ */
+async function startExpressCommand(key: Key, deadlineMs: number): Promise<RouteOutcome> {
+  const name = executionName('commands', key.pk, key.sk);
+  const run = await runCommandVersion(key, { waited: false, deadlineMs });
   if (run !== CommandRunOutcome.MUST_WAIT) return { kind: 'command', executionName: name, started: false, run };
-  const res = await startExecutionOnce(sfn(), requireEnv('COMMAND_WAIT_STATE_MACHINE_ARN'), name, { pk, sk });
+  const res = await startExecutionOnce(sfn(), requireEnv('COMMAND_WAIT_STATE_MACHINE_ARN'), name, key);
   return { kind: 'command', executionName: name, started: res.started, run };
 }
 

@@ -15,6 +15,7 @@ import { handleCommandStep } from '../command/steps';
 import { getCommand, hasEnded, releaseSuccessor } from '../command/model';
 import { errorName, NamedError, truncate } from '../../core/errors';
 import { executionName, isCommandSk, parseCommandSk } from '../../core/keys';
+import { executionArnOf } from '../../core/sfn';
 import { CommandPath } from '../../core/status';
 import { isRecord, type Key, type StepEvent } from '../../core/types';
 import { optionalEnv, requireEnv } from '../shared/env';
@@ -98,8 +99,7 @@ async function readBatch(info: StreamBatchInfo): Promise<_Record[]> {
 
 /** Whether an execution under the version's deterministic name is still running it. */
 async function executionRunning(machineArn: string, key: Key): Promise<boolean> {
-  const name = executionName('commands', key.pk, key.sk);
-  const executionArn = `${machineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  const executionArn = executionArnOf(machineArn, executionName('commands', key.pk, key.sk));
   try {
     const res = await sfn().send(new DescribeExecutionCommand({ executionArn }));
     return res.status === 'RUNNING';

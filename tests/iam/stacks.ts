@@ -15,7 +15,7 @@ function consumerProgram(): CqrsWorkflows {
     'orders',
     {
       prefix: 'acme-orders',
-      command: { syncTargets: [{ name: 'search', functionArn: SYNC_TARGET_ARN }] },
+      command: { syncTargets: [{ name: 'search', functionArn: SYNC_TARGET_ARN, timeoutSeconds: 30 }] },
       task: { executors: { invoice: EXECUTOR_ARN } },
       import: { accessLogging: true },
     },

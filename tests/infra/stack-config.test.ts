@@ -44,6 +44,7 @@ describe('stack configuration', () => {
     ['lambdaMemoryMb', '64', /lambdaMemoryMb = "64": must be from 128 to 10240/],
     ['streamMaxRetryAttempts', '-1', /streamMaxRetryAttempts = "-1": must be from 0 to 10/],
     ['commandWaitTimeoutSeconds', '1.5', /commandWaitTimeoutSeconds = "1.5": must be a whole number/],
+    ['commandPath', 'FAST', /commandPath = "FAST": must be one of EXPRESS, STANDARD/],
     ['commandWaitHeartbeatSeconds', '5', /commandWaitHeartbeatSeconds = "5": must be from 10/],
     ['commandMaxWaitSeconds', 'abc', /commandMaxWaitSeconds = "abc": must be a whole number/],
     ['commandTtlDays', '0', /commandTtlDays = "0": must be from 1 to 3650/],

@@ -199,7 +199,7 @@ for (const [stack, expected] of Object.entries(STACKS)) {
     });
 
     it('issue 9 item 15: sets queue retention explicitly (DLQs 14 days) and every redelivery fits inside it', () => {
-      const work = [...QUEUE_KEYS, 'execution-events'];
+      const work = [...QUEUE_KEYS, 'execution-events', 'command-stream-failures'];
       for (const q of work) {
         const queue = byName(resources, T.queue, `cqrs-messaging-${q}`);
         const dlq = byName(resources, T.queue, `cqrs-messaging-${q}-dlq`);
@@ -260,7 +260,11 @@ for (const [stack, expected] of Object.entries(STACKS)) {
       const streams = mappings.filter((m) => String(m.inputs.eventSourceArn).includes('/stream/'));
       const queues = mappings.filter((m) => String(m.inputs.eventSourceArn).includes(':sqs:'));
       assert.equal(streams.length, STREAM_TABLES.length);
-      assert.equal(queues.length, QUEUE_KEYS.length + 1, 'the three routed queues and execution-events');
+      assert.equal(
+        queues.length,
+        QUEUE_KEYS.length + 2,
+        'the three routed queues, execution-events and command-stream-failures',
+      );
       const expectedFilters: Record<string, unknown> = {
         commands: { eventName: ['INSERT'] },
         tasks: { eventName: ['INSERT'], dynamodb: { NewImage: { type: { S: ['TASK'] } } } },
@@ -276,15 +280,19 @@ for (const [stack, expected] of Object.entries(STACKS)) {
         );
         assert.equal(m.inputs.maximumRetryAttempts, expected.retries);
         assert.equal(m.inputs.bisectBatchOnFunctionError, true);
+        // a commands batch the router gave up on reaches execution-watch, which ends its versions
         assert.match(
           String((m.inputs.destinationConfig as { onFailure: { destinationArn: string } }).onFailure.destinationArn),
-          /stream-dlq$/,
+          table === 'commands' ? /command-stream-failures$/ : /stream-dlq$/,
+          table,
         );
       }
       for (const m of queues) assert.deepEqual(m.inputs.functionResponseTypes, ['ReportBatchItemFailures']);
+      const failures = queues.find((m) => String(m.inputs.eventSourceArn).endsWith(`${prefix}-command-stream-failures`));
+      assert.equal(failures?.inputs.functionName, `${prefix}-execution-watch`);
     });
 
-    it('sends failed, timed-out and aborted executions of the four machines to the execution-events queue', () => {
+    it('sends failed, timed-out and aborted executions of the STANDARD machines to the execution-events queue (EXPRESS runs are watched by their callers)', () => {
       const [rule] = ofType(resources, 'aws:cloudwatch/eventRule:EventRule');
       assert.equal(rule.inputs.name, `${prefix}-execution-ended`);
       const pattern = json(rule.inputs.eventPattern) as {
@@ -295,7 +303,7 @@ for (const [stack, expected] of Object.entries(STACKS)) {
       assert.deepEqual(pattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED']);
       assert.deepEqual(
         pattern.detail.stateMachineArn.sort(),
-        ['command', 'import-csv', 'import-zip', 'task'].map(
+        ['command-wait', 'import-csv', 'import-zip', 'task'].map(
           (m) => `arn:aws:states:eu-west-1:123456789012:stateMachine:${prefix}-${m}`,
         ),
       );
@@ -326,6 +334,7 @@ for (const [stack, expected] of Object.entries(STACKS)) {
         [
           ...QUEUE_KEYS.map((q) => `${prefix}-${q}-dlq`),
           `${prefix}-execution-events-dlq`,
+          `${prefix}-command-stream-failures-dlq`,
           `${prefix}-stream-dlq`,
         ].sort(),
       );

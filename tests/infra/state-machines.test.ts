@@ -3,7 +3,7 @@ import * as aws from '@pulumi/aws';
 import { MACHINE_KEYS } from '../../components/function-catalog';
 import { WorkflowStateMachine } from '../../components/state-machine';
 import type { SynthResource } from '../../scripts/synth/run-program';
-import { byName, ofType, synthProgram, synthStack, T } from '../support/synth';
+import { byName, ofType, STACK_VARIANTS, synthProgram, synthStack, synthVariant, T } from '../support/synth';
 
 const EXPECTED = {
   dev: { level: 'ALL', includeExecutionData: true, retention: 14 },
@@ -38,11 +38,11 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
       resources = result.resources;
     });
 
-    it("are STANDARD, explicitly named, traced, and log to their own log group with the stack's level", () => {
+    it("are explicitly named, traced, and log to their own log group with the stack's level; only the command machine is EXPRESS", () => {
       for (const m of MACHINE_KEYS) {
         const sm = byName(resources, T.stateMachine, `cqrs-machines-${m}-state-machine`);
         assert.equal(sm.inputs.name, `${prefix}-${m}`);
-        assert.equal(sm.inputs.type, 'STANDARD');
+        assert.equal(sm.inputs.type, m === 'command' ? 'EXPRESS' : 'STANDARD', m);
         assert.deepEqual(sm.inputs.tracingConfiguration, { enabled: true });
         const logging = sm.inputs.loggingConfiguration as {
           level: string;
@@ -79,6 +79,8 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
       // The simulated proof that nothing more is granted than the definitions use is in tests/iam.
       const invoked = (m: string) => statements(m).find((s) => s.Sid === 'InvokeFunctions')?.Resource;
       assert.deepEqual(invoked('command'), [fn('command-step')]);
+      // waits, then runs the version on the EXPRESS machine through the router's function (run_command)
+      assert.deepEqual(invoked('command-wait'), [fn('command-step'), fn('stream-router')]);
       assert.deepEqual(invoked('task'), [fn('task-step')]);
       assert.deepEqual(invoked('import-csv'), [fn('import-csv-step')]);
       assert.deepEqual(invoked('import-zip'), [fn('import-zip-step')]);
@@ -95,7 +97,7 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
         csv.find((s) => s.Sid === 'WatchChildExecutions'),
         undefined,
       );
-      for (const m of ['command', 'task', 'import-zip']) {
+      for (const m of ['command', 'command-wait', 'task', 'import-zip']) {
         const sids = statements(m).map((s) => s.Sid);
         assert.ok(
           !sids.includes('StartChildExecutions') && !sids.includes('ReadItems'),
@@ -111,6 +113,30 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
     });
   });
 }
+
+describe('state machines of dev on the STANDARD command path', () => {
+  it('are the seed-shaped STANDARD command machine (no command-wait), task, import-csv and import-zip', async () => {
+    const variant = STACK_VARIANTS.find((v) => v.config !== undefined)!;
+    const result = await synthVariant(variant);
+    assert.deepEqual(
+      result.errors.map((e) => e.message),
+      [],
+    );
+    const machines = ofType(result.resources, T.stateMachine);
+    assert.deepEqual(machines.map((m) => [m.inputs.name, m.inputs.type]).sort(), [
+      ['cqrs-dev-command', 'STANDARD'],
+      ['cqrs-dev-import-csv', 'STANDARD'],
+      ['cqrs-dev-import-zip', 'STANDARD'],
+      ['cqrs-dev-task', 'STANDARD'],
+    ]);
+    const command = JSON.parse(String(machines.find((m) => m.inputs.name === 'cqrs-dev-command')?.inputs.definition));
+    assert.ok(command.States.wait_prev_command, 'the STANDARD command machine waits in itself');
+    const router = byName(result.resources, T.lambda, 'cqrs-stream-router-function');
+    const env = (router.inputs.environment as { variables: Record<string, string> }).variables;
+    assert.equal(env.COMMAND_PATH, 'STANDARD');
+    assert.equal(env.COMMAND_WAIT_STATE_MACHINE_ARN, undefined);
+  });
+});
 
 describe('an invalid definition', () => {
   it("fails the program, naming the machine, the state and the validator's message, before the state machine exists", async () => {

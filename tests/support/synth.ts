@@ -1,5 +1,11 @@
 import * as path from 'node:path';
-import { synthesize, type SynthOptions, type SynthResource, type SynthResult } from '../../scripts/synth/run-program';
+import {
+  readStackConfig,
+  synthesize,
+  type SynthOptions,
+  type SynthResource,
+  type SynthResult,
+} from '../../scripts/synth/run-program';
 import { runProgram } from '../../program';
 
 export const ROOT = path.join(__dirname, '..', '..');
@@ -18,6 +24,50 @@ export function synthStack(stack: string, options: SynthOptions = {}): Promise<S
     cache.set(key, result);
   }
   return result;
+}
+
+/** The dev stack's settings with the seed-shaped STANDARD command path instead of the default EXPRESS one. */
+export const STANDARD_PATH_CONFIG: Record<string, string> = {
+  ...readStackConfig(ROOT, 'dev'),
+  'cqrs-workflows:commandPath': 'STANDARD',
+};
+
+/** A stack the suites judge: the two stack files, and dev on the STANDARD command path. */
+export interface StackVariant {
+  label: string;
+  stack: string;
+  prefix: string;
+  /** Config instead of `Pulumi.<stack>.yaml`. Default: the stack file. */
+  config?: Record<string, string>;
+  /** The machines it has. */
+  machines: string[];
+}
+
+export const STACK_VARIANTS: StackVariant[] = [
+  {
+    label: 'dev',
+    stack: 'dev',
+    prefix: 'cqrs-dev',
+    machines: ['command', 'command-wait', 'task', 'import-csv', 'import-zip'],
+  },
+  {
+    label: 'prod',
+    stack: 'prod',
+    prefix: 'cqrs-prod',
+    machines: ['command', 'command-wait', 'task', 'import-csv', 'import-zip'],
+  },
+  {
+    label: 'dev on the STANDARD command path',
+    stack: 'dev',
+    prefix: 'cqrs-dev',
+    config: STANDARD_PATH_CONFIG,
+    machines: ['command', 'task', 'import-csv', 'import-zip'],
+  },
+];
+
+/** synthStack of a variant. */
+export function synthVariant(variant: StackVariant, options: SynthOptions = {}): Promise<SynthResult<ProgramOutputs>> {
+  return synthStack(variant.stack, { ...options, ...(variant.config ? { config: variant.config } : {}) });
 }
 
 /** Runs any program under mocks, after whatever synthesis is in flight. */

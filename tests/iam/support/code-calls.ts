@@ -233,7 +233,8 @@ export class CodeCallExtractor {
 
   private exportedFunction(file: ts.SourceFile, name: string): ts.FunctionLikeDeclaration | undefined {
     for (const st of file.statements) {
-      if (ts.isFunctionDeclaration(st) && st.name?.text === name) return st;
+      // the implementation, not an overload signature (which has no body)
+      if (ts.isFunctionDeclaration(st) && st.name?.text === name && st.body) return st;
       if (ts.isVariableStatement(st)) {
         for (const d of st.declarationList.declarations) {
           if (ts.isIdentifier(d.name) && d.name.text === name && d.initializer && isFunctionLike(d.initializer))

@@ -42,6 +42,7 @@ export const SAMPLE = 'sample';
 /** The service prefix of each SDK package the handlers use. */
 const SERVICE_OF_MODULE: Record<string, string> = {
   '@aws-sdk/client-dynamodb': 'dynamodb',
+  '@aws-sdk/client-dynamodb-streams': 'dynamodb',
   '@aws-sdk/lib-dynamodb': 'dynamodb',
   '@aws-sdk/client-s3': 's3',
   '@aws-sdk/client-sns': 'sns',
@@ -131,7 +132,7 @@ function strings(values: Sym[], env: Record<string, string>, fn: string): (strin
 interface Target {
   action: string;
   /** Resource kind and the value(s) naming it. */
-  kind: 'table' | 'object' | 'bucket' | 'topic' | 'stateMachine' | 'execution' | 'function' | 'queue' | 'any';
+  kind: 'table' | 'stream' | 'object' | 'bucket' | 'topic' | 'stateMachine' | 'execution' | 'function' | 'queue' | 'any';
   name: Sym[];
   key?: Sym[];
   index?: Sym[];
@@ -145,6 +146,16 @@ function targetsOf(call: SdkCall): Target[] {
   const input = call.input;
   switch (service) {
     case 'dynamodb': {
+      // DynamoDB Streams: the stream ARN (GetRecords names only an iterator of it)
+      if (call.module === '@aws-sdk/client-dynamodb-streams')
+        return [
+          {
+            action,
+            kind: 'stream',
+            name:
+              call.command === 'GetRecordsCommand' ? [{ k: 'unknown', why: 'ShardIterator' }] : prop(input, 'StreamArn'),
+          },
+        ];
       if (call.command === 'TransactWriteCommand' || call.command === 'TransactGetCommand') {
         const items = prop(input, 'TransactItems').flatMap((v) =>
           v.k === 'arr' ? v.items.flat() : [{ k: 'unknown', why: 'TransactItems' } as Sym],
@@ -252,6 +263,30 @@ export const EXPLICIT_SOURCES: ExplicitSource[] = [
       ),
   },
   {
+    site: /^handlers\/triggers\/stream-failures\.ts:/,
+    command: /^(GetShardIterator|GetRecords)Command$/,
+    why: "The stream named in an on-failure record of a stream whose failures reach this function's queue (Lambda's on-failure destination of that event source mapping).",
+    resources: (m, fn) => {
+      const queues = m.eventSourceMappings
+        .filter((e) => e.functionName === fn.name && e.sourceArn.includes(':sqs:'))
+        .map((e) => e.sourceArn);
+      return m.eventSourceMappings
+        .filter((e) => e.sourceArn.includes(':dynamodb:') && e.onFailureArn && queues.includes(e.onFailureArn))
+        .map((e) => e.sourceArn.replace(/\/stream\/[^/]+$/, `/stream/${SAMPLE}`));
+    },
+  },
+  {
+    site: /^handlers\/triggers\/stream-failures\.ts:/,
+    command: /^DescribeExecutionCommand$/,
+    why: "The execution named after a command version (executionName('commands', pk, sk)) on the machine that takes a version on after the router: command-wait on the EXPRESS path, command on the STANDARD path.",
+    resources: (_m, fn) => {
+      const e = fn.environment;
+      const machine = e.COMMAND_PATH === 'EXPRESS' ? e.COMMAND_WAIT_STATE_MACHINE_ARN : e.COMMAND_STATE_MACHINE_ARN;
+      if (!machine) throw new Error(`${fn.name} describes command executions but has no command machine ARN`);
+      return [`${machine.replace(':stateMachine:', ':execution:')}:${SAMPLE}`];
+    },
+  },
+  {
     site: /^handlers\/triggers\/execution-watch\.ts:/,
     command: /^DescribeExecutionCommand$/,
     why: "Execution ARNs arrive in the events of the stack's execution-ended rule: executions of the machines it matches.",
@@ -305,6 +340,22 @@ function resourceArns(t: Target, fn: FunctionModel, m: StackModel): { arns: stri
   }
 }
 
+/**
+ * Functions a handler reaches only on one command path (the function's COMMAND_PATH): the
+ * router starts a version one way or the other, and only the EXPRESS path's command-wait
+ * machine invokes run_command. A call made through one of them is required only on its path.
+ */
+const COMMAND_PATH_ONLY: Record<string, 'EXPRESS' | 'STANDARD'> = {
+  startStandardCommand: 'STANDARD',
+  startExpressCommand: 'EXPRESS',
+  runCommandStep: 'EXPRESS',
+};
+
+function onOtherCommandPath(sdk: SdkCall, fn: FunctionModel): boolean {
+  const path = fn.environment.COMMAND_PATH ?? 'STANDARD';
+  return sdk.via.some((f) => COMMAND_PATH_ONLY[f] !== undefined && COMMAND_PATH_ONLY[f] !== path);
+}
+
 /** The calls a function's code makes, with the sites that make them. */
 export function codeCalls(
   m: StackModel,
@@ -315,7 +366,7 @@ export function codeCalls(
   const unresolved: Unresolved[] = [];
   const principal = { role: fn.roleArn };
   for (const sdk of sdkCalls) {
-    if (SDK_INTERNAL_COMMANDS.has(sdk.command)) continue;
+    if (SDK_INTERNAL_COMMANDS.has(sdk.command) || onOtherCommandPath(sdk, fn)) continue;
     for (const t of targetsOf(sdk)) {
       const { arns, unresolved: what } = resourceArns(t, fn, m);
       let resources = arns;
