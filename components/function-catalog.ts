@@ -282,7 +282,11 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
       },
       statements: [
         // EXPRESS path: GetItem follows a version whose sync another run holds
-        table(c, 'commands', 'Commands', ['dynamodb:Query', 'dynamodb:PutItem', ...(express ? ['dynamodb:GetItem'] : [])]),
+        table(c, 'commands', 'Commands', [
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          ...(express ? ['dynamodb:GetItem'] : []),
+        ]),
         table(c, 'data', 'Data', ['dynamodb:GetItem']),
         table(c, 'tasks', 'Tasks', ['dynamodb:GetItem', 'dynamodb:UpdateItem']),
         table(c, 'import_tmp', 'ImportTmp', ['dynamodb:UpdateItem']),

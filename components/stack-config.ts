@@ -158,7 +158,7 @@ export const CONFIG_SCHEMA = {
     default: CommandPath.EXPRESS,
     oneOf: Object.values(CommandPath),
     description:
-      'Which machines run a command version. `EXPRESS`: one EXPRESS run per version (started by the stream router), the STANDARD `command-wait` machine only for versions that wait for their predecessor — about a tenth of the price. `STANDARD`: the seed\'s shape, one STANDARD execution per version, every command in the execution history.',
+      "Which machines run a command version. `EXPRESS`: one EXPRESS run per version (started by the stream router), the STANDARD `command-wait` machine only for versions that wait for their predecessor — about a tenth of the price. `STANDARD`: the seed's shape, one STANDARD execution per version, every command in the execution history.",
   },
   syncMaxConcurrency: {
     type: 'integer',

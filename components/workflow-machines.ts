@@ -96,12 +96,23 @@ export class WorkflowMachines extends pulumi.ComponentResource {
             'command-wait': pulumi
               .all([fn['command-step'], fn['stream-router'], wait.waitTimeoutSeconds, wait.waitHeartbeatSeconds])
               .apply(([commandStepArn, commandRunnerArn, waitTimeoutSeconds, waitHeartbeatSeconds]) =>
-                buildCommandWaitDefinition({ commandStepArn, commandRunnerArn, waitTimeoutSeconds, waitHeartbeatSeconds }),
+                buildCommandWaitDefinition({
+                  commandStepArn,
+                  commandRunnerArn,
+                  waitTimeoutSeconds,
+                  waitHeartbeatSeconds,
+                }),
               ),
           }
         : {
             command: pulumi
-              .all([fn['command-step'], targets, wait.waitTimeoutSeconds, wait.waitHeartbeatSeconds, syncMaxConcurrency])
+              .all([
+                fn['command-step'],
+                targets,
+                wait.waitTimeoutSeconds,
+                wait.waitHeartbeatSeconds,
+                syncMaxConcurrency,
+              ])
               .apply(([commandStepArn, syncTargets, waitTimeoutSeconds, waitHeartbeatSeconds, concurrency]) =>
                 buildCommandDefinition({
                   commandStepArn,
@@ -148,7 +159,8 @@ export class WorkflowMachines extends pulumi.ComponentResource {
     for (const key of machineKeysFor(path)) {
       const definition = definitions[key];
       const stateMachineName = args.names[key];
-      if (!definition || !stateMachineName) throw new Error(`WorkflowMachines ${name}: no name or definition for ${key}`);
+      if (!definition || !stateMachineName)
+        throw new Error(`WorkflowMachines ${name}: no name or definition for ${key}`);
       machines[key] = new WorkflowStateMachine(
         `${name}-${key}`,
         {

@@ -53,7 +53,7 @@ for (const judged of JUDGED_STACKS) {
       });
     }
 
-    for (const key of MACHINE_KEYS) {
+    for (const key of judged.machines ?? MACHINE_KEYS) {
       it(`state machine ${key}: every call its definition makes is allowed`, () => {
         const machine = iam.model.machines.find((m) => m.name === physicalName(judged.prefix, key, 'stateMachine'));
         assert.ok(machine, key);

@@ -1,8 +1,10 @@
 /** The stacks the IAM suite judges: both of this project's, and a consumer's with extra Lambdas. */
 import * as aws from '@pulumi/aws';
 import { CqrsWorkflows } from '../../components';
+import { machineKeysFor, type MachineKey } from '../../components/function-catalog';
+import { CommandPath } from '../../core/status';
 import type { SynthResource } from '../../scripts/synth/run-program';
-import { synthProgram, synthStack } from '../support/synth';
+import { STANDARD_PATH_CONFIG, synthProgram, synthStack } from '../support/synth';
 
 export const CONSUMER_REGION = 'eu-central-1';
 export const SYNC_TARGET_ARN = 'arn:aws:lambda:eu-central-1:123456789012:function:search-indexer';
@@ -29,11 +31,21 @@ export interface JudgedStack {
   region: string;
   prefix: string;
   synth: () => Promise<{ resources: SynthResource[]; errors: Error[] }>;
+  /** The state machines it has. Default: every machine (the EXPRESS command path). */
+  machines?: MachineKey[];
 }
 
 export const JUDGED_STACKS: JudgedStack[] = [
   { label: 'dev', stack: 'dev', region: 'eu-west-1', prefix: 'cqrs-dev', synth: () => synthStack('dev') },
   { label: 'prod', stack: 'prod', region: 'eu-west-1', prefix: 'cqrs-prod', synth: () => synthStack('prod') },
+  {
+    label: 'dev on the STANDARD command path',
+    stack: 'dev',
+    region: 'eu-west-1',
+    prefix: 'cqrs-dev',
+    synth: () => synthStack('dev', { config: STANDARD_PATH_CONFIG }),
+    machines: machineKeysFor(CommandPath.STANDARD),
+  },
   {
     label: 'consumer (sync target, task executor, access logging)',
     stack: 'staging',

@@ -20,7 +20,10 @@ function consumerProgram() {
       deletionProtection: true,
       logRetentionDays: 30,
       lambdaMemoryMb: 1024,
-      command: { syncTargets: [{ name: 'search', functionArn: TARGET_ARN, timeoutSeconds: 30 }], syncMaxConcurrency: 4 },
+      command: {
+        syncTargets: [{ name: 'search', functionArn: TARGET_ARN, timeoutSeconds: 30 }],
+        syncMaxConcurrency: 4,
+      },
       task: { maxConcurrency: 3, executors: { invoice: EXECUTOR_ARN } },
       import: { maxConcurrency: 20, bucketName: 'acme-orders-imports' },
       tags: { team: 'orders' },

@@ -233,7 +233,11 @@ describe('operations dashboard switch', () => {
       [],
     );
     assert.equal(ofType(result.resources, DASHBOARD).length, 0);
-    assert.equal(ofType(result.resources, T.stateMachine).length, 5, 'command, command-wait, task, import-csv, import-zip');
+    assert.equal(
+      ofType(result.resources, T.stateMachine).length,
+      5,
+      'command, command-wait, task, import-csv, import-zip',
+    );
   });
 
   it('lays out any number of machines, functions and queues inside the grid, alarms 100 per widget', () => {

@@ -288,7 +288,9 @@ for (const [stack, expected] of Object.entries(STACKS)) {
         );
       }
       for (const m of queues) assert.deepEqual(m.inputs.functionResponseTypes, ['ReportBatchItemFailures']);
-      const failures = queues.find((m) => String(m.inputs.eventSourceArn).endsWith(`${prefix}-command-stream-failures`));
+      const failures = queues.find((m) =>
+        String(m.inputs.eventSourceArn).endsWith(`${prefix}-command-stream-failures`),
+      );
       assert.equal(failures?.inputs.functionName, `${prefix}-execution-watch`);
     });
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { evaluatePolicies, type OfflineResource } from '../../policies/run-offline';
 import type { SynthResource } from '../../scripts/synth/run-program';
-import { ROOT, synthStack } from '../support/synth';
+import { ROOT, STACK_VARIANTS, synthVariant } from '../support/synth';
 
 const run = promisify(execFile);
 
@@ -18,10 +18,11 @@ function packConfig(stack: string) {
   return JSON.parse(fs.readFileSync(path.join(ROOT, 'policies', `config.${stack}.json`), 'utf8'));
 }
 
-for (const stack of ['dev', 'prod']) {
-  describe(`policy pack over the ${stack} stack`, () => {
+for (const variant of STACK_VARIANTS) {
+  const stack = variant.stack;
+  describe(`policy pack over the ${variant.label} stack`, () => {
     it('finds zero mandatory violations in what `pulumi up` would register', async () => {
-      const { resources, errors } = await synthStack(stack);
+      const { resources, errors } = await synthVariant(variant);
       assert.deepEqual(errors, []);
       const { violations } = await evaluatePolicies(asPolicyInput(resources), { config: packConfig(stack) });
       assert.deepEqual(
@@ -32,11 +33,11 @@ for (const stack of ['dev', 'prod']) {
     });
 
     it('judges every state machine during a preview with every resource output unknown', async () => {
-      const { resources } = await synthStack(stack, { preview: true, unknownOutputs: true });
+      const { resources } = await synthVariant(variant, { preview: true, unknownOutputs: true });
       const input = asPolicyInput(resources);
       const { violations, notApplicable } = await evaluatePolicies(input, { config: packConfig(stack) });
       const machines = new Set(input.filter((r) => r.type === 'aws:sfn/stateMachine:StateMachine').map((r) => r.urn));
-      assert.equal(machines.size, 4);
+      assert.equal(machines.size, variant.machines.length);
       // Rules for other resource types say "not applicable" to a state machine; the
       // state machine rules (sfn-*) must judge it.
       const aboutMachines = [...violations, ...notApplicable].filter(

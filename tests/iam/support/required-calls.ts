@@ -132,7 +132,8 @@ function strings(values: Sym[], env: Record<string, string>, fn: string): (strin
 interface Target {
   action: string;
   /** Resource kind and the value(s) naming it. */
-  kind: 'table' | 'stream' | 'object' | 'bucket' | 'topic' | 'stateMachine' | 'execution' | 'function' | 'queue' | 'any';
+  kind:
+    'table' | 'stream' | 'object' | 'bucket' | 'topic' | 'stateMachine' | 'execution' | 'function' | 'queue' | 'any';
   name: Sym[];
   key?: Sym[];
   index?: Sym[];
@@ -153,7 +154,9 @@ function targetsOf(call: SdkCall): Target[] {
             action,
             kind: 'stream',
             name:
-              call.command === 'GetRecordsCommand' ? [{ k: 'unknown', why: 'ShardIterator' }] : prop(input, 'StreamArn'),
+              call.command === 'GetRecordsCommand'
+                ? [{ k: 'unknown', why: 'ShardIterator' }]
+                : prop(input, 'StreamArn'),
           },
         ];
       if (call.command === 'TransactWriteCommand' || call.command === 'TransactGetCommand') {
