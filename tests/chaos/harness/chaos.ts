@@ -10,36 +10,21 @@
  *
  * Which command path runs is a parameter (`CommandPath`): the harness only needs the
  * machines, the functions, the stream router and execution-watch, so a cheaper path (other
- * machines, other handlers) is driven and checked the same way.
+ * machines, other handlers) is driven and checked the same way. The wiring itself (which
+ * client answers what, the stream and the watch queue) is stack.ts's.
  */
-import {
-  DescribeExecutionCommand,
-  ExecutionDoesNotExist,
-  SendTaskFailureCommand,
-  SendTaskSuccessCommand,
-  SFNClient,
-  StartExecutionCommand,
-  StartSyncExecutionCommand,
-} from '@aws-sdk/client-sfn';
-import { DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
-import { createHash } from 'node:crypto';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { S3Client } from '@aws-sdk/client-s3';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { publishCommandWith } from '../../../core/commands';
 import { createTask } from '../../../client';
 import { ddb, resetDynamoDbClient } from '../../../handlers/shared/aws/dynamodb';
-import { FakeS3 } from '../../handlers/_support/env';
-import { insertRecord } from '../../handlers/_support/stream-records';
 import { sleep } from '../../handlers/_support/wait';
-import { Engine, type StatusEvent } from './engine';
 import { DynamoFaults, type DynamoFaultRates } from './faults';
 import { Prng, prngFor } from './prng';
-import { currentInvocation, LambdaRuntime, lambdaError, never, type FunctionSpec, type LambdaHandler } from './runtime';
+import { currentInvocation, lambdaError, type FunctionSpec, type LambdaHandler } from './runtime';
 import { checkCommands, checkTasks, type CallInterval, type Violation } from './checks';
+import { SimulatedStack } from './stack';
 
 /** A registered sync target the harness instruments (a fake consumer Lambda). */
 export interface ChaosTarget {
@@ -125,22 +110,6 @@ export interface ChaosReport {
   elapsedMs: number;
 }
 
-const ROUTER_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:chaos-stream-router';
-const WATCH_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:chaos-execution-watch';
-const MAX_RECEIVE_COUNT = 5;
-
-/** Counts work in flight so the run can tell when everything has come to rest. */
-class Pending {
-  private n = 0;
-  track<T>(p: Promise<T>): Promise<T> {
-    this.n++;
-    return p.finally(() => this.n--);
-  }
-  get size(): number {
-    return this.n;
-  }
-}
-
 export async function runChaos(
   options: ChaosOptions,
   tables: ChaosTables,
@@ -153,26 +122,21 @@ export async function runChaos(
   const runId = `${seed}-${Date.now().toString(36)}`;
   const stable = (text: string) => text.split(runId).join('RUN');
   const path = buildPath(options.targets);
-  const pending = new Pending();
-  const counts: Record<string, number> = {};
-  const bump = (k: string, by = 1) => (counts[k] = (counts[k] ?? 0) + by);
   const calls: CallInterval[] = [];
   const resultWrites = new Map<string, unknown[]>();
-  const previousEnv = { ...process.env };
-  Object.assign(process.env, path.env);
 
-  // ---- Lambda functions: the path's own, the fake consumer targets, the two entry points
+  // ---- Lambda functions: the path's own and the fake consumer targets (the stack adds the two entry points)
   const record =
     (functionArn: string, handler: LambdaHandler): LambdaHandler =>
-    async (event) => {
+    async (event, context) => {
       const call = path.syncCall(functionArn, event);
-      if (!call) return handler(event);
+      if (!call) return handler(event, context);
       const inv = currentInvocation();
       const interval: CallInterval = { ...call, start: Date.now() };
       calls.push(interval);
       try {
         // a crashed or timed-out call is over when its process stops, even if its code never returns
-        return await (inv ? Promise.race([handler(event), inv.killed]) : handler(event));
+        return await (inv ? Promise.race([handler(event, context), inv.killed]) : handler(event, context));
       } finally {
         interval.end = inv?.dead && inv.endedAt ? inv.endedAt : Date.now();
       }
@@ -207,9 +171,63 @@ export async function runChaos(
       }),
     };
   }
-  functions[ROUTER_ARN] = { timeoutMs: 10_000, handler: path.streamRouter };
-  functions[WATCH_ARN] = { timeoutMs: 10_000, handler: path.executionWatch };
-  const runtime = new LambdaRuntime(functions);
+
+  // ---- the stack, with the plan's faults. Decisions are keyed by what an execution is for
+  // (its input, with this run's unique prefix taken out), not by its name: the same seed
+  // gives the same plan.
+  const stack: SimulatedStack = new SimulatedStack(
+    path,
+    functions,
+    {
+      plan: (labelOf) => ({
+        invokeFault: (execution, state, n) => {
+          const r = prngFor(seed, 'invoke', labelOf(execution), state, n).float();
+          if (r < options.invoke.throttle) return 'throttle';
+          if (r < options.invoke.throttle + options.invoke.lostResponse) return 'lost-response';
+          return 'none';
+        },
+        sendTaskThrottled: (token, n) => {
+          const [execution, state] = token.split(':');
+          return prngFor(seed, 'send', labelOf(execution), state, n).chance(options.sendTaskThrottle);
+        },
+        expressDuplicateDelayMs: (execution) => {
+          const rnd = prngFor(seed, 'express-duplicate', labelOf(execution));
+          return rnd.chance(options.expressDuplicate) ? rnd.int(0, 400) : undefined;
+        },
+      }),
+      onStarted: (machineArn, name) => {
+        const rnd = prngFor(seed, 'stop', stack.labelOf(name));
+        const rate = path.stoppable.commands.includes(machineArn)
+          ? options.stop.commands
+          : path.stoppable.tasks.includes(machineArn)
+            ? options.stop.tasks
+            : 0;
+        if (!rnd.chance(rate)) return;
+        const delay = rnd.int(20, options.stop.withinMs);
+        void stack.track(
+          sleep(delay).then(() => {
+            if (stack.engine.stop(machineArn, name)) stack.bump('stopped executions');
+          }),
+        );
+      },
+      // the stream: records delivered out of order, some twice
+      batchOf: (label, records) => {
+        const rnd = prngFor(seed, 'stream', label);
+        const batch = rnd.shuffle(records);
+        for (const r of records)
+          if (rnd.chance(options.duplicate)) {
+            stack.bump('stream duplicates');
+            batch.splice(rnd.int(0, batch.length), 0, r);
+          }
+        return batch;
+      },
+      duplicateEvent: (event, labelOf) =>
+        prngFor(seed, 'watch-duplicate', labelOf(event.detail.name), event.detail.status).chance(options.duplicate),
+    },
+    { streamMaxRetryAttempts: options.streamMaxRetryAttempts, stable },
+  );
+  const { engine, runtime } = stack;
+  const bump = (k: string, by = 1) => stack.bump(k, by);
 
   // ---- DynamoDB faults on the handlers' client
   resetDynamoDbClient();
@@ -225,205 +243,6 @@ export async function runChaos(
     },
   });
   faults.install(ddb());
-
-  // ---- execution-watch: an SQS queue with redelivery and duplicates (execution events and
-  // the commands stream's on-failure records)
-  interface WatchMessage {
-    id: string;
-    body: unknown;
-    about: string;
-  }
-  const watchQueue: Array<{ event: WatchMessage; receives: number }> = [];
-  const deadLetters: WatchMessage[] = [];
-  let watchBusy = false;
-  const pumpWatch = async (): Promise<void> => {
-    if (watchBusy) return;
-    watchBusy = true;
-    try {
-      while (watchQueue.length > 0) {
-        const msg = watchQueue.shift()!;
-        msg.receives++;
-        bump('watch deliveries');
-        let failed = true;
-        try {
-          const res = (await runtime.invoke(WATCH_ARN, 'execution-watch', {
-            Records: [{ messageId: msg.event.id, body: JSON.stringify(msg.event.body) }],
-          })) as { batchItemFailures: unknown[] };
-          failed = res.batchItemFailures.length > 0;
-        } catch {
-          failed = true;
-        }
-        if (!failed) continue;
-        if (msg.receives >= MAX_RECEIVE_COUNT) deadLetters.push(msg.event);
-        else {
-          await sleep(50); // visibility timeout
-          watchQueue.push(msg);
-        }
-      }
-    } finally {
-      watchBusy = false;
-    }
-  };
-  const enqueueWatch = (event: StatusEvent) => {
-    bump(`executions ${event.detail.status}`);
-    const message = { id: event.id, body: event, about: event.detail.name };
-    watchQueue.push({ event: message, receives: 0 });
-    if (prngFor(seed, 'watch-duplicate', labelOf(event.detail.name), event.detail.status).chance(options.duplicate)) {
-      bump('watch duplicates');
-      watchQueue.push({ event: message, receives: 0 });
-    }
-    void pending.track(pumpWatch());
-  };
-
-  // ---- Step Functions. Decisions are keyed by what an execution is for (its input, with this
-  // run's unique prefix taken out), not by its name: the same seed gives the same plan.
-  const labels = new Map<string, string>();
-  const labelOf = (executionName: string) => labels.get(executionName) ?? executionName;
-  const engine = new Engine(
-    path.machines,
-    runtime,
-    {
-      invokeFault: (execution, state, n) => {
-        const r = prngFor(seed, 'invoke', labelOf(execution), state, n).float();
-        if (r < options.invoke.throttle) return 'throttle';
-        if (r < options.invoke.throttle + options.invoke.lostResponse) return 'lost-response';
-        return 'none';
-      },
-      sendTaskThrottled: (token, n) => {
-        const [execution, state] = token.split(':');
-        return prngFor(seed, 'send', labelOf(execution), state, n).chance(options.sendTaskThrottle);
-      },
-      expressDuplicateDelayMs: (execution) => {
-        const rnd = prngFor(seed, 'express-duplicate', labelOf(execution));
-        return rnd.chance(options.expressDuplicate) ? rnd.int(0, 400) : undefined;
-      },
-    },
-    enqueueWatch,
-    20,
-    new Set(path.expressMachines ?? []),
-  );
-  const sfnMock = mockClient(SFNClient);
-  const streamsMock = mockClient(DynamoDBStreamsClient);
-  const snsMock = mockClient(SNSClient);
-  const s3Mock = mockClient(S3Client);
-  const lambdaMock = mockClient(LambdaClient);
-  new FakeS3().install(s3Mock);
-  const dead = () => (currentInvocation()?.dead ? never<never>() : undefined);
-  sfnMock
-    .on(StartExecutionCommand)
-    .callsFake(async (input: { stateMachineArn: string; name: string; input: string }) => {
-      await (dead() ?? Promise.resolve());
-      labels.set(input.name, stable(input.input));
-      const res = engine.start(input.stateMachineArn, input.name, input.input);
-      const rnd = prngFor(seed, 'stop', labelOf(input.name));
-      const rate = path.stoppable.commands.includes(input.stateMachineArn)
-        ? options.stop.commands
-        : path.stoppable.tasks.includes(input.stateMachineArn)
-          ? options.stop.tasks
-          : 0;
-      if (rnd.chance(rate)) {
-        const delay = rnd.int(20, options.stop.withinMs);
-        void pending.track(
-          sleep(delay).then(() => {
-            if (engine.stop(input.stateMachineArn, input.name)) bump('stopped executions');
-          }),
-        );
-      }
-      return res;
-    });
-  sfnMock.on(SendTaskSuccessCommand).callsFake(async (input: { taskToken: string; output: string }) => {
-    await (dead() ?? Promise.resolve());
-    engine.succeed(input.taskToken, JSON.parse(input.output));
-    return {};
-  });
-  sfnMock.on(SendTaskFailureCommand).callsFake(async (input: { taskToken: string; error?: string; cause?: string }) => {
-    await (dead() ?? Promise.resolve());
-    engine.fail(input.taskToken, input.error, input.cause);
-    return {};
-  });
-  sfnMock.on(DescribeExecutionCommand).callsFake(async (input: { executionArn: string }) => {
-    const described = engine.describe(input.executionArn);
-    if (!described)
-      throw new ExecutionDoesNotExist({ message: `Execution Does Not Exist: '${input.executionArn}'`, $metadata: {} });
-    return described;
-  });
-  // EXPRESS runs: named after what they run (this run's prefix taken out) and the n-th run of it
-  const syncRuns = new Map<string, number>();
-  sfnMock.on(StartSyncExecutionCommand).callsFake(async (input: { stateMachineArn: string; input: string }) => {
-    await (dead() ?? Promise.resolve());
-    const what = stable(input.input);
-    const n = (syncRuns.get(what) ?? 0) + 1;
-    syncRuns.set(what, n);
-    const name = `${createHash('sha256').update(what).digest('hex').slice(0, 16)}-run${n}`;
-    labels.set(name, `${what}#run${n}`);
-    return engine.startSync(input.stateMachineArn, name, input.input);
-  });
-  snsMock.on(PublishCommand).callsFake(async (input: { TopicArn: string }) => {
-    await (dead() ?? Promise.resolve());
-    if (input.TopicArn === process.env.ALARM_TOPIC_ARN) bump('alarms');
-    return { MessageId: 'm' };
-  });
-
-  // ---- the stream: records delivered out of order, some twice, retried from the failed one; a
-  // batch still failing after streamMaxRetryAttempts goes to the on-failure destination
-  // (execution-watch), which reads the records back from the stream by shard and sequence number
-  const shards = new Map<string, Array<ReturnType<typeof insertRecord>>>();
-  let sequence = 100_000_000;
-  streamsMock.on(GetShardIteratorCommand).callsFake(async (input: { ShardId: string; SequenceNumber: string }) => {
-    await (dead() ?? Promise.resolve());
-    return { ShardIterator: JSON.stringify([input.ShardId, input.SequenceNumber]) };
-  });
-  streamsMock.on(GetRecordsCommand).callsFake(async (input: { ShardIterator: string }) => {
-    await (dead() ?? Promise.resolve());
-    const [shard, from] = JSON.parse(input.ShardIterator) as [string, string];
-    const records = (shards.get(shard) ?? []).filter((r) => BigInt(r.dynamodb.SequenceNumber) >= BigInt(from));
-    return { Records: records };
-  });
-  const deliver = async (table: string, images: Array<Record<string, unknown>>, label: string): Promise<void> => {
-    const rnd = prngFor(seed, 'stream', label);
-    const ordered = rnd.shuffle(images).map((image) => insertRecord(table, image, String(sequence++)));
-    shards.set(label, ordered);
-    let batch = [...ordered];
-    for (const r of ordered)
-      if (rnd.chance(options.duplicate)) {
-        bump('stream duplicates');
-        batch.splice(rnd.int(0, batch.length), 0, r);
-      }
-    for (let attempt = 1; batch.length > 0; attempt++) {
-      if (attempt > options.streamMaxRetryAttempts + 1) {
-        bump('stream batches given up');
-        const seqs = batch.map((r) => BigInt(r.dynamodb.SequenceNumber));
-        const min = seqs.reduce((a, b) => (b < a ? b : a));
-        const max = seqs.reduce((a, b) => (b > a ? b : a));
-        const body = {
-          requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: attempt - 1 },
-          responseContext: { functionError: 'Unhandled' },
-          DDBStreamBatchInfo: {
-            shardId: label,
-            startSequenceNumber: String(min),
-            endSequenceNumber: String(max),
-            streamArn: batch[0].eventSourceARN,
-            batchSize: batch.length,
-          },
-        };
-        watchQueue.push({ event: { id: `stream-failure-${label}`, body, about: label }, receives: 0 });
-        void pending.track(pumpWatch());
-        return;
-      }
-      try {
-        const res = (await runtime.invoke(ROUTER_ARN, `stream-router ${label}`, { Records: batch })) as {
-          batchItemFailures: Array<{ itemIdentifier: string }>;
-        };
-        const failedAt = res.batchItemFailures[0]?.itemIdentifier;
-        if (failedAt === undefined) return;
-        batch = batch.slice(batch.findIndex((r) => r.dynamodb.SequenceNumber === failedAt));
-      } catch {
-        // the router crashed: Lambda retries the whole batch
-      }
-      bump('stream retries');
-      await sleep(30);
-    }
-  };
 
   // ---- the plan: commands and tasks, written and delivered in a seeded order
   const plan = new Prng(seed);
@@ -467,7 +286,7 @@ export async function runChaos(
           );
           images.push(res.Item!);
         }
-        void pending.track(deliver(tables.commands, images, `commands-${i}`));
+        void stack.track(stack.deliver(tables.commands, images, `commands-${i}`));
         if (i < options.tasks) {
           const task = await createTask(
             { tables: { tasks: tables.tasks }, clients: { dynamodb: harnessDb } },
@@ -481,28 +300,22 @@ export async function runChaos(
           const res = await harnessDb.send(
             new GetCommand({ TableName: tables.tasks, Key: { pk: task.pk, sk: task.sk }, ConsistentRead: true }),
           );
-          void pending.track(deliver(tables.tasks, [res.Item!], `tasks-${i}`));
+          void stack.track(stack.deliver(tables.tasks, [res.Item!], `tasks-${i}`));
         }
         await sleep(plan.int(0, 60));
       }
     })();
-    await pending.track(feeding);
+    await stack.track(feeding);
 
     // ---- come to rest: nothing delivering, running, queued or still executing
-    for (;;) {
-      if (Date.now() > deadline) break;
-      await sleep(100);
-      if (pending.size > 0 || engine.busy() || watchQueue.length > 0 || runtime.liveCount() > 0) continue;
-      await sleep(300);
-      if (pending.size === 0 && !engine.busy() && watchQueue.length === 0 && runtime.liveCount() === 0) break;
-    }
+    await stack.settle(deadline);
     const stuck = engine.running().map((e) => `execution ${e.name} still running at the deadline`);
     for (const e of engine.running()) engine.stop(e.machineArn, e.name);
     faults.enabled = false;
 
     const violations: Violation[] = stuck.map((message) => ({ check: 'comes to rest', message }));
     violations.push(
-      ...deadLetters.map((e) => ({
+      ...stack.deadLetters.map((e) => ({
         check: 'execution events handled',
         message: `message about ${e.about} dead-lettered`,
       })),
@@ -528,18 +341,12 @@ export async function runChaos(
           .sort()
           .join('\n'),
       );
-    return { violations, counts, elapsedMs: Date.now() - started };
+    return { violations, counts: stack.counts, elapsedMs: Date.now() - started };
   } finally {
     faults.enabled = false;
     await Promise.race([runtime.drain(), sleep(15_000)]);
     unregisterExecutor();
-    sfnMock.restore();
-    streamsMock.restore();
-    snsMock.restore();
-    s3Mock.restore();
-    lambdaMock.restore();
+    await stack.restore();
     resetDynamoDbClient();
-    for (const k of Object.keys(process.env)) if (!(k in previousEnv)) delete process.env[k];
-    Object.assign(process.env, previousEnv);
   }
 }

@@ -168,15 +168,18 @@ export class FakeS3 {
   get(bucket: string, key: string): Buffer | undefined {
     return this.objects.get(`${bucket}/${key}`);
   }
-  install(mock: AwsClientStub<S3Client>): void {
+  /** Answers the mock's S3 calls; `onCall` hears each one (the cost benchmark counts them). */
+  install(mock: AwsClientStub<S3Client>, onCall?: (command: string) => void): void {
     const notFound = (name: string): Error =>
       Object.assign(new Error(name), { name, $metadata: { httpStatusCode: 404 } });
     mock.on(HeadObjectCommand).callsFake(async (input: { Bucket: string; Key: string }) => {
+      onCall?.('HeadObject');
       const b = this.get(input.Bucket, input.Key);
       if (!b) throw notFound('NotFound');
       return { ContentLength: b.length };
     });
     mock.on(GetObjectCommand).callsFake(async (input: { Bucket: string; Key: string; Range?: string }) => {
+      onCall?.('GetObject');
       const b = this.get(input.Bucket, input.Key);
       if (!b) throw notFound('NoSuchKey');
       let slice = b;
@@ -194,6 +197,7 @@ export class FakeS3 {
     mock
       .on(PutObjectCommand)
       .callsFake(async (input: { Bucket: string; Key: string; Body: unknown; ContentLength?: number }) => {
+        onCall?.('PutObject');
         let body: Buffer;
         if (typeof input.Body === 'string' || input.Body instanceof Uint8Array)
           body = Buffer.from(input.Body as string);
@@ -208,6 +212,7 @@ export class FakeS3 {
         return { ETag: '"x"' };
       });
     mock.on(CreateMultipartUploadCommand).callsFake(async (input: { Bucket: string; Key: string }) => {
+      onCall?.('CreateMultipartUpload');
       const id = `upload-${this.uploads.size + 1}`;
       this.uploads.set(id, { bucket: input.Bucket, key: input.Key, parts: new Map() });
       return { UploadId: id };
@@ -215,6 +220,7 @@ export class FakeS3 {
     mock
       .on(UploadPartCommand)
       .callsFake(async (input: { UploadId: string; PartNumber: number; Body: Uint8Array | string }) => {
+        onCall?.('UploadPart');
         const upload = this.uploads.get(input.UploadId);
         if (!upload) throw Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' });
         upload.parts.set(input.PartNumber, Buffer.from(input.Body));
@@ -224,6 +230,7 @@ export class FakeS3 {
       .on(CompleteMultipartUploadCommand)
       .callsFake(
         async (input: { UploadId: string; MultipartUpload?: { Parts?: { PartNumber?: number; ETag?: string }[] } }) => {
+          onCall?.('CompleteMultipartUpload');
           const upload = this.uploads.get(input.UploadId);
           if (!upload) throw Object.assign(new Error('NoSuchUpload'), { name: 'NoSuchUpload' });
           const listed = input.MultipartUpload?.Parts ?? [];
@@ -239,6 +246,7 @@ export class FakeS3 {
         },
       );
     mock.on(AbortMultipartUploadCommand).callsFake(async (input: { UploadId: string }) => {
+      onCall?.('AbortMultipartUpload');
       this.uploads.delete(input.UploadId);
       this.aborted++;
       return {};
