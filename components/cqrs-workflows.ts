@@ -533,7 +533,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       `${name}-machines`,
       {
         prefix,
-        names: Object.fromEntries(machineKeys.map((k) => [k, machineName(k)])) as Partial<Record<MachineKey, string>>,
+        names: Object.fromEntries(machineKeys.map((k) => [k, machineName(k)])),
         commandPath,
         arnContext,
         functionArns,

@@ -180,9 +180,7 @@ export class WorkflowMachines extends pulumi.ComponentResource {
     }
     this.machines = machines;
     this.alarmNames = Object.values(machines).flatMap((m) => m.alarmNames);
-    this.arns = pulumi.all(Object.fromEntries(Object.entries(machines).map(([k, m]) => [k, m.arn]))) as pulumi.Output<
-      Partial<Record<MachineKey, string>>
-    >;
+    this.arns = pulumi.all(Object.fromEntries(Object.entries(machines).map(([k, m]) => [k, m.arn])));
     this.names = pulumi.output(args.names);
     this.registerOutputs({ arns: this.arns, names: this.names });
   }

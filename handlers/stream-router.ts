@@ -9,10 +9,7 @@ import { isRecord, type StepEvent } from '../core/types';
  */
 export function handler(event: DynamoStreamEvent, context?: InvocationContext): Promise<BatchResponse>;
 export function handler(event: StepEvent<unknown>, context?: InvocationContext): Promise<unknown>;
-export function handler(
-  event: DynamoStreamEvent | StepEvent<unknown>,
-  context?: InvocationContext,
-): Promise<BatchResponse | unknown> {
+export function handler(event: DynamoStreamEvent | StepEvent<unknown>, context?: InvocationContext): Promise<unknown> {
   return isRecord(event) && event.source === 'step-function'
     ? runCommandStep(event as StepEvent<unknown>, context)
     : routeStreamEvent(event as DynamoStreamEvent, context);

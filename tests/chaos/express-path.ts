@@ -15,7 +15,7 @@ import { handler as taskStep, registerTaskExecutor, unregisterTaskExecutor } fro
 import { handler as streamRouter } from '../../handlers/stream-router';
 import { handler as executionWatch } from '../../handlers/execution-watch';
 import { ARN } from '../handlers/_support/env';
-import type { ChaosTarget, CommandPath } from './harness/chaos';
+import type { ChaosTarget, CommandPath, PathSettings } from './harness/chaos';
 
 const COMMAND_STEP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:cqrs-test-command-step';
 const TASK_STEP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:cqrs-test-task-step';
@@ -27,18 +27,18 @@ const COMMAND_STEP_TIMEOUT_SECONDS = 5;
 /** The EXPRESS machine's TimeoutSeconds in this harness (300 in a stack). */
 export const CHAOS_RUN_TIMEOUT_SECONDS = 3;
 
-export function expressPath(targets: readonly ChaosTarget[]): CommandPath {
+export function expressPath(targets: readonly ChaosTarget[], settings: PathSettings = {}): CommandPath {
   const command = buildCommandExpressDefinition({
     commandStepArn: COMMAND_STEP_ARN,
     syncTargets: targets.map((t) => ({ name: t.name, functionArn: t.functionArn, timeoutSeconds: t.timeoutSeconds })),
     syncMaxConcurrency: 3,
-    timeoutSeconds: CHAOS_RUN_TIMEOUT_SECONDS,
+    timeoutSeconds: settings.runTimeoutSeconds ?? CHAOS_RUN_TIMEOUT_SECONDS,
   });
   const wait = buildCommandWaitDefinition({
     commandStepArn: COMMAND_STEP_ARN,
     commandRunnerArn: RUNNER_ARN,
-    waitTimeoutSeconds: 30,
-    waitHeartbeatSeconds: 1,
+    waitTimeoutSeconds: settings.waitTimeoutSeconds ?? 30,
+    waitHeartbeatSeconds: settings.waitHeartbeatSeconds ?? 1,
   });
   const task = buildTaskDefinition({ taskStepArn: TASK_STEP_ARN, maxConcurrency: 2, timeoutSeconds: 600 });
   const byArn = new Map(targets.map((t) => [t.functionArn, t.name]));
@@ -66,7 +66,7 @@ export function expressPath(targets: readonly ChaosTarget[]): CommandPath {
     env: {
       COMMAND_PATH: 'EXPRESS',
       COMMAND_WAIT_STATE_MACHINE_ARN: COMMAND_WAIT_ARN,
-      COMMAND_RUN_TIMEOUT_SECONDS: String(CHAOS_RUN_TIMEOUT_SECONDS),
+      COMMAND_RUN_TIMEOUT_SECONDS: String(settings.runTimeoutSeconds ?? CHAOS_RUN_TIMEOUT_SECONDS),
       SYNC_TARGETS: JSON.stringify(targets.map((t) => t.name)),
       SYNC_CALL_TIMEOUTS: JSON.stringify({
         data: COMMAND_STEP_TIMEOUT_SECONDS,

@@ -12,19 +12,19 @@ import { handler as taskStep, registerTaskExecutor, unregisterTaskExecutor } fro
 import { handler as streamRouter } from '../../handlers/stream-router';
 import { handler as executionWatch } from '../../handlers/execution-watch';
 import { ARN } from '../handlers/_support/env';
-import type { ChaosTarget, CommandPath } from './harness/chaos';
+import type { ChaosTarget, CommandPath, PathSettings } from './harness/chaos';
 
 const COMMAND_STEP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:cqrs-test-command-step';
 const TASK_STEP_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:cqrs-test-task-step';
 /** command-step's timeout: also how long a call to the built-in `data` target can run. */
 const COMMAND_STEP_TIMEOUT_SECONDS = 5;
 
-export function standardPath(targets: readonly ChaosTarget[]): CommandPath {
+export function standardPath(targets: readonly ChaosTarget[], settings: PathSettings = {}): CommandPath {
   const command = buildCommandDefinition({
     commandStepArn: COMMAND_STEP_ARN,
     syncTargets: targets.map((t) => ({ name: t.name, functionArn: t.functionArn })),
-    waitTimeoutSeconds: 30,
-    waitHeartbeatSeconds: 1,
+    waitTimeoutSeconds: settings.waitTimeoutSeconds ?? 30,
+    waitHeartbeatSeconds: settings.waitHeartbeatSeconds ?? 1,
     syncMaxConcurrency: 3,
   });
   const task = buildTaskDefinition({ taskStepArn: TASK_STEP_ARN, maxConcurrency: 2, timeoutSeconds: 600 });

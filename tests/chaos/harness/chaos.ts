@@ -71,6 +71,16 @@ export interface CommandPath {
   syncCall(functionArn: string, event: unknown): { target: string; pk: string; sk: string } | undefined;
 }
 
+/** Settings a path module takes besides its targets (the cost benchmark's; the chaos run keeps the short defaults). */
+export interface PathSettings {
+  /** `wait_prev_command` TimeoutSeconds. Default: 30. */
+  waitTimeoutSeconds?: number;
+  /** `wait_prev_command` HeartbeatSeconds. Default: 1 (re-checks all the time). */
+  waitHeartbeatSeconds?: number;
+  /** EXPRESS path: the command machine's TimeoutSeconds. Default: a few seconds, so runs time out. */
+  runTimeoutSeconds?: number;
+}
+
 export interface ChaosOptions {
   seed: number;
   entities: number;

@@ -69,6 +69,8 @@ export class LambdaRuntime {
   private nextId = 0;
   private readonly live = new Set<Promise<unknown>>();
   readonly timedOutLabels: string[] = [];
+  /** Every invocation that started, in order (the cost benchmark meters them). */
+  readonly invocations: Invocation[] = [];
   readonly counts = { invocations: 0, throttled: 0, lostResponses: 0, crashed: 0, timedOut: 0 };
 
   constructor(private readonly functions: Record<string, FunctionSpec>) {}
@@ -90,6 +92,7 @@ export class LambdaRuntime {
     }
     this.counts.invocations++;
     const inv = new Invocation(++this.nextId, functionName, label, Date.now() + spec.timeoutMs);
+    this.invocations.push(inv);
     const timer = setTimeout(() => {
       if (!inv.dead) {
         this.counts.timedOut++;

@@ -52,12 +52,21 @@ export interface StackHooks {
   plan?(labelOf: (execution: string) => string): EnginePlan;
   /** A STANDARD execution was started (the chaos plan may stop it later). */
   onStarted?(machineArn: string, name: string): void;
+  /**
+   * StartExecution of a machine the engine does not run (the cost benchmark steps through the
+   * import-csv machine itself): return its answer, or undefined to let the engine run it.
+   */
+  startExecution?(input: {
+    stateMachineArn: string;
+    name: string;
+    input: string;
+  }): { executionArn: string } | undefined;
   /** The batch the router first receives for a delivery (order, duplicates). Default: the records as given. */
   batchOf?(label: string, records: StreamRecord[]): StreamRecord[];
   /** Whether an execution event is delivered twice. Default: never. */
   duplicateEvent?(event: StatusEvent, labelOf: (execution: string) => string): boolean;
   /** A call a function made through a mocked client (Step Functions, DynamoDB Streams, SNS, S3). */
-  onCall?(service: string, command: string): void;
+  onCall?(service: string, command: string, input?: Record<string, unknown>): void;
   /** A StartSyncExecution ran the EXPRESS execution `name` for the calling function. */
   onSyncRun?(name: string): void;
 }
@@ -88,6 +97,8 @@ export class SimulatedStack {
   readonly engine: Engine;
   readonly counts: Record<string, number> = {};
   readonly deadLetters: WatchMessage[] = [];
+  /** The import bucket and what the handlers put there. */
+  readonly s3Store = new FakeS3();
   private readonly pending = new Pending();
   private readonly labels = new Map<string, string>();
   private readonly watchQueue: Array<{ message: WatchMessage; receives: number }> = [];
@@ -146,16 +157,18 @@ export class SimulatedStack {
     const s3Mock = mockClient(S3Client);
     const lambdaMock = mockClient(LambdaClient);
     this.mocks.push(sfnMock, streamsMock, snsMock, s3Mock, lambdaMock);
-    new FakeS3().install(s3Mock, (command) => this.hooks.onCall?.('s3', command));
+    this.s3Store.install(s3Mock, (command) => this.hooks.onCall?.('s3', command));
     // a dead invocation's call never returns
-    const live = async (service: string, command: string): Promise<void> => {
+    const live = async (service: string, command: string, input?: Record<string, unknown>): Promise<void> => {
       if (currentInvocation()?.dead) await never();
-      this.hooks.onCall?.(service, command);
+      this.hooks.onCall?.(service, command, input);
     };
     sfnMock
       .on(StartExecutionCommand)
       .callsFake(async (input: { stateMachineArn: string; name: string; input: string }) => {
         await live('states', 'StartExecution');
+        const handled = this.hooks.startExecution?.(input);
+        if (handled) return { ...handled, startDate: new Date() };
         this.labels.set(input.name, this.options.stable(input.input));
         const res = this.engine.start(input.stateMachineArn, input.name, input.input);
         this.hooks.onStarted?.(input.stateMachineArn, input.name);
@@ -195,7 +208,7 @@ export class SimulatedStack {
       return described;
     });
     snsMock.on(PublishCommand).callsFake(async (input: { TopicArn: string }) => {
-      await live('sns', 'Publish');
+      await live('sns', 'Publish', input);
       if (input.TopicArn === process.env.ALARM_TOPIC_ARN) this.bump('alarms');
       return { MessageId: 'm' };
     });
@@ -225,6 +238,7 @@ export class SimulatedStack {
   }
 
   private enqueueWatch(message: WatchMessage): void {
+    this.bump('watch messages');
     this.watchQueue.push({ message, receives: 0 });
     void this.track(this.pumpWatch());
   }
