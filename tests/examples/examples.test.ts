@@ -52,7 +52,7 @@ describe('README example: CqrsWorkflows in another project (examples/typescript)
       [],
     );
     const { violations, unjudged, machines } = await judgeFirstPreview(resources);
-    assert.equal(machines.size, 4);
+    assert.equal(machines.size, 5, 'command (EXPRESS), command-wait, task, import-csv, import-zip');
     assert.deepEqual(unjudged, [], 'a state machine rule could not judge a definition during the preview');
     assert.deepEqual(
       violations.filter((v) => v.enforcementLevel === 'mandatory'),
@@ -98,7 +98,7 @@ describe('custom workflow example (examples/custom-workflow)', () => {
     assert.ok(!String(machine.inputs.definition).includes(UNKNOWN));
     validateDefinition(machineName, JSON.parse(String(machine.inputs.definition)));
     const { violations, unjudged, machines } = await judgeFirstPreview(resources);
-    assert.equal(machines.size, 5);
+    assert.equal(machines.size, 6, 'the five built-in machines and the custom one');
     assert.deepEqual(unjudged, []);
     assert.deepEqual(
       violations.filter((v) => v.enforcementLevel === 'mandatory'),

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as pulumi from '@pulumi/pulumi';
 import { CqrsWorkflows, type CqrsWorkflowsArgs } from '../../components';
 import { parseClientConfig } from '../../core/client-config';
+import { CommandPath } from '../../core/status';
 import { UNKNOWN, type SynthResource } from '../../scripts/synth/run-program';
 import { byName, ofType, synthProgram, T } from '../support/synth';
 
@@ -111,8 +112,8 @@ describe('sync targets and executors by function name', () => {
     prefix: 'acme',
     command: {
       syncTargets: [
-        { name: 'search', functionName: 'acme-search-indexer' },
-        { name: 'audit', functionArn: 'arn:aws:lambda:eu-west-1:210987654321:function:audit-sink' },
+        { name: 'search', functionName: 'acme-search-indexer', timeoutSeconds: 30 },
+        { name: 'audit', functionArn: 'arn:aws:lambda:eu-west-1:210987654321:function:audit-sink', timeoutSeconds: 60 },
       ],
     },
     task: { executors: { invoice: 'acme-invoice-executor', legacy: lambdaArn('legacy-executor') } },
@@ -232,5 +233,47 @@ describe('the clientConfig output', () => {
     );
     assert.throws(() => parseClientConfig('{'), /clientConfig is not valid JSON/);
     assert.throws(() => parseClientConfig(null), /clientConfig must be an object/);
+  });
+});
+
+describe('the command path (command.path)', () => {
+  const target = { name: 'search', functionName: 'acme-search-indexer' };
+
+  it('EXPRESS (the default) refuses a sync target whose timeout does not fit one run, saying what to change', async () => {
+    for (const timeoutSeconds of [undefined, 241, 900]) {
+      const { errors } = await synth(
+        () =>
+          new CqrsWorkflows('orders', { prefix: 'acme', command: { syncTargets: [{ ...target, timeoutSeconds }] } }),
+        { preview: true },
+      );
+      const message = errors.map((e) => e.message).join('\n');
+      assert.match(message, /syncTargets\[0\]\.timeoutSeconds" of target "search" must be an integer from 1 to 240/);
+      assert.match(message, /run commands on the STANDARD path/);
+    }
+  });
+
+  it('STANDARD takes any target timeout (default 900) and builds the seed-shaped machine, no command-wait', async () => {
+    const { resources, errors } = await synth(
+      () =>
+        new CqrsWorkflows('orders', {
+          prefix: 'acme',
+          command: { path: CommandPath.STANDARD, syncTargets: [target] },
+        }),
+      { preview: true, unknownOutputs: true },
+    );
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      [],
+    );
+    const machines = ofType(resources, T.stateMachine);
+    assert.deepEqual(machines.map((m) => m.inputs.name).sort(), [
+      'acme-command',
+      'acme-import-csv',
+      'acme-import-zip',
+      'acme-task',
+    ]);
+    const command = machines.find((m) => m.inputs.name === 'acme-command')!;
+    assert.equal(command.inputs.type, 'STANDARD');
+    assert.ok(JSON.parse(String(command.inputs.definition)).States.wait_prev_command);
   });
 });

@@ -31,7 +31,7 @@ const ARGS = {
   command: {
     ttlDays: 30,
     syncMaxConcurrency: 4,
-    syncTargets: [{ name: 'search', functionName: 'acme-search-indexer' }],
+    syncTargets: [{ name: 'search', functionName: 'acme-search-indexer', timeoutSeconds: 60 }],
   },
   task: { maxConcurrency: 3, executors: { invoice: 'acme-invoice-executor' } },
   import: { maxConcurrency: 20, resultRetentionDays: 60 },

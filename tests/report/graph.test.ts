@@ -5,10 +5,11 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { forEachState } from '../../components/asl/walk';
 import type { StateMachineDefinition } from '../../components/asl/types';
 import { validateDefinition } from '../../components/asl/validate';
-import { COMMAND_DIAGRAM, renderCommandDiagram } from '../../scripts/diagrams';
+import { COMMAND_DIAGRAM, commandDiagrams, renderCommandDiagram, renderDiagram } from '../../scripts/diagrams';
 import { STATE_TYPES } from '../../scripts/report/asl-graph';
 import { inlineSvg, renderMachineSvg } from '../../scripts/report/render-svg';
 import { ofType, synthStack, T } from '../support/synth';
@@ -64,7 +65,7 @@ describe('state machine pictures (Graphviz in Node)', function () {
     it(`every state of every ${stack} machine is a node of its picture`, async () => {
       const { resources } = await synthStack(stack);
       const machines = ofType(resources, T.stateMachine);
-      assert.equal(machines.length, 4);
+      assert.equal(machines.length, 5, 'command (EXPRESS), command-wait, task, import-csv, import-zip');
       for (const m of machines) {
         const def = JSON.parse(String(m.inputs.definition)) as StateMachineDefinition;
         const { svg } = await renderMachineSvg('m', def);
@@ -85,11 +86,14 @@ describe('state machine pictures (Graphviz in Node)', function () {
     assert.ok(!/id="(node|edge|clust|graph)\d+"/.test(inline));
   });
 
-  it("README's docs/command-machine.svg is what the code draws today (npm run diagrams)", async () => {
-    const committed = fs.readFileSync(COMMAND_DIAGRAM, 'utf8');
-    assert.ok(
-      committed === (await renderCommandDiagram()),
-      'docs/command-machine.svg is stale: run `npm run diagrams`',
-    );
+  it("README's pictures of the command machines (EXPRESS, command-wait, STANDARD) are what the code draws today (npm run diagrams)", async () => {
+    const diagrams = commandDiagrams();
+    assert.equal(diagrams[0].file, COMMAND_DIAGRAM);
+    assert.equal(await renderCommandDiagram(), await renderDiagram(diagrams[0]));
+    for (const d of diagrams) {
+      const committed = fs.readFileSync(d.file, 'utf8');
+      const relative = path.relative(path.join(__dirname, '..', '..'), d.file);
+      assert.ok(committed === (await renderDiagram(d)), `${relative} is stale: run \`npm run diagrams\``);
+    }
   });
 });

@@ -200,7 +200,7 @@ describe('stack report page in headless Chromium', function () {
   it('opens from disk with no console error and no network request; every state of every definition is a node', async () => {
     const { page, visit } = await open(context, path.join(outDir, 'index.html'));
     const definitions = fs.readdirSync(outDir).filter((f) => f.endsWith('.asl.json'));
-    assert.equal(definitions.length, 4);
+    assert.equal(definitions.length, 5, 'command (EXPRESS), command-wait, task, import-csv, import-zip');
     let nested = 0;
     for (const file of definitions) {
       const machine = file.replace(/\.asl\.json$/, '');
@@ -214,14 +214,15 @@ describe('stack report page in headless Chromium', function () {
     }
     assert.ok(nested >= 5, `Map bodies checked: ${nested}`);
     const command = await nodesOf(page, 'cqrs-dev-command');
-    const wait = command.find((n) => n.title === 'wait_prev_command')!;
+    // on the EXPRESS command path (the default) a version waits in the command-wait machine
+    const wait = (await nodesOf(page, 'cqrs-dev-command-wait')).find((n) => n.title === 'wait_prev_command')!;
     assert.ok(
       wait.texts.includes('TimeoutSeconds 3600') && wait.texts.includes('HeartbeatSeconds 300'),
       wait.texts.join('|'),
     );
     const map = command.find((n) => n.title === 'sync_data_all')!;
     assert.ok(map.texts.includes('MaxConcurrency 10'), map.texts.join('|'));
-    const catches = await catchEdges(page, 'cqrs-dev-command');
+    const catches = await catchEdges(page, 'cqrs-dev-command-wait');
     assert.ok(catches.some((c) => c.label.includes('States.HeartbeatTimeout') && c.label.includes('States.Timeout')));
     const sections = await page.evaluate(() => [...document.querySelectorAll('main > section')].map((s) => s.id));
     assert.deepEqual(sections, ['outputs', 'machines', 'bundles', 'policies', 'resources']);
