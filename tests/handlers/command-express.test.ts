@@ -1,0 +1,355 @@
+/**
+ * The EXPRESS command path, step by step on DynamoDB Local (the chaos suite drives it under
+ * faults; here each rule is pinned down on its own): the sync lease of transform_data, what
+ * mark_failed waits out after an EXPRESS run, the quiet end of a duplicate run, the router
+ * running a version and handing a waiting one to the command-wait machine, run_command, and
+ * execution-watch ending the versions of a commands stream batch the router gave up on (read
+ * back from DynamoDB Local's real stream).
+ */
+import { strict as assert } from 'node:assert';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
+import { handler as commandStep } from '../../handlers/command-step';
+import { handler as streamRouter } from '../../handlers/stream-router';
+import { handler as executionWatch } from '../../handlers/execution-watch';
+import { evaluateVersion } from '../../handlers/command/model';
+import { resetDynamoDbStreamsClient } from '../../handlers/shared/aws/dynamodb-streams';
+import { executionName } from '../../core/keys';
+import { publishCommandWith } from '../../core/commands';
+import { insertRecord } from './_support/stream-records';
+import { ARN, getItem, putItem, stepEvent, uniq, useHandlerEnv } from './_support/env';
+
+type Row = Record<string, unknown>;
+const WAIT_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:cqrs-test-command-wait';
+const RUN_A = 'arn:aws:states:us-east-1:123456789012:express:cqrs-test-command:a:1111';
+const RUN_B = 'arn:aws:states:us-east-1:123456789012:express:cqrs-test-command:b:2222';
+
+/** A step event of an EXPRESS run `runId`. */
+function runEvent(state: string, input: unknown, runId: string) {
+  const e = stepEvent(state, input);
+  return { ...e, context: { ...e.context, Execution: { ...e.context.Execution, Id: runId } } };
+}
+
+describe('EXPRESS command path (DynamoDB Local)', function () {
+  this.timeout(60000);
+  const env = useHandlerEnv();
+  const saved: Record<string, string | undefined> = {};
+
+  beforeEach(() => {
+    for (const k of ['COMMAND_PATH', 'COMMAND_WAIT_STATE_MACHINE_ARN', 'COMMAND_RUN_TIMEOUT_SECONDS', 'SYNC_TARGETS'])
+      saved[k] = process.env[k];
+    Object.assign(process.env, {
+      COMMAND_PATH: 'EXPRESS',
+      COMMAND_WAIT_STATE_MACHINE_ARN: WAIT_ARN,
+      COMMAND_RUN_TIMEOUT_SECONDS: '300',
+      SYNC_TARGETS: '["search"]',
+      SYNC_CALL_TIMEOUTS: '{"data":60,"search":30}',
+    });
+  });
+  afterEach(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    delete process.env.SYNC_CALL_TIMEOUTS;
+  });
+
+  async function command(pk: string, version: number, extra: Row = {}): Promise<{ pk: string; sk: string }> {
+    const sk = `A@${version}`;
+    await putItem(env.tables.commands, { pk, sk, code: 'A', version, attributes: { v: version }, ...extra });
+    return { pk, sk };
+  }
+  const step = (state: string, input: unknown, runId = RUN_A) => commandStep(runEvent(state, input, runId) as never);
+
+  describe('the sync lease (transform_data)', () => {
+    it('a second run of the same version holds off while the first may still call targets', async () => {
+      const k = await command(uniq(), 1);
+      const before = Math.floor(Date.now() / 1000);
+      const out = (await step('transform_data', k)) as Row;
+      assert.deepEqual(out.targets, [{ target: 'data' }, { target: 'search' }]);
+      const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.equal(row.syncRunId, RUN_A);
+      assert.ok(Number(row.syncCallsStartBy) >= before + 300, 'no call of run A starts after its run timeout');
+      // the same run again (a retried step) keeps its lease
+      await step('transform_data', k);
+      await assert.rejects(step('transform_data', k, RUN_B), { name: 'SyncHeldByAnotherRun' });
+      const after = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.equal(after.syncRunId, RUN_A);
+      assert.equal(after.status, undefined, 'a held sync is flow control: no FAILED status, no alarm');
+      assert.equal(env.mocks.published.length, 0);
+    });
+
+    it('takes a lapsed lease over and makes the successor wait out the old holder’s calls', async () => {
+      const pk = uniq();
+      const k = await command(pk, 1);
+      await command(pk, 2);
+      const lapsed = Math.floor(Date.now() / 1000) - 5;
+      await putItem(env.tables.commands, {
+        ...(await getItem(env.tables.commands, k.pk, k.sk)),
+        syncStartedAt: new Date().toISOString(),
+        syncRunId: RUN_A,
+        syncCallsStartBy: lapsed,
+      });
+      await step('transform_data', k, RUN_B);
+      const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.equal(row.syncRunId, RUN_B);
+      // run A's calls started before `lapsed` and none lasts longer than 60 s (data) + 2 s
+      assert.equal(row.callsEndBy, lapsed + 60 + 2);
+      // run B completes the version; version 2 still waits for run A's calls
+      await step('sync_data', { ...k, target: 'data' }, RUN_B);
+      await step(
+        'finish',
+        { ...k, targets: [{ target: 'data' }], sync: [{ target: 'data', status: 'FINISHED' }] },
+        RUN_B,
+      );
+      assert.equal((await getItem(env.tables.commands, k.pk, k.sk))?.result, 'COMPLETED');
+      const check = await evaluateVersion(pk, 'A', 2);
+      assert.equal(check.result, 1);
+      assert.match(String(check.reason), /may run until/);
+    });
+
+    it('mark_failed after an EXPRESS run without a sync result waits out every call its holder could still start', async () => {
+      const k = await command(uniq(), 1);
+      await step('transform_data', k);
+      const startBy = Number((await getItem(env.tables.commands, k.pk, k.sk))?.syncCallsStartBy);
+      await step('mark_failed', { ...k, reason: 'the stream router gave up on this command' });
+      const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.equal(row.result, 'FAILED');
+      assert.deepEqual(row.syncStatus, { data: 'UNKNOWN', search: 'UNKNOWN' });
+      assert.ok(Number(row.callsEndBy) >= startBy + 60 + 2, `${String(row.callsEndBy)} < ${startBy + 62}`);
+    });
+  });
+
+  describe('a duplicate run', () => {
+    it('finds its version ended: no failure recorded, no alarm, and already_ended releases the successor again', async () => {
+      const pk = uniq();
+      const k1 = await command(pk, 1, { result: 'COMPLETED' });
+      await command(pk, 2, { taskToken: 'token-2', waitingSince: new Date().toISOString() });
+      await assert.rejects(step('check_version', k1), { name: 'VersionAlreadyEnded' });
+      assert.equal((await getItem(env.tables.commands, k1.pk, k1.sk))?.status, undefined);
+      assert.equal(env.mocks.published.length, 0, 'no alarm for a duplicate');
+      const out = (await step('already_ended', k1)) as Row;
+      assert.equal(out.outcome, 'ENDED');
+      assert.deepEqual(
+        env.mocks.successes.map((s) => s.taskToken),
+        ['token-2'],
+      );
+    });
+
+    it('a redelivered record of a version that waits in its command-wait execution is left to it', async () => {
+      const pk = uniq();
+      await command(pk, 1);
+      const k2 = await command(pk, 2, { waitingSince: new Date().toISOString() });
+      const out = (await step('check_version', k2)) as Row;
+      assert.equal(out.result, 1);
+      assert.match(String(out.reason), /command-wait execution/);
+    });
+  });
+
+  describe('the stream router and run_command', () => {
+    const record = (image: Row, seq: string) => insertRecord(env.tables.commands, image, seq);
+    const answer = (outcome: string) => ({
+      executionArn: RUN_A,
+      status: 'SUCCEEDED' as const,
+      output: JSON.stringify({ outcome }),
+    });
+
+    it('runs each version on the EXPRESS machine and hands one that must wait to command-wait under its deterministic name', async () => {
+      const pk = uniq();
+      const runs: Array<{ stateMachineArn?: string; input?: string }> = [];
+      env.mocks.sfn.on(StartSyncExecutionCommand).callsFake((input: { stateMachineArn: string; input: string }) => {
+        runs.push(input);
+        return JSON.parse(input.input).sk === 'A@2' ? answer('MUST_WAIT') : answer('COMPLETED');
+      });
+      const res = await streamRouter({
+        Records: [
+          record({ pk, sk: 'A@1', code: 'A', version: 1 }, '1'),
+          record({ pk, sk: 'A@2', code: 'A', version: 2 }, '2'),
+          record({ pk, sk: 'A@1', code: 'A', version: 1 }, '3'), // redelivered in the same batch: run once
+        ],
+      });
+      assert.deepEqual(res.batchItemFailures, []);
+      assert.deepEqual(
+        runs
+          .map((r) => [r.stateMachineArn, JSON.parse(String(r.input))])
+          .sort((a, b) => String(a[1].sk).localeCompare(String(b[1].sk))),
+        [
+          [ARN.command, { pk, sk: 'A@1' }],
+          [ARN.command, { pk, sk: 'A@2' }],
+        ],
+      );
+      assert.deepEqual(env.mocks.started, [
+        { stateMachineArn: WAIT_ARN, name: executionName('commands', pk, 'A@2'), input: { pk, sk: 'A@2' } },
+      ]);
+    });
+
+    it('reports a run that failed or timed out, so the stream retries it (the first failed record in stream order)', async () => {
+      const pk = uniq();
+      env.mocks.sfn
+        .on(StartSyncExecutionCommand)
+        .callsFake((input: { input: string }) =>
+          JSON.parse(input.input).sk === 'A@2'
+            ? { executionArn: RUN_B, status: 'TIMED_OUT' as const, error: 'States.Timeout' }
+            : answer('COMPLETED'),
+        );
+      const res = await streamRouter({
+        Records: [
+          record({ pk, sk: 'A@1', code: 'A', version: 1 }, '11'),
+          record({ pk, sk: 'A@2', code: 'A', version: 2 }, '12'),
+          record({ pk, sk: 'A@3', code: 'A', version: 3 }, '13'),
+        ],
+      });
+      assert.deepEqual(res.batchItemFailures, [{ itemIdentifier: '12' }]);
+    });
+
+    it('waits for another run holding the sync to end the version (HELD), instead of failing the record', async () => {
+      const k = await command(uniq(), 1, {
+        syncRunId: RUN_B,
+        syncCallsStartBy: Math.floor(Date.now() / 1000) + 60,
+      });
+      // the run finds the sync held by run B, which ends the version while the router looks on
+      env.mocks.sfn.on(StartSyncExecutionCommand).callsFake(async () => {
+        await putItem(env.tables.commands, { pk: k.pk, sk: k.sk, code: 'A', version: 1, result: 'COMPLETED' });
+        return answer('HELD');
+      });
+      const res = await streamRouter(
+        { Records: [record({ ...k, code: 'A', version: 1 }, '21')] },
+        { getRemainingTimeInMillis: () => 900_000 },
+      );
+      assert.deepEqual(res.batchItemFailures, []);
+      assert.equal((await getItem(env.tables.commands, k.pk, k.sk))?.result, 'COMPLETED');
+    });
+
+    it('run_command runs a version that waited; one that must wait again goes back to wait_prev_command', async () => {
+      const k = { pk: uniq(), sk: 'A@2' };
+      const inputs: unknown[] = [];
+      env.mocks.sfn
+        .on(StartSyncExecutionCommand)
+        .callsFake((input: { input: string }) => (inputs.push(JSON.parse(input.input)), answer('COMPLETED')));
+      assert.deepEqual(await streamRouter(stepEvent('run_command', k) as never), { ...k, outcome: 'COMPLETED' });
+      assert.deepEqual(inputs, [{ ...k, waited: true }], 'the run knows it follows a wait');
+      env.mocks.sfn.on(StartSyncExecutionCommand).resolves(answer('MUST_WAIT'));
+      await assert.rejects(streamRouter(stepEvent('run_command', k) as never), { name: 'VersionMustWait' });
+    });
+  });
+
+  describe('execution-watch', () => {
+    it('fails a version whose command-wait execution was stopped, like one of the command machine', async () => {
+      const pk = uniq();
+      const k = await command(pk, 1, { waitingSince: new Date().toISOString(), taskToken: 't' });
+      const name = executionName('commands', k.pk, k.sk);
+      const event = {
+        'detail-type': 'Step Functions Execution Status Change',
+        source: 'aws.states',
+        detail: {
+          executionArn: `${WAIT_ARN.replace(':stateMachine:', ':execution:')}:${name}`,
+          stateMachineArn: WAIT_ARN,
+          name,
+          status: 'ABORTED',
+          input: JSON.stringify(k),
+        },
+      };
+      const res = await executionWatch({ Records: [{ messageId: 'm1', body: JSON.stringify(event) }] });
+      assert.deepEqual(res.batchItemFailures, []);
+      const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.equal(row.result, 'FAILED');
+      assert.match(String(row.failedReason), /command-wait machine ended ABORTED/);
+    });
+
+    it('ends the versions of a commands stream batch the router gave up on, read back from the stream', async () => {
+      const local = env.ctx.db;
+      process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS = local.endpoint;
+      resetDynamoDbStreamsClient();
+      const streams = new DynamoDBStreamsClient({
+        endpoint: local.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      try {
+        const table = await local.client.send(new DescribeTableCommand({ TableName: env.tables.commands }));
+        const streamArn = String(table.Table?.LatestStreamArn);
+        const shards =
+          (await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }))).StreamDescription?.Shards ?? [];
+        const open = shards.filter((s) => !s.SequenceNumberRange?.EndingSequenceNumber);
+        const iterators = await Promise.all(
+          open.map(async (s) => ({
+            shardId: String(s.ShardId),
+            iterator: (
+              await streams.send(
+                new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: s.ShardId, ShardIteratorType: 'LATEST' }),
+              )
+            ).ShardIterator,
+          })),
+        );
+        // three versions the router gave up on: one nobody ended, one that ended, one still waiting
+        const pk = uniq();
+        const deps = { dynamodb: env.ctx.doc, commandsTable: env.tables.commands, dataTable: env.tables.data };
+        for (const version of [1, 2, 3])
+          await publishCommandWith(deps, { pk, code: 'A', version, attributes: { v: version } });
+        await putItem(env.tables.commands, { ...(await getItem(env.tables.commands, pk, 'A@2')), result: 'COMPLETED' });
+        await putItem(env.tables.commands, {
+          ...(await getItem(env.tables.commands, pk, 'A@3')),
+          waitingSince: new Date().toISOString(),
+        });
+        env.mocks.sfn
+          .on(DescribeExecutionCommand)
+          .callsFake((input: { executionArn: string }) =>
+            input.executionArn.endsWith(executionName('commands', pk, 'A@3'))
+              ? { status: 'RUNNING' }
+              : { status: 'SUCCEEDED' },
+          );
+        // where our INSERTs are in the stream
+        const ours: Array<{ shardId: string; seq: string }> = [];
+        for (const { shardId, iterator } of iterators) {
+          const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+          for (const r of page.Records ?? [])
+            if (r.eventName === 'INSERT' && r.dynamodb?.Keys?.pk?.S === pk)
+              ours.push({ shardId, seq: String(r.dynamodb.SequenceNumber) });
+        }
+        assert.equal(ours.length, 3, 'the three INSERTs are in the stream');
+        const failure = {
+          requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 4 },
+          responseContext: { functionError: 'Unhandled' },
+          timestamp: new Date().toISOString(),
+          DDBStreamBatchInfo: {
+            shardId: ours[0].shardId,
+            startSequenceNumber: ours[0].seq,
+            endSequenceNumber: ours[2].seq,
+            streamArn,
+            batchSize: 3,
+          },
+        };
+        const res = await executionWatch({ Records: [{ messageId: 'f1', body: JSON.stringify(failure) }] });
+        assert.deepEqual(res.batchItemFailures, []);
+        const v1 = (await getItem(env.tables.commands, pk, 'A@1'))!;
+        assert.equal(v1.result, 'FAILED');
+        assert.match(
+          String(v1.failedReason),
+          /the stream router gave up on this command \(RetryAttemptsExhausted, 4 attempts/,
+        );
+        assert.equal((await getItem(env.tables.commands, pk, 'A@2'))?.result, 'COMPLETED', 'an ended version stays');
+        assert.equal(
+          (await getItem(env.tables.commands, pk, 'A@3'))?.result,
+          undefined,
+          'a waiting one is left to its execution',
+        );
+        assert.ok(
+          env.mocks.published.some(
+            (p) => p.topic === ARN.alarmTopic && p.body.kind === 'command-failed' && p.body.sk === 'A@1',
+          ),
+          'alarmed',
+        );
+      } finally {
+        streams.destroy();
+        delete process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS;
+        resetDynamoDbStreamsClient();
+      }
+    });
+  });
+});
