@@ -15,7 +15,11 @@ import { CommandPath } from '../core/status';
 const money = (usd: number): string => usd.toFixed(2);
 
 function row(label: string, c: Counts, per: number): string[] {
-  const scaled = (n: number) => (Number.isInteger(n * per) ? String(n * per) : (n * per).toFixed(2));
+  const scaled = (n: number) => {
+    const v = n * per;
+    if (Number.isInteger(v)) return String(v);
+    return Math.abs(v) < 0.1 ? String(Number(v.toPrecision(2))) : v.toFixed(2);
+  };
   return [
     label,
     scaled(c.lambdaCalls),

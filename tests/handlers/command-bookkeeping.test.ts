@@ -13,11 +13,17 @@ import {
   MAX_SYNC_TARGETS,
 } from '../../core/limits';
 import { buildCommandDefinition } from '../../components/workflows/command-definition';
+import { COMMAND_BOOKKEEPING_FIELDS } from '../../core/status';
 
 /** Step Functions task tokens are at most 2,048 characters (SendTaskSuccess API). */
 const MAX_TASK_TOKEN_CHARS = 2048;
 /** The longest sync target name that keeps `sync_<name>` within 80 characters. */
 const MAX_TARGET_NAME = 75;
+/**
+ * The longest execution ARN (`syncRunId`): an EXPRESS run's is
+ * `arn:<partition>:states:<region>:<account>:express:<machine ≤ 80>:<name ≤ 80>:<uuid>`.
+ */
+const MAX_EXECUTION_ARN = `arn:aws-us-gov:states:us-gov-west-1:123456789012:express:${'m'.repeat(80)}:${'n'.repeat(80)}:${'0'.repeat(36)}`;
 
 describe('command row bookkeeping (item 6)', () => {
   it('the largest bookkeeping the handlers can add fits the reserve', () => {
@@ -42,11 +48,18 @@ describe('command row bookkeeping (item 6)', () => {
       ttl: 1_900_000_000,
       supersededBy: 1_234_567_890,
       syncStartedAt: iso,
+      syncRunId: MAX_EXECUTION_ARN,
+      syncCallsStartBy: 1_900_000_000,
       callsEndBy: 1_900_000_000,
       syncStatus: Object.fromEntries(
         Array.from({ length: MAX_SYNC_TARGETS }, (_, i) => [`${i}`.padStart(MAX_TARGET_NAME, 'n'), 'UNKNOWN']),
       ),
     };
+    assert.deepEqual(
+      COMMAND_BOOKKEEPING_FIELDS.filter((f) => !(f in worst)),
+      [],
+      'every bookkeeping field is in the worst case',
+    );
     assert.ok(
       dynamoItemBytes(worst) <= COMMAND_BOOKKEEPING_RESERVE_BYTES,
       `${dynamoItemBytes(worst)} > ${COMMAND_BOOKKEEPING_RESERVE_BYTES}`,
