@@ -33,13 +33,7 @@ export { WorkflowMachines, type WorkflowMachinesArgs } from './workflow-machines
 export { OperationsDashboard, type OperationsDashboardArgs, type DashboardQueueArgs } from './dashboard';
 export { buildDashboardBody, type DashboardBody, type DashboardSpec } from './dashboard-body';
 export { bundleHandler, HANDLER_BUILD_OPTIONS, type HandlerBundle } from './bundle';
-export {
-  FUNCTION_KEYS,
-  MACHINE_KEYS,
-  machineKeysFor,
-  type FunctionKey,
-  type MachineKey,
-} from './function-catalog';
+export { FUNCTION_KEYS, MACHINE_KEYS, machineKeysFor, type FunctionKey, type MachineKey } from './function-catalog';
 export { CommandPath } from '../core/status';
 export { physicalName, defaultPrefix, arns, type ArnContext } from './naming';
 export type { PolicyStatement } from './iam';

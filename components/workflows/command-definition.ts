@@ -201,6 +201,53 @@ export function syncDataAll(
 }
 
 /**
+ * `wait_prev_command`, `recheck_prev_command` and its Choice: the wait for the predecessor
+ * with a task token (HeartbeatSeconds is the re-check interval), shared by the STANDARD
+ * command machine and the command-wait machine. `proceed` is where a version that may go on
+ * goes; `ended` (command-wait) catches a version another path ended meanwhile.
+ */
+export function waitStates(
+  arn: string,
+  limits: Pick<CommandDefinitionOptions, 'waitTimeoutSeconds' | 'waitHeartbeatSeconds'>,
+  proceed: string,
+  onFailure: Catcher,
+  ended: Catcher[] = [],
+): Record<'wait_prev_command' | 'recheck_prev_command' | 'recheck_prev_command_result', State> {
+  return {
+    wait_prev_command: lambdaTask(arn, {
+      waitForTaskToken: true,
+      timeoutSeconds: limits.waitTimeoutSeconds,
+      heartbeatSeconds: limits.waitHeartbeatSeconds,
+      next: proceed,
+      catch: [
+        // No callback in time: look at the predecessor again rather than trust the callback alone.
+        catchErrors(['States.HeartbeatTimeout', 'States.Timeout'], 'recheck_prev_command', '$.waitTimeout'),
+        ...ended,
+        onFailure,
+      ],
+    }),
+    recheck_prev_command: lambdaTask(arn, { next: 'recheck_prev_command_result', catch: [...ended, onFailure] }),
+    recheck_prev_command_result: choiceState(
+      [whenNumberEquals('$.result', 0, proceed), whenNumberEquals('$.result', 1, 'wait_prev_command')],
+      'mark_failed',
+    ),
+  };
+}
+
+/** `mark_failed` → `fail` of the STANDARD command and command-wait machines. */
+export function failureStates(arn: string): Record<'mark_failed' | 'fail', State> {
+  return {
+    // A broken failure step must not hang the chain: its own failure still ends in `fail`.
+    mark_failed: lambdaTask(arn, { next: 'fail', catch: [catchAll('fail', '$.markFailedError')] }),
+    fail: {
+      Type: 'Fail',
+      Error: 'CommandFailed',
+      Cause: "The command failed; the command row's status and the alarm topic say where and why",
+    },
+  };
+}
+
+/**
  * The command machine (STANDARD) of docs/architecture.md: version check, wait for
  * the predecessor (with timeout and periodic re-check), TTL, history, transform,
  * sync to every target, finish. Any failure goes through `mark_failed` to `fail`.
@@ -225,35 +272,14 @@ export function buildCommandDefinition(opts: CommandDefinitionOptions): StateMac
         ],
         'wait_prev_command',
       ),
-      wait_prev_command: lambdaTask(arn, {
-        waitForTaskToken: true,
-        timeoutSeconds: opts.waitTimeoutSeconds,
-        heartbeatSeconds: opts.waitHeartbeatSeconds,
-        next: 'set_ttl_command',
-        catch: [
-          // No callback in time: look at the predecessor again rather than trust the callback alone.
-          catchErrors(['States.HeartbeatTimeout', 'States.Timeout'], 'recheck_prev_command', '$.waitTimeout'),
-          onFailure,
-        ],
-      }),
-      recheck_prev_command: step('recheck_prev_command_result'),
-      recheck_prev_command_result: choiceState(
-        [whenNumberEquals('$.result', 0, 'set_ttl_command'), whenNumberEquals('$.result', 1, 'wait_prev_command')],
-        'mark_failed',
-      ),
+      ...waitStates(arn, opts, 'set_ttl_command', onFailure),
       set_ttl_command: step('history_copy'),
       history_copy: step('transform_data'),
       transform_data: step('sync_data_all'),
       sync_data_all: syncDataAll(opts, onFailure),
       finish: step('success'),
       success: { Type: 'Succeed' },
-      // A broken failure step must not hang the chain: its own failure still ends in `fail`.
-      mark_failed: lambdaTask(arn, { next: 'fail', catch: [catchAll('fail', '$.markFailedError')] }),
-      fail: {
-        Type: 'Fail',
-        Error: 'CommandFailed',
-        Cause: "The command failed; the command row's status and the alarm topic say where and why",
-      },
+      ...failureStates(arn),
     },
   };
 }

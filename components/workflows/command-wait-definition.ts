@@ -1,13 +1,6 @@
 import { CommandError } from '../../core/status';
-import {
-  catchAll,
-  catchErrors,
-  choiceState,
-  lambdaRetrier,
-  lambdaTask,
-  whenNumberEquals,
-  type StateMachineDefinition,
-} from '../asl';
+import { catchAll, catchErrors, lambdaRetrier, lambdaTask, type StateMachineDefinition } from '../asl';
+import { failureStates, waitStates } from './command-definition';
 import { checkLambdaArn, checkWaitLimits } from './option-checks';
 
 const BUILDER = 'buildCommandWaitDefinition';
@@ -50,22 +43,7 @@ export function buildCommandWaitDefinition(opts: CommandWaitDefinitionOptions): 
       'CQRS command that must wait for its predecessor: wait with a task token (re-checked every HeartbeatSeconds), then run it on the EXPRESS command machine',
     StartAt: 'wait_prev_command',
     States: {
-      wait_prev_command: lambdaTask(arn, {
-        waitForTaskToken: true,
-        timeoutSeconds: opts.waitTimeoutSeconds,
-        heartbeatSeconds: opts.waitHeartbeatSeconds,
-        next: 'run_command',
-        catch: [
-          catchErrors(['States.HeartbeatTimeout', 'States.Timeout'], 'recheck_prev_command', '$.waitTimeout'),
-          ended,
-          onFailure,
-        ],
-      }),
-      recheck_prev_command: lambdaTask(arn, { next: 'recheck_prev_command_result', catch: [ended, onFailure] }),
-      recheck_prev_command_result: choiceState(
-        [whenNumberEquals('$.result', 0, 'run_command'), whenNumberEquals('$.result', 1, 'wait_prev_command')],
-        'mark_failed',
-      ),
+      ...waitStates(arn, opts, 'run_command', onFailure, [ended]),
       run_command: lambdaTask(opts.commandRunnerArn, {
         end: true,
         retry: [
@@ -83,13 +61,7 @@ export function buildCommandWaitDefinition(opts: CommandWaitDefinitionOptions): 
         catch: [catchErrors([CommandError.VERSION_MUST_WAIT], 'wait_prev_command', '$.mustWait'), onFailure],
       }),
       already_ended: { Type: 'Succeed' },
-      // A broken failure step must not hang the chain: its own failure still ends in `fail`.
-      mark_failed: lambdaTask(arn, { next: 'fail', catch: [catchAll('fail', '$.markFailedError')] }),
-      fail: {
-        Type: 'Fail',
-        Error: 'CommandFailed',
-        Cause: "The command failed; the command row's status and the alarm topic say where and why",
-      },
+      ...failureStates(arn),
     },
   };
 }
