@@ -14,6 +14,8 @@ import {
 } from '../../components/asl';
 import {
   buildCommandDefinition,
+  buildCommandExpressDefinition,
+  buildCommandWaitDefinition,
   buildImportCsvDefinition,
   buildImportZipDefinition,
   buildTaskDefinition,
@@ -50,6 +52,24 @@ function mutable(definition: StateMachineDefinition): StateMachineDefinition {
   return JSON.parse(serializeDefinition(definition)) as StateMachineDefinition;
 }
 
+/** The EXPRESS command machine of an option set: its targets declare a timeout that fits one run. */
+function expressOptions(set: OptionSet) {
+  return {
+    commandStepArn: set.command.commandStepArn,
+    syncTargets: set.command.syncTargets.map((t) => ({ ...t, timeoutSeconds: 30 })),
+    syncMaxConcurrency: set.command.syncMaxConcurrency,
+  };
+}
+
+function waitOptions(set: OptionSet) {
+  return {
+    commandStepArn: set.command.commandStepArn,
+    commandRunnerArn: functionArn('stream-router'),
+    waitTimeoutSeconds: set.command.waitTimeoutSeconds,
+    waitHeartbeatSeconds: set.command.waitHeartbeatSeconds,
+  };
+}
+
 const BUILDERS: {
   machine: string;
   build: (set: OptionSet) => StateMachineDefinition;
@@ -76,6 +96,45 @@ const BUILDERS: {
       'sync_failed_unreported',
       'finish',
       'success',
+      'mark_failed',
+      'fail',
+    ],
+  },
+  {
+    machine: 'command (EXPRESS)',
+    build: (set) => buildCommandExpressDefinition(expressOptions(set)),
+    states: (set) => [
+      'check_version',
+      'check_version_result',
+      'must_wait',
+      'set_ttl_command',
+      'history_copy',
+      'transform_data',
+      'held_by_another_run',
+      'sync_data_all',
+      'sync_target',
+      'sync_data',
+      ...set.command.syncTargets.map((t) => `sync_${t.name}`),
+      'sync_unknown_target',
+      'sync_failed',
+      'sync_failed_unreported',
+      'finish',
+      'success',
+      'already_ended',
+      'mark_failed',
+      'version_failed',
+      'fail',
+    ],
+  },
+  {
+    machine: 'command-wait',
+    build: (set) => buildCommandWaitDefinition(waitOptions(set)),
+    states: () => [
+      'wait_prev_command',
+      'recheck_prev_command',
+      'recheck_prev_command_result',
+      'run_command',
+      'already_ended',
       'mark_failed',
       'fail',
     ],
@@ -117,8 +176,10 @@ describe('asl: generated definitions', () => {
         it('gives every Task the contract payload and the standard Lambda retrier (sync calls: throttles only)', () => {
           for (const [name, task] of tasksOf(definition)) {
             // a sync call is never retried while an earlier attempt may still run (issue 9, item 10)
-            const syncCall = machine === 'command' && name.startsWith('sync_') && name !== 'sync_failed';
-            assert.deepEqual(task.Retry, [syncCall ? lambdaThrottleRetrier() : lambdaRetrier()], `${name} Retry`);
+            const syncCall = machine.startsWith('command') && name.startsWith('sync_') && name !== 'sync_failed';
+            // run_command also runs a failed or held run again (checked below)
+            if (name === 'run_command') assert.deepEqual(task.Retry?.[0], lambdaRetrier(), `${name} Retry`);
+            else assert.deepEqual(task.Retry, [syncCall ? lambdaThrottleRetrier() : lambdaRetrier()], `${name} Retry`);
             const payload = task.Parameters?.Payload;
             if (task.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
               assert.deepEqual(
@@ -167,6 +228,75 @@ describe('asl: generated definitions', () => {
     assert.deepEqual(wait.Catch?.[0].ErrorEquals, ['States.HeartbeatTimeout', 'States.Timeout']);
     assert.equal(wait.HeartbeatSeconds, 600);
     assert.equal(wait.TimeoutSeconds, 86_400);
+  });
+
+  it('command (EXPRESS): 300 s; every step catches VersionAlreadyEnded into already_ended before States.ALL into mark_failed; the run ends with an outcome', () => {
+    const definition = buildCommandExpressDefinition(expressOptions(PROD_LIKE));
+    assert.equal(definition.TimeoutSeconds, 300);
+    for (const name of ['check_version', 'set_ttl_command', 'history_copy', 'transform_data', 'finish']) {
+      const state = definition.States[name] as TaskState;
+      const errors = (state.Catch ?? []).map((c) => [c.ErrorEquals.join('|'), c.Next]);
+      assert.deepEqual(errors[0], ['VersionAlreadyEnded', 'already_ended'], name);
+      assert.deepEqual(errors[errors.length - 1], ['States.ALL', 'mark_failed'], name);
+    }
+    const transform = definition.States.transform_data as TaskState;
+    assert.ok(
+      transform.Catch?.some((c) => c.ErrorEquals[0] === 'SyncHeldByAnotherRun' && c.Next === 'held_by_another_run'),
+    );
+    for (const [name, outcome] of [
+      ['must_wait', 'MUST_WAIT'],
+      ['held_by_another_run', 'HELD'],
+    ] as const)
+      assert.deepEqual(definition.States[name], { Type: 'Pass', Result: outcome, ResultPath: '$.outcome', End: true });
+    assert.equal(
+      (definition.States.mark_failed as TaskState).Next,
+      'version_failed',
+      'a recorded failure ends the run SUCCEEDED',
+    );
+    assert.deepEqual(
+      (definition.States.check_version_result as { Choices: unknown[]; Default: string }).Default,
+      'must_wait',
+      'an EXPRESS run never waits',
+    );
+  });
+
+  it('command (EXPRESS): refuses a sync target without a timeout, or one longer than a run leaves for it', () => {
+    const target = { name: 'search', functionArn: functionArn('search') };
+    for (const timeoutSeconds of [undefined, 0, 241, 900])
+      assert.throws(
+        () =>
+          buildCommandExpressDefinition({
+            commandStepArn: COMMAND_STEP_ARN,
+            syncTargets: [{ ...target, timeoutSeconds } as never],
+            syncMaxConcurrency: 5,
+          }),
+        /must be an integer from 1 to 240[^]*commandPath STANDARD/,
+      );
+    assert.doesNotThrow(() =>
+      buildCommandExpressDefinition({
+        commandStepArn: COMMAND_STEP_ARN,
+        syncTargets: [{ ...target, timeoutSeconds: 240 }],
+        syncMaxConcurrency: 5,
+      }),
+    );
+  });
+
+  it('command-wait: run_command runs a failed or held run again, then fails the version; a version that must wait again waits again', () => {
+    const definition = buildCommandWaitDefinition(waitOptions(PROD_LIKE));
+    const run = definition.States.run_command as TaskState;
+    assert.equal(run.Parameters?.FunctionName, functionArn('stream-router'));
+    assert.deepEqual(run.Retry?.[1].ErrorEquals, ['CommandRunFailed', 'SyncHeldByAnotherRun']);
+    assert.deepEqual(
+      run.Catch?.map((c) => [c.ErrorEquals.join('|'), c.Next]),
+      [
+        ['VersionMustWait', 'wait_prev_command'],
+        ['States.ALL', 'mark_failed'],
+      ],
+    );
+    assert.equal(run.End, true, 'a normal wait costs two transitions: wait_prev_command, run_command');
+    const wait = definition.States.wait_prev_command as TaskState;
+    assert.equal(wait.Next, 'run_command');
+    assert.equal(wait.HeartbeatSeconds, 600);
   });
 
   it('task: MaxConcurrency 2 and TimeoutSeconds 900 by default', () => {
