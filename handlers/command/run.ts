@@ -18,6 +18,7 @@ import { CommandError, CommandRunOutcome } from '../../core/status';
 import { isRecord, type Key } from '../../core/types';
 import { log } from '../shared/log';
 import { getCommand, hasEnded } from './model';
+import { CALL_END_MARGIN_SECONDS } from './sync-outcomes';
 
 /** How a version's run ended for its caller (a held sync is waited out here, never returned). */
 export type RunResult = Exclude<CommandRunOutcome, typeof CommandRunOutcome.HELD>;
@@ -53,7 +54,8 @@ async function waitForHolder(key: Key, deadlineMs: number, runTimeoutMs: number)
   for (;;) {
     const row = await getCommand(key);
     if (!row || hasEnded(row)) return true;
-    const until = Number(row.syncCallsStartBy) * 1000;
+    // a new run takes the lease over once it has passed (with the margin for clocks: see transform_data)
+    const until = (Number(row.syncCallsStartBy) + CALL_END_MARGIN_SECONDS) * 1000;
     if (!Number.isFinite(until))
       throw new NamedError(
         CommandError.SYNC_HELD,

@@ -37,6 +37,7 @@ import {
   type CommandRow,
 } from './model';
 import {
+  CALL_END_MARGIN_SECONDS,
   callsEndBy,
   DATA_TARGET,
   failedItem,
@@ -394,7 +395,9 @@ async function takeOverSync(
   if (!row || hasEnded(row)) throw new VersionAlreadyEndedError(key, row ? row.result : 'missing');
   const holder = String(row.syncRunId);
   const heldUntil = typeof row.syncCallsStartBy === 'number' ? row.syncCallsStartBy : undefined;
-  if (heldUntil === undefined || heldUntil * 1000 > nowMs) throw new SyncHeldError(key, holder, heldUntil);
+  // the margin covers clocks that differ a little between the holder's host and this one
+  if (heldUntil === undefined || (heldUntil + CALL_END_MARGIN_SECONDS) * 1000 > nowMs)
+    throw new SyncHeldError(key, holder, heldUntil);
   try {
     await ddb().send(
       new UpdateCommand({

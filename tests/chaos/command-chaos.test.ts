@@ -48,7 +48,7 @@ const FAULT_KINDS = [
 
 for (const [name, buildPath, extraKinds] of [
   ['STANDARD path', standardPath, []],
-  ['EXPRESS path', expressPath, ['sfn expressDuplicates']],
+  ['EXPRESS path', expressPath, ['sfn expressDuplicates', 'sfn expressTimedOut']],
 ] as const) {
   describe(`chaos: command and task chains under faults (seeded), ${name}`, function () {
     this.timeout(200_000);

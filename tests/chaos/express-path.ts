@@ -18,7 +18,7 @@ import { ARN, COMMAND_STEP_ARN, sharedPathParts } from './path-parts';
 const RUNNER_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:cqrs-test-stream-router';
 export const COMMAND_WAIT_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:cqrs-test-command-wait';
 /** The EXPRESS machine's TimeoutSeconds in the chaos run (300 in a stack). */
-export const CHAOS_RUN_TIMEOUT_SECONDS = 3;
+export const CHAOS_RUN_TIMEOUT_SECONDS = 2;
 
 export function expressPath(targets: readonly ChaosTarget[], settings: PathSettings = {}): CommandPath {
   const runTimeout = settings.runTimeoutSeconds ?? CHAOS_RUN_TIMEOUT_SECONDS;
