@@ -5,20 +5,11 @@ import { CommandPath } from '../core/status';
 import { CSV_SOURCE_PREFIXES, IMPORT_PREFIXES } from './import-bucket';
 import type { QueueKey } from './messaging';
 import type { TableKey } from './tables';
+import { HANDLER_NAMES, type HandlerName } from '../handlers/bundle-options';
 
-/** The handler Lambdas (docs/architecture.md): logical name = entry under handlers/. */
-export const FUNCTION_KEYS = [
-  'command-step',
-  'task-step',
-  'import-csv-step',
-  'import-zip-step',
-  'stream-router',
-  'task-action-consumer',
-  'import-action-consumer',
-  'notification-consumer',
-  'execution-watch',
-] as const;
-export type FunctionKey = (typeof FUNCTION_KEYS)[number];
+/** The handler Lambdas (docs/architecture.md): logical name = entry under handlers/, one list for the bundler and the stack. */
+export const FUNCTION_KEYS = HANDLER_NAMES;
+export type FunctionKey = HandlerName;
 
 /** Every state machine a stack can have (`command-wait` only on the EXPRESS command path). */
 export const MACHINE_KEYS = ['command', 'command-wait', 'task', 'import-csv', 'import-zip'] as const;
