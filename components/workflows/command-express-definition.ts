@@ -74,6 +74,7 @@ export function buildCommandExpressDefinition(opts: CommandExpressDefinitionOpti
   const onFailure = catchAll('mark_failed', '$.error');
   const ended = catchErrors([CommandError.VERSION_ALREADY_ENDED], 'already_ended', '$.error');
   const step = (next: string) => lambdaTask(arn, { next, catch: [ended, onFailure] });
+  const held = catchErrors([CommandError.SYNC_HELD], 'held_by_another_run', '$.error');
 
   return {
     Comment:
@@ -89,13 +90,11 @@ export function buildCommandExpressDefinition(opts: CommandExpressDefinitionOpti
       must_wait: endWith(CommandRunOutcome.MUST_WAIT),
       set_ttl_command: step('history_copy'),
       history_copy: step('transform_data'),
-      transform_data: lambdaTask(arn, {
-        next: 'sync_data_all',
-        catch: [ended, catchErrors([CommandError.SYNC_HELD], 'held_by_another_run', '$.error'), onFailure],
-      }),
+      transform_data: lambdaTask(arn, { next: 'sync_data_all', catch: [ended, held, onFailure] }),
       held_by_another_run: endWith(CommandRunOutcome.HELD),
       sync_data_all: syncDataAll(opts, onFailure),
-      finish: step('success'),
+      // a run whose lease was taken over (its clock was behind) leaves the version to the holder
+      finish: lambdaTask(arn, { next: 'success', catch: [ended, held, onFailure] }),
       success: { Type: 'Succeed' },
       already_ended: lambdaTask(arn, { end: true, catch: [catchAll('fail', '$.alreadyEndedError')] }),
       // A broken failure step must not look like a recorded failure: the run fails, its caller runs it again.

@@ -505,15 +505,22 @@ const BOOKKEEPING_DROPPED_WHEN_FULL = 'lastError, #status, #statusAt, syncStatus
  * item fails the version instead (SyncTargetFailed → mark_failed). Conditional on the version
  * not having ended: a finish still running after execution-watch failed the version (its
  * execution was stopped) changes nothing; a retry after a lost response finds its own result.
+ * Conditional, too, on this run still holding the sync lease: the finish of an EXPRESS run
+ * that timed out can answer after another run took the lease over, and completing the version
+ * then would release the successor while the new holder's calls run (SyncHeldByAnotherRun:
+ * the holder ends the version).
  */
-async function finish(input: CommandStateInput): Promise<CommandStateInput> {
+async function finish(input: CommandStateInput, runId: string | undefined): Promise<CommandStateInput> {
   const key = requireKey(input, 'finish input');
   const { code, version } = parseCommandSk(key.sk);
   const outcomes = syncOutcomes(input);
   if (outcomes?.some((o) => o.status !== SyncTargetStatus.FINISHED))
     throw new NamedError('SyncTargetFailed', syncFailureReason(outcomes));
   const now = new Date().toISOString();
-  const condition = 'attribute_exists(pk) AND attribute_not_exists(#result)';
+  // rows whose sync was claimed before the lease existed have no syncRunId
+  const holds = runId === undefined ? '' : ' AND (attribute_not_exists(syncRunId) OR syncRunId = :run)';
+  const condition = `attribute_exists(pk) AND attribute_not_exists(#result)${holds}`;
+  const run = runId === undefined ? {} : { ':run': runId };
   try {
     await updateRowFitting(
       key,
@@ -525,6 +532,7 @@ async function finish(input: CommandStateInput): Promise<CommandStateInput> {
           ':r': CommandResult.COMPLETED,
           ':s': stepStatus('finish', StepPhase.FINISHED),
           ':now': now,
+          ...run,
           ...(outcomes ? { ':sync': syncStatusMap(outcomes) } : {}),
         },
       },
@@ -532,7 +540,7 @@ async function finish(input: CommandStateInput): Promise<CommandStateInput> {
         UpdateExpression: `SET #result = :r REMOVE taskToken, ${BOOKKEEPING_DROPPED_WHEN_FULL}`,
         ConditionExpression: condition,
         ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
-        ExpressionAttributeValues: { ':r': CommandResult.COMPLETED },
+        ExpressionAttributeValues: { ':r': CommandResult.COMPLETED, ...run },
       },
     );
     // the write succeeds only where no result was set: counted once per version
@@ -541,6 +549,12 @@ async function finish(input: CommandStateInput): Promise<CommandStateInput> {
     if (!isConditionalCheckFailed(err)) throw err;
     const row = await getCommand(key);
     if (!row) throw new Error(`command ${key.pk} / ${key.sk} not found in ${tables.commands()}`, { cause: err });
+    if (!hasEnded(row))
+      throw new SyncHeldError(
+        key,
+        String(row.syncRunId),
+        typeof row.syncCallsStartBy === 'number' ? row.syncCallsStartBy : undefined,
+      );
     if (row.result !== CommandResult.COMPLETED) throw new VersionAlreadyEndedError(key, row.result);
     // our own earlier attempt wrote it (a lost response): go on to the release
   }
@@ -599,27 +613,63 @@ async function recordFailureAfterCompletion(key: Key, reason: string, now: strin
   }
 }
 
+/** The failure record mark_failed writes, and the lease it read (its write is conditional on it). */
+interface FailureRecord {
+  syncStatus?: Record<string, string>;
+  callsEndBy?: number;
+  /** A condition that holds while the lease is as this record was computed from. */
+  lease: { condition: string; values: Record<string, unknown> };
+}
+
+/** The lease fields of `row` as a condition: a run that claims or takes over the sync meanwhile fails it. */
+function leaseAsRead(row: CommandRow | undefined): FailureRecord['lease'] {
+  if (!row) return { condition: 'attribute_exists(pk)', values: {} };
+  if (row.syncRunId === undefined) return { condition: 'attribute_not_exists(syncRunId)', values: {} };
+  const startBy = row.syncCallsStartBy;
+  return typeof startBy === 'number'
+    ? {
+        condition: 'syncRunId = :leaseRun AND syncCallsStartBy = :leaseStartBy',
+        values: { ':leaseRun': row.syncRunId, ':leaseStartBy': startBy },
+      }
+    : {
+        condition: 'syncRunId = :leaseRun AND attribute_not_exists(syncCallsStartBy)',
+        values: { ':leaseRun': row.syncRunId },
+      };
+}
+
 /**
- * What is known of the targets when the version fails: from the Map's result when the sync
- * ran to its end (calls that came back with a service error may still run), otherwise — the
- * sync started (`syncStartedAt`) but its execution was stopped or the Map failed — nothing:
- * every target is UNKNOWN and any call may run until its function's timeout.
+ * What is known of the targets when the version fails, from the row as it is now:
+ * - this run held the sync and its Map ended (`$.sync`): what each target did; calls that
+ *   came back with a service error may still run (from now on);
+ * - the sync was claimed (`syncStartedAt`) but this run has no result of its own from the
+ *   holder (its execution was stopped, the Map failed, another run holds or took over the
+ *   sync, execution-watch records it): every target is UNKNOWN, and any call may run until its
+ *   function's timeout after the last moment the holder could start one;
+ * - no sync claimed: nothing.
+ * A `callsEndBy` already on the row (a takeover's: the old holder's calls) is never shortened.
+ * The lease read is returned too: a run that claims the sync between this read and the write
+ * (a duplicate EXPRESS run, or one whose caller the stream gave up on) would call the targets
+ * unseen, so the write is conditional on it and computed again if it moved.
  */
-async function targetsAtFailure(
+async function failureRecord(
   key: Key,
   input: CommandStateInput,
   nowMs: number,
-): Promise<{ syncStatus?: Record<string, string>; callsEndBy?: number }> {
+  runId: string | undefined,
+): Promise<FailureRecord> {
+  const row = await getCommand(key);
+  const lease = leaseAsRead(row);
+  if (!row || hasEnded(row)) return { lease };
+  const earlier = Number(row.callsEndBy) || 0;
   const outcomes = syncOutcomes(input);
-  if (outcomes) {
+  if (outcomes && runId !== undefined && (row.syncRunId === undefined || row.syncRunId === runId)) {
     const endBy = callsEndBy(
       outcomes.filter((o) => o.mayStillRun).map((o) => o.target),
       nowMs,
     );
-    return { syncStatus: syncStatusMap(outcomes), ...(endBy ? { callsEndBy: endBy } : {}) };
+    return { syncStatus: syncStatusMap(outcomes), callsEndBy: Math.max(endBy ?? 0, earlier) || undefined, lease };
   }
-  const row = await getCommand(key);
-  if (row?.syncStartedAt === undefined || hasEnded(row)) return {};
+  if (row.syncStartedAt === undefined) return { lease };
   const targets = syncTargetNames();
   // An EXPRESS holder may still start calls until syncCallsStartBy (it may outlive this
   // failure: nothing stops an EXPRESS run early); a STANDARD execution starts none after now.
@@ -627,9 +677,13 @@ async function targetsAtFailure(
   const lastStartMs = Number.isFinite(startBy) ? Math.max(nowMs, startBy * 1000) : nowMs;
   return {
     syncStatus: Object.fromEntries(targets.map((t) => [t, SyncTargetStatus.UNKNOWN])),
-    callsEndBy: Math.max(callsEndBy(targets, lastStartMs) ?? 0, Number(row.callsEndBy) || 0) || undefined,
+    callsEndBy: Math.max(callsEndBy(targets, lastStartMs) ?? 0, earlier) || undefined,
+    lease,
   };
 }
+
+/** How often mark_failed computes its record again when the sync lease moved under it. */
+const MARK_FAILED_LEASE_ATTEMPTS = 3;
 
 /**
  * result FAILED with the reason (and what each target did), an alarm, and the next version
@@ -640,47 +694,60 @@ async function targetsAtFailure(
 async function markFailed(input: CommandStateInput, executionArn?: string): Promise<CommandStateInput> {
   const key = requireKey(input, 'mark_failed input');
   const reason = failureReason(input);
-  const nowMs = Date.now();
-  const now = new Date(nowMs).toISOString();
-  const { syncStatus, callsEndBy: endBy } = await targetsAtFailure(key, input, nowMs);
   const condition = 'attribute_exists(pk) AND attribute_not_exists(#result)';
   let completed = false;
-  try {
-    await updateRowFitting(
-      key,
-      {
-        UpdateExpression: `SET #result = :r, #status = :s, #statusAt = :now, failedAt = :now, failedReason = :reason${syncStatus ? ', syncStatus = :sync' : ''}${endBy ? ', callsEndBy = :endBy' : ''} REMOVE taskToken`,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
-        ExpressionAttributeValues: {
-          ':r': CommandResult.FAILED,
-          ':s': COMMAND_FAILED_STATUS,
-          ':now': now,
-          ':reason': reason,
-          ...(syncStatus ? { ':sync': syncStatus } : {}),
-          ...(endBy ? { ':endBy': endBy } : {}),
+  for (let attempt = 1; ; attempt++) {
+    const nowMs = Date.now();
+    const now = new Date(nowMs).toISOString();
+    const { syncStatus, callsEndBy: endBy, lease } = await failureRecord(key, input, nowMs, executionArn);
+    try {
+      await updateRowFitting(
+        key,
+        {
+          UpdateExpression: `SET #result = :r, #status = :s, #statusAt = :now, failedAt = :now, failedReason = :reason${syncStatus ? ', syncStatus = :sync' : ''}${endBy ? ', callsEndBy = :endBy' : ''} REMOVE taskToken`,
+          ConditionExpression: `${condition} AND ${lease.condition}`,
+          ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
+          ExpressionAttributeValues: {
+            ':r': CommandResult.FAILED,
+            ':s': COMMAND_FAILED_STATUS,
+            ':now': now,
+            ':reason': reason,
+            ...lease.values,
+            ...(syncStatus ? { ':sync': syncStatus } : {}),
+            ...(endBy ? { ':endBy': endBy } : {}),
+          },
         },
-      },
-      {
-        UpdateExpression: `SET #result = :r, failedReason = :reason${endBy ? ', callsEndBy = :endBy' : ''} REMOVE taskToken, ${BOOKKEEPING_DROPPED_WHEN_FULL}`,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
-        ExpressionAttributeValues: {
-          ':r': CommandResult.FAILED,
-          ':reason': truncate(reason, COMMAND_MINIMAL_REASON_MAX_CHARS),
-          ...(endBy ? { ':endBy': endBy } : {}),
+        {
+          UpdateExpression: `SET #result = :r, failedReason = :reason${endBy ? ', callsEndBy = :endBy' : ''} REMOVE taskToken, ${BOOKKEEPING_DROPPED_WHEN_FULL}`,
+          ConditionExpression: `${condition} AND ${lease.condition}`,
+          ExpressionAttributeNames: { '#result': 'result', '#status': 'status', '#statusAt': 'statusAt' },
+          ExpressionAttributeValues: {
+            ':r': CommandResult.FAILED,
+            ':reason': truncate(reason, COMMAND_MINIMAL_REASON_MAX_CHARS),
+            ...lease.values,
+            ...(endBy ? { ':endBy': endBy } : {}),
+          },
         },
-      },
-    );
-    metrics.commandFailed(); // the write succeeds only where no result was set: counted once
-  } catch (err) {
-    if (!isConditionalCheckFailed(err)) throw err;
-    const row = await getCommand(key);
-    if (row?.result === CommandResult.COMPLETED) {
-      completed = true;
-      await recordFailureAfterCompletion(key, reason, now);
+      );
+      metrics.commandFailed(); // the write succeeds only where no result was set: counted once
+      break;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      const row = await getCommand(key);
+      if (row && !hasEnded(row)) {
+        // the sync lease moved between our read and our write: compute the record again
+        if (attempt < MARK_FAILED_LEASE_ATTEMPTS) continue;
+        throw new Error(`the sync lease of ${key.pk} / ${key.sk} kept changing while mark_failed recorded it`, {
+          cause: err,
+        });
+      }
+      if (row?.result === CommandResult.COMPLETED) {
+        completed = true;
+        await recordFailureAfterCompletion(key, reason, now);
+      }
+      // FAILED already: the first outcome and reason stay; missing: nothing to record
+      break;
     }
-    // FAILED already: the first outcome and reason stay; missing: nothing to record
   }
   await publishAlarm({
     kind: 'command-failed',
@@ -757,7 +824,7 @@ export async function handleCommandStep(event: StepEvent<unknown>): Promise<unkn
       // no status write: the outcome travels in the Map result to finish / mark_failed
       return syncFailed(input);
     case 'finish':
-      return runRecordedStep(key, state, () => finish(input), { executionArn });
+      return runRecordedStep(key, state, () => finish(input, executionArn), { executionArn });
     case 'mark_failed':
       // a broken mark_failed is caught to `fail`
       return runRecordedStep(key, state, () => markFailed(input, executionArn), { executionArn });

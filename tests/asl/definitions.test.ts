@@ -239,10 +239,14 @@ describe('asl: generated definitions', () => {
       assert.deepEqual(errors[0], ['VersionAlreadyEnded', 'already_ended'], name);
       assert.deepEqual(errors[errors.length - 1], ['States.ALL', 'mark_failed'], name);
     }
-    const transform = definition.States.transform_data as TaskState;
-    assert.ok(
-      transform.Catch?.some((c) => c.ErrorEquals[0] === 'SyncHeldByAnotherRun' && c.Next === 'held_by_another_run'),
-    );
+    // transform_data finds another run's lease; finish finds its own lease taken over
+    for (const name of ['transform_data', 'finish']) {
+      const state = definition.States[name] as TaskState;
+      assert.ok(
+        state.Catch?.some((c) => c.ErrorEquals[0] === 'SyncHeldByAnotherRun' && c.Next === 'held_by_another_run'),
+        name,
+      );
+    }
     for (const [name, outcome] of [
       ['must_wait', 'MUST_WAIT'],
       ['held_by_another_run', 'HELD'],

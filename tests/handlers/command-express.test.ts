@@ -18,7 +18,9 @@ import { DescribeExecutionCommand, StartSyncExecutionCommand } from '@aws-sdk/cl
 import { handler as commandStep } from '../../handlers/command-step';
 import { handler as streamRouter } from '../../handlers/stream-router';
 import { handler as executionWatch } from '../../handlers/execution-watch';
+import type { MiddlewareStack } from '@smithy/types';
 import { evaluateVersion } from '../../handlers/command/model';
+import { ddb } from '../../handlers/shared/aws/dynamodb';
 import { resetDynamoDbStreamsClient } from '../../handlers/shared/aws/dynamodb-streams';
 import { executionName } from '../../core/keys';
 import { publishCommandWith } from '../../core/commands';
@@ -123,6 +125,135 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       assert.equal(row.result, 'FAILED');
       assert.deepEqual(row.syncStatus, { data: 'UNKNOWN', search: 'UNKNOWN' });
       assert.ok(Number(row.callsEndBy) >= startBy + 60 + 2, `${String(row.callsEndBy)} < ${startBy + 62}`);
+    });
+  });
+
+  describe('the lease against a concurrent or late failure record', () => {
+    /**
+     * Runs `meanwhile` once, right after the first GetItem of the handlers' client that
+     * `armed` lets through has answered: the moment between a step's read and its write.
+     */
+    function afterFirstRead(meanwhile: () => Promise<unknown>): { remove: () => void } {
+      let done = false;
+      const name = `test-interleave-${uniq()}`;
+      const stack = ddb().middlewareStack as unknown as MiddlewareStack<object, object>;
+      stack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (!done && (context as { commandName?: string }).commandName === 'GetItemCommand') {
+            done = true;
+            await meanwhile();
+          }
+          return result;
+        },
+        { step: 'initialize', name, priority: 'high' },
+      );
+      return { remove: () => stack.remove(name) };
+    }
+
+    it('mark_failed of one run while a duplicate run claims the sync: the successor waits out the claimer’s calls', async () => {
+      const pk = uniq();
+      const k = await command(pk, 1);
+      await command(pk, 2);
+      // run A failed before the sync (history_copy) and records it; run B claims the sync in between
+      const hook = afterFirstRead(() => step('transform_data', k, RUN_B));
+      try {
+        await step('mark_failed', { ...k, error: { Error: 'Error', Cause: 'history_copy failed' } });
+      } finally {
+        hook.remove();
+      }
+      const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.equal(row.result, 'FAILED');
+      assert.equal(row.syncRunId, RUN_B, 'run B holds the sync and goes on to call the targets');
+      assert.ok(
+        Number(row.callsEndBy) >= Number(row.syncCallsStartBy) + 60 + 2,
+        `callsEndBy ${String(row.callsEndBy)} does not cover run B's calls (start by ${String(row.syncCallsStartBy)})`,
+      );
+      assert.deepEqual(row.syncStatus, { data: 'UNKNOWN', search: 'UNKNOWN' });
+      assert.equal((await evaluateVersion(pk, 'A', 2)).result, 1, 'version 2 waits');
+    });
+
+    /** Version 1 whose run A's lease has lapsed and was taken over by run B (version 2 behind it). */
+    async function takenOver(): Promise<{ pk: string; k: { pk: string; sk: string }; lapsed: number }> {
+      const pk = uniq();
+      const k = await command(pk, 1);
+      await command(pk, 2, { taskToken: 'token-2', waitingSince: new Date().toISOString() });
+      const lapsed = Math.floor(Date.now() / 1000) - 5;
+      await putItem(env.tables.commands, {
+        ...(await getItem(env.tables.commands, k.pk, k.sk)),
+        syncStartedAt: new Date().toISOString(),
+        syncRunId: RUN_A,
+        syncCallsStartBy: lapsed,
+      });
+      await step('transform_data', k, RUN_B);
+      return { pk, k, lapsed };
+    }
+    const allFinished = (k: { pk: string; sk: string }) => ({
+      ...k,
+      targets: [{ target: 'data' }, { target: 'search' }],
+      sync: [{ target: 'data', status: 'FINISHED' }, { status: 'FINISHED' }],
+    });
+
+    it('a taken-over holder’s late finish neither completes the version nor releases the successor', async () => {
+      const { k } = await takenOver();
+      // run A timed out with its finish in flight; that Lambda answers after run B took over
+      await assert.rejects(step('finish', allFinished(k), RUN_A), { name: 'SyncHeldByAnotherRun' });
+      const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.equal(row.result, undefined, 'run B, which holds the sync, ends the version');
+      assert.deepEqual(env.mocks.successes, [], 'version 2 is not released while run B may call the targets');
+      // run B ends it after its own calls returned
+      await step('finish', allFinished(k), RUN_B);
+      assert.equal((await getItem(env.tables.commands, k.pk, k.sk))?.result, 'COMPLETED');
+    });
+
+    it('a taken-over holder’s late mark_failed makes the successor wait out the new holder’s calls', async () => {
+      const { k } = await takenOver();
+      const startByB = Number((await getItem(env.tables.commands, k.pk, k.sk))?.syncCallsStartBy);
+      await step(
+        'mark_failed',
+        {
+          ...k,
+          targets: [{ target: 'data' }, { target: 'search' }],
+          sync: [
+            { target: 'data', status: 'FINISHED' },
+            { status: 'FAILED', error: 'Error: boom' },
+          ],
+          error: { Error: 'SyncTargetFailed', Cause: '1 of 2 sync target(s) failed' },
+        },
+        RUN_A,
+      );
+      const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.equal(row.result, 'FAILED');
+      assert.ok(
+        Number(row.callsEndBy) >= startByB + 60 + 2,
+        `callsEndBy ${String(row.callsEndBy)} does not cover run B's calls (start by ${startByB})`,
+      );
+      assert.deepEqual(row.syncStatus, { data: 'UNKNOWN', search: 'UNKNOWN' }, 'what run B did is not known');
+    });
+
+    it('the holder’s mark_failed keeps the wait for a taken-over run’s calls when its own end sooner', async () => {
+      const { k, lapsed } = await takenOver();
+      // run B's search call came back with a service error (30 s timeout): sooner than run A's data call (60 s)
+      await step(
+        'mark_failed',
+        {
+          ...k,
+          targets: [{ target: 'data' }, { target: 'search' }],
+          sync: [
+            { target: 'data', status: 'FINISHED' },
+            { status: 'FAILED', error: 'Lambda.ServiceException: x', mayStillRun: true },
+          ],
+          error: { Error: 'SyncTargetFailed', Cause: '1 of 2 sync target(s) failed' },
+        },
+        RUN_B,
+      );
+      const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.equal(row.result, 'FAILED');
+      assert.deepEqual(row.syncStatus, { data: 'FINISHED', search: 'FAILED' });
+      assert.ok(
+        Number(row.callsEndBy) >= lapsed + 60 + 2,
+        `callsEndBy ${String(row.callsEndBy)} lost run A's calls (until ${lapsed + 62})`,
+      );
     });
   });
 

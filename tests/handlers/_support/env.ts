@@ -335,7 +335,8 @@ export function stepEvent(state: string, input: unknown, extra: { taskToken?: st
     source: 'step-function',
     context: {
       Execution: {
-        Id: `arn:aws:states:us-east-1:123456789012:execution:test:${state}`,
+        // one execution, whatever the state (the sync lease is held by the execution)
+        Id: 'arn:aws:states:us-east-1:123456789012:execution:test:run',
         Name: 'test',
         Input: extra.executionInput ?? input,
       },
