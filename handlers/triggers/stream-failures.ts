@@ -56,10 +56,28 @@ export function isStreamFailureRecord(value: unknown): value is StreamFailureRec
   );
 }
 
-/** Most GetRecords calls one failure record may take (a batch is at most 10 records). */
-const MAX_READS = 20;
+/**
+ * Most GetRecords calls one failure record may take. A batch is at most 10 records, but a page
+ * holds at most 1 MB (a command row may be 344 KB) and DynamoDB Streams may answer a page
+ * without records while more follow ("it might take multiple calls to get to a portion of the
+ * shard that contains stream records").
+ */
+const MAX_READS = 50;
 
-/** The records of the failed batch, read back from the stream (24 hours of retention). */
+function recordsGone(info: StreamBatchInfo, why: string): StreamRecordsGoneError {
+  return new StreamRecordsGoneError(
+    `records ${info.startSequenceNumber}–${info.endSequenceNumber} of ${info.shardId} are no longer in the stream: ${why}`,
+  );
+}
+
+const GONE = new Set(['TrimmedDataAccessException', 'ResourceNotFoundException']);
+
+/**
+ * The records of the failed batch, read back from the stream (24 hours of retention), up to
+ * and including its end sequence number. A batch that cannot be read to its end throws — the
+ * message is retried and then reaches the queue's DLQ, which alarms — rather than ending only
+ * the versions read so far and dropping the rest silently.
+ */
 async function readBatch(info: StreamBatchInfo): Promise<_Record[]> {
   const end = BigInt(info.endSequenceNumber);
   let iterator: string | undefined;
@@ -74,15 +92,23 @@ async function readBatch(info: StreamBatchInfo): Promise<_Record[]> {
     );
     iterator = res.ShardIterator;
   } catch (err) {
-    if (errorName(err) === 'TrimmedDataAccessException' || errorName(err) === 'ResourceNotFoundException')
-      throw new StreamRecordsGoneError(
-        `records ${info.startSequenceNumber}–${info.endSequenceNumber} of ${info.shardId} are no longer in the stream: ${errorName(err)}`,
-      );
+    if (GONE.has(errorName(err))) throw recordsGone(info, errorName(err));
     throw err;
   }
   const out: _Record[] = [];
-  for (let reads = 0; iterator && reads < MAX_READS; reads++) {
-    const page = await dynamodbStreams().send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+  for (let reads = 0; iterator; reads++) {
+    if (reads === MAX_READS)
+      throw new NamedError(
+        'StreamBatchUnread',
+        `records ${info.startSequenceNumber}–${info.endSequenceNumber} of ${info.shardId}: the end was not reached in ${MAX_READS} reads (${out.length} records read)`,
+      );
+    let page;
+    try {
+      page = await dynamodbStreams().send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+    } catch (err) {
+      if (GONE.has(errorName(err))) throw recordsGone(info, errorName(err));
+      throw err;
+    }
     for (const r of page.Records ?? []) {
       const seq = r.dynamodb?.SequenceNumber;
       if (seq === undefined) continue;
@@ -90,11 +116,10 @@ async function readBatch(info: StreamBatchInfo): Promise<_Record[]> {
       out.push(r);
       if (BigInt(seq) === end) return out;
     }
-    // an open shard with nothing new answers empty pages with a next iterator: the end is behind us
-    if ((page.Records ?? []).length === 0) return out;
     iterator = page.NextShardIterator;
   }
-  return out;
+  // the shard closed without the batch's end in it
+  throw recordsGone(info, `the shard ended after ${out.length} of its records`);
 }
 
 /** Whether an execution under the version's deterministic name is still running it. */

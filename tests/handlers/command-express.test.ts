@@ -21,7 +21,7 @@ import { handler as executionWatch } from '../../handlers/execution-watch';
 import type { MiddlewareStack } from '@smithy/types';
 import { evaluateVersion } from '../../handlers/command/model';
 import { ddb } from '../../handlers/shared/aws/dynamodb';
-import { resetDynamoDbStreamsClient } from '../../handlers/shared/aws/dynamodb-streams';
+import { dynamodbStreams, resetDynamoDbStreamsClient } from '../../handlers/shared/aws/dynamodb-streams';
 import { executionName } from '../../core/keys';
 import { publishCommandWith } from '../../core/commands';
 import { insertRecord } from './_support/stream-records';
@@ -393,7 +393,12 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       assert.match(String(row.failedReason), /command-wait machine ended ABORTED/);
     });
 
-    it('ends the versions of a commands stream batch the router gave up on, read back from the stream', async () => {
+    /**
+     * Publishes versions 1–3 of a new entity through DynamoDB Local (its real stream), lets
+     * `prepare` shape their rows, and hands execution-watch the on-failure record Lambda would
+     * send for a batch of the three INSERTs.
+     */
+    async function giveUpOnBatch(prepare: (pk: string) => Promise<void>): Promise<{ pk: string; res: unknown }> {
       const local = env.ctx.db;
       process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS = local.endpoint;
       resetDynamoDbStreamsClient();
@@ -418,23 +423,11 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
             ).ShardIterator,
           })),
         );
-        // three versions the router gave up on: one nobody ended, one that ended, one still waiting
         const pk = uniq();
         const deps = { dynamodb: env.ctx.doc, commandsTable: env.tables.commands, dataTable: env.tables.data };
         for (const version of [1, 2, 3])
           await publishCommandWith(deps, { pk, code: 'A', version, attributes: { v: version } });
-        await putItem(env.tables.commands, { ...(await getItem(env.tables.commands, pk, 'A@2')), result: 'COMPLETED' });
-        await putItem(env.tables.commands, {
-          ...(await getItem(env.tables.commands, pk, 'A@3')),
-          waitingSince: new Date().toISOString(),
-        });
-        env.mocks.sfn
-          .on(DescribeExecutionCommand)
-          .callsFake((input: { executionArn: string }) =>
-            input.executionArn.endsWith(executionName('commands', pk, 'A@3'))
-              ? { status: 'RUNNING' }
-              : { status: 'SUCCEEDED' },
-          );
+        await prepare(pk);
         // where our INSERTs are in the stream
         const ours: Array<{ shardId: string; seq: string }> = [];
         for (const { shardId, iterator } of iterators) {
@@ -457,30 +450,75 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
           },
         };
         const res = await executionWatch({ Records: [{ messageId: 'f1', body: JSON.stringify(failure) }] });
-        assert.deepEqual(res.batchItemFailures, []);
-        const v1 = (await getItem(env.tables.commands, pk, 'A@1'))!;
-        assert.equal(v1.result, 'FAILED');
-        assert.match(
-          String(v1.failedReason),
-          /the stream router gave up on this command \(RetryAttemptsExhausted, 4 attempts/,
-        );
-        assert.equal((await getItem(env.tables.commands, pk, 'A@2'))?.result, 'COMPLETED', 'an ended version stays');
-        assert.equal(
-          (await getItem(env.tables.commands, pk, 'A@3'))?.result,
-          undefined,
-          'a waiting one is left to its execution',
-        );
-        assert.ok(
-          env.mocks.published.some(
-            (p) => p.topic === ARN.alarmTopic && p.body.kind === 'command-failed' && p.body.sk === 'A@1',
-          ),
-          'alarmed',
-        );
+        return { pk, res };
       } finally {
         streams.destroy();
         delete process.env.AWS_ENDPOINT_URL_DYNAMODB_STREAMS;
         resetDynamoDbStreamsClient();
       }
+    }
+
+    it('ends the versions of a commands stream batch the router gave up on, read back from the stream', async () => {
+      // three versions the router gave up on: one nobody ended, one that ended, one still waiting
+      const { pk, res } = await giveUpOnBatch(async (pk) => {
+        await putItem(env.tables.commands, { ...(await getItem(env.tables.commands, pk, 'A@2')), result: 'COMPLETED' });
+        await putItem(env.tables.commands, {
+          ...(await getItem(env.tables.commands, pk, 'A@3')),
+          waitingSince: new Date().toISOString(),
+        });
+        env.mocks.sfn
+          .on(DescribeExecutionCommand)
+          .callsFake((input: { executionArn: string }) =>
+            input.executionArn.endsWith(executionName('commands', pk, 'A@3'))
+              ? { status: 'RUNNING' }
+              : { status: 'SUCCEEDED' },
+          );
+      });
+      assert.deepEqual(res, { batchItemFailures: [] });
+      const v1 = (await getItem(env.tables.commands, pk, 'A@1'))!;
+      assert.equal(v1.result, 'FAILED');
+      assert.match(
+        String(v1.failedReason),
+        /the stream router gave up on this command \(RetryAttemptsExhausted, 4 attempts/,
+      );
+      assert.equal((await getItem(env.tables.commands, pk, 'A@2'))?.result, 'COMPLETED', 'an ended version stays');
+      assert.equal(
+        (await getItem(env.tables.commands, pk, 'A@3'))?.result,
+        undefined,
+        'a waiting one is left to its execution',
+      );
+      assert.ok(
+        env.mocks.published.some(
+          (p) => p.topic === ARN.alarmTopic && p.body.kind === 'command-failed' && p.body.sk === 'A@1',
+        ),
+        'alarmed',
+      );
+    });
+
+    it('reads the whole batch back even when the stream answers a page without records before its end', async () => {
+      // DynamoDB Streams may answer GetRecords with no records while more follow (pages of at
+      // most 1 MB, parts of a shard without records): one record per page here, and one empty page
+      let pages = 0;
+      const name = `test-stream-pages-${uniq()}`;
+      const { pk, res } = await giveUpOnBatch(async () => {
+        const stack = dynamodbStreams().middlewareStack as unknown as MiddlewareStack<object, object>;
+        stack.add(
+          (next, context) => async (args) => {
+            if ((context as { commandName?: string }).commandName !== 'GetRecordsCommand') return next(args);
+            const input = (args as { input: { Limit?: number; ShardIterator?: string } }).input;
+            input.Limit = 1;
+            if (++pages === 2)
+              return { output: { Records: [], NextShardIterator: input.ShardIterator, $metadata: {} }, response: {} };
+            return next(args);
+          },
+          { step: 'initialize', name, priority: 'high' },
+        );
+        env.mocks.sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED' });
+      });
+      assert.deepEqual(res, { batchItemFailures: [] });
+      for (const sk of ['A@1', 'A@2', 'A@3'])
+        assert.equal((await getItem(env.tables.commands, pk, sk))?.result, 'FAILED', `${sk} is ended, not lost`);
+      assert.ok(pages > 3, 'the batch was read over several pages');
     });
   });
 });
