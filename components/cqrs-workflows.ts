@@ -6,7 +6,13 @@ import { CommandPath, DEFAULT_DIRECT_IMPORT_MAX_BYTES, ImportRowType, TaskRowTyp
 import { callerArnContext } from './arn-context';
 import { AccessLogBucket } from './access-log-bucket';
 import { OperationsDashboard } from './dashboard';
-import { queueSource, queueConsumeStatements, streamReadStatements, streamSource } from './event-sources';
+import {
+  COMMANDS_STREAM_MAX_RECORD_AGE_SECONDS,
+  queueSource,
+  queueConsumeStatements,
+  streamReadStatements,
+  streamSource,
+} from './event-sources';
 import {
   FUNCTION_KEYS,
   FUNCTION_TIMEOUTS,
@@ -508,6 +514,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
           onFailureDestinationArn:
             key === 'commands' ? messaging.commandStreamFailures.queue.arn : messaging.streamDlq.arn,
           maximumRetryAttempts: args.streamMaxRetryAttempts,
+          ...(key === 'commands' ? { maximumRecordAgeInSeconds: COMMANDS_STREAM_MAX_RECORD_AGE_SECONDS } : {}),
           newImageFilter: startRows[key],
         },
         this,

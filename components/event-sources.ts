@@ -12,11 +12,28 @@ export interface StreamSourceArgs {
   /** Default: 10. */
   batchSize?: number;
   /**
+   * Records older than this are not retried but sent to the on-failure destination. Default:
+   * 86400 (the stream's 24 h retention).
+   */
+  maximumRecordAgeInSeconds?: number;
+  /**
    * Extra conditions on the new image (`{ type: ["TASK"] }`), so rows no workflow
    * starts from never invoke the function. Default: every INSERT.
    */
   newImageFilter?: Record<string, string[]>;
 }
+
+/** How long a DynamoDB stream keeps a record (after that it may be trimmed at any moment). */
+export const STREAM_RETENTION_SECONDS = 86_400;
+
+/**
+ * The commands stream's on-failure records name the batch (shard and sequence numbers), not its
+ * records: execution-watch reads them back from the stream to end their versions FAILED. A
+ * record dropped at the stream's full retention would already be trimmed by then, its version
+ * never ended; dropped at 12 h, it leaves execution-watch (and its queue's redeliveries) the
+ * other 12 h. A command stuck for 12 h behind a failing shard ends FAILED with the reason.
+ */
+export const COMMANDS_STREAM_MAX_RECORD_AGE_SECONDS = 43_200;
 
 /** An event filter pattern: INSERT only, optionally narrowed by string attributes of the new image. */
 export function insertFilterPattern(newImage?: Record<string, string[]>): string {
@@ -47,7 +64,7 @@ export function streamSource(
       batchSize: args.batchSize ?? 10,
       maximumRetryAttempts: args.maximumRetryAttempts ?? 3,
       bisectBatchOnFunctionError: true,
-      maximumRecordAgeInSeconds: 86400,
+      maximumRecordAgeInSeconds: args.maximumRecordAgeInSeconds ?? STREAM_RETENTION_SECONDS,
       functionResponseTypes: ['ReportBatchItemFailures'],
       filterCriteria: { filters: [{ pattern: insertFilterPattern(args.newImageFilter) }] },
       destinationConfig: { onFailure: { destinationArn: args.onFailureDestinationArn } },

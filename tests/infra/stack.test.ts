@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { FUNCTION_KEYS, FUNCTION_TIMEOUTS, QUEUE_CONSUMERS } from '../../components/function-catalog';
-import { QUEUE_KEYS, QUEUE_ROUTES } from '../../components/messaging';
+import { QUEUE_KEYS, QUEUE_ROUTES, VISIBILITY_FACTOR } from '../../components/messaging';
+import { STREAM_RETENTION_SECONDS } from '../../components/event-sources';
 import { STREAM_TABLES, TABLE_KEYS } from '../../components/tables';
 import type { SynthResource } from '../../scripts/synth/run-program';
 import { byName, ofType, policyDocuments, synthStack, T } from '../support/synth';
@@ -280,6 +281,16 @@ for (const [stack, expected] of Object.entries(STACKS)) {
         );
         assert.equal(m.inputs.maximumRetryAttempts, expected.retries);
         assert.equal(m.inputs.bisectBatchOnFunctionError, true);
+        // execution-watch reads a dropped commands record back: it must still be in the stream (24 h)
+        // after the router's last attempt and every delivery of the on-failure message (5 by default)
+        const readBack = FUNCTION_TIMEOUTS['execution-watch'] * VISIBILITY_FACTOR * 5;
+        if (table === 'commands')
+          assert.ok(
+            Number(m.inputs.maximumRecordAgeInSeconds) + FUNCTION_TIMEOUTS['stream-router'] + readBack <=
+              STREAM_RETENTION_SECONDS,
+            `a commands record dropped at ${String(m.inputs.maximumRecordAgeInSeconds)} s leaves no time to read it back`,
+          );
+        else assert.equal(m.inputs.maximumRecordAgeInSeconds, STREAM_RETENTION_SECONDS, table);
         // a commands batch the router gave up on reaches execution-watch, which ends its versions
         assert.match(
           String((m.inputs.destinationConfig as { onFailure: { destinationArn: string } }).onFailure.destinationArn),
