@@ -10,6 +10,12 @@ export const DATA_TARGET = 'data';
 export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 /** Added to every call deadline: clocks of two Lambda hosts may differ a little. */
 export const CALL_END_MARGIN_SECONDS = 2;
+/**
+ * Lambda's Init phase of a cold start: at most 10 s, and not part of the function timeout
+ * (docs: "Understanding the Lambda execution environment lifecycle"), so a handler invoked at T
+ * can run until T + 10 s + its timeout.
+ */
+export const LAMBDA_INIT_MAX_SECONDS = 10;
 /** Longest error text one sync item carries (the Map output holds one per target). */
 export const SYNC_ITEM_ERROR_MAX_CHARS = 400;
 
@@ -35,11 +41,11 @@ export function callTimeoutSeconds(target: string): number {
   return numberMapEnv('SYNC_CALL_TIMEOUTS')[target] ?? LAMBDA_MAX_TIMEOUT_SECONDS;
 }
 
-/** Epoch seconds after which no call to `targets` started until now can still be running. */
+/** Epoch seconds after which no call to `targets` started until now can still be running (a cold start's init included). */
 export function callsEndBy(targets: readonly string[], nowMs: number): number | undefined {
   if (targets.length === 0) return undefined;
   const longest = Math.max(...targets.map(callTimeoutSeconds));
-  return Math.ceil(nowMs / 1000) + longest + CALL_END_MARGIN_SECONDS;
+  return Math.ceil(nowMs / 1000) + LAMBDA_INIT_MAX_SECONDS + longest + CALL_END_MARGIN_SECONDS;
 }
 
 /**

@@ -101,8 +101,8 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       await step('transform_data', k, RUN_B);
       const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
       assert.equal(row.syncRunId, RUN_B);
-      // run A's calls started before `lapsed` and none lasts longer than 60 s (data) + 2 s
-      assert.equal(row.callsEndBy, lapsed + 60 + 2);
+      // run A's calls started before `lapsed`; none runs longer than a cold start's 10 s init + 60 s (data) + 2 s
+      assert.equal(row.callsEndBy, lapsed + 10 + 60 + 2);
       // run B completes the version; version 2 still waits for run A's calls
       await step('sync_data', { ...k, target: 'data' }, RUN_B);
       await step(
@@ -124,7 +124,7 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
       assert.equal(row.result, 'FAILED');
       assert.deepEqual(row.syncStatus, { data: 'UNKNOWN', search: 'UNKNOWN' });
-      assert.ok(Number(row.callsEndBy) >= startBy + 60 + 2, `${String(row.callsEndBy)} < ${startBy + 62}`);
+      assert.ok(Number(row.callsEndBy) >= startBy + 10 + 60 + 2, `${String(row.callsEndBy)} < ${startBy + 72}`);
     });
   });
 
@@ -166,7 +166,7 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       assert.equal(row.result, 'FAILED');
       assert.equal(row.syncRunId, RUN_B, 'run B holds the sync and goes on to call the targets');
       assert.ok(
-        Number(row.callsEndBy) >= Number(row.syncCallsStartBy) + 60 + 2,
+        Number(row.callsEndBy) >= Number(row.syncCallsStartBy) + 10 + 60 + 2,
         `callsEndBy ${String(row.callsEndBy)} does not cover run B's calls (start by ${String(row.syncCallsStartBy)})`,
       );
       assert.deepEqual(row.syncStatus, { data: 'UNKNOWN', search: 'UNKNOWN' });
@@ -225,7 +225,7 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
       assert.equal(row.result, 'FAILED');
       assert.ok(
-        Number(row.callsEndBy) >= startByB + 60 + 2,
+        Number(row.callsEndBy) >= startByB + 10 + 60 + 2,
         `callsEndBy ${String(row.callsEndBy)} does not cover run B's calls (start by ${startByB})`,
       );
       assert.deepEqual(row.syncStatus, { data: 'UNKNOWN', search: 'UNKNOWN' }, 'what run B did is not known');
@@ -251,8 +251,33 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       assert.equal(row.result, 'FAILED');
       assert.deepEqual(row.syncStatus, { data: 'FINISHED', search: 'FAILED' });
       assert.ok(
-        Number(row.callsEndBy) >= lapsed + 60 + 2,
-        `callsEndBy ${String(row.callsEndBy)} lost run A's calls (until ${lapsed + 62})`,
+        Number(row.callsEndBy) >= lapsed + 10 + 60 + 2,
+        `callsEndBy ${String(row.callsEndBy)} lost run A's calls (until ${lapsed + 72})`,
+      );
+    });
+  });
+
+  describe('how long a call may run', () => {
+    it('counts a cold start’s init (up to 10 s, outside the function timeout) before the timeout', async () => {
+      const pk = uniq();
+      const k = await command(pk, 1);
+      await command(pk, 2);
+      await step('transform_data', k);
+      const before = Math.floor(Date.now() / 1000);
+      // the search call (30 s timeout) came back with a service error: it may have started just now, cold
+      await step('mark_failed', {
+        ...k,
+        targets: [{ target: 'data' }, { target: 'search' }],
+        sync: [
+          { target: 'data', status: 'FINISHED' },
+          { status: 'FAILED', error: 'Lambda.ServiceException: x', mayStillRun: true },
+        ],
+        error: { Error: 'SyncTargetFailed', Cause: '1 of 2 sync target(s) failed' },
+      });
+      const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
+      assert.ok(
+        Number(row.callsEndBy) >= before + 10 + 30 + 2,
+        `callsEndBy ${String(row.callsEndBy)}: a handler that starts after a 10 s init may run until ${before + 42}`,
       );
     });
   });
