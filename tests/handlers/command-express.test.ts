@@ -68,6 +68,29 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
     return { pk, sk };
   }
   const step = (state: string, input: unknown, runId = RUN_A) => commandStep(runEvent(state, input, runId) as never);
+  /** mark_failed's input after a Map whose data item finished and whose search item ended as `item`. */
+  const searchFailed = (k: { pk: string; sk: string }, item: Row) => ({
+    ...k,
+    targets: [{ target: 'data' }, { target: 'search' }],
+    sync: [{ target: 'data', status: 'FINISHED' }, item],
+    error: { Error: 'SyncTargetFailed', Cause: '1 of 2 sync target(s) failed' },
+  });
+
+  /** Version 1 whose run A's lease has lapsed and was taken over by run B (version 2 behind it). */
+  async function takenOver(): Promise<{ pk: string; k: { pk: string; sk: string }; lapsed: number }> {
+    const pk = uniq();
+    const k = await command(pk, 1);
+    await command(pk, 2, { taskToken: 'token-2', waitingSince: new Date().toISOString() });
+    const lapsed = Math.floor(Date.now() / 1000) - 5;
+    await putItem(env.tables.commands, {
+      ...(await getItem(env.tables.commands, k.pk, k.sk)),
+      syncStartedAt: new Date().toISOString(),
+      syncRunId: RUN_A,
+      syncCallsStartBy: lapsed,
+    });
+    await step('transform_data', k, RUN_B);
+    return { pk, k, lapsed };
+  }
 
   describe('the sync lease (transform_data)', () => {
     it('a second run of the same version holds off while the first may still call targets', async () => {
@@ -88,17 +111,7 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
     });
 
     it('takes a lapsed lease over and makes the successor wait out the old holder’s calls', async () => {
-      const pk = uniq();
-      const k = await command(pk, 1);
-      await command(pk, 2);
-      const lapsed = Math.floor(Date.now() / 1000) - 5;
-      await putItem(env.tables.commands, {
-        ...(await getItem(env.tables.commands, k.pk, k.sk)),
-        syncStartedAt: new Date().toISOString(),
-        syncRunId: RUN_A,
-        syncCallsStartBy: lapsed,
-      });
-      await step('transform_data', k, RUN_B);
+      const { pk, k, lapsed } = await takenOver();
       const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
       assert.equal(row.syncRunId, RUN_B);
       // run A's calls started before `lapsed`; none runs longer than a cold start's 10 s init + 60 s (data) + 2 s
@@ -173,21 +186,6 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       assert.equal((await evaluateVersion(pk, 'A', 2)).result, 1, 'version 2 waits');
     });
 
-    /** Version 1 whose run A's lease has lapsed and was taken over by run B (version 2 behind it). */
-    async function takenOver(): Promise<{ pk: string; k: { pk: string; sk: string }; lapsed: number }> {
-      const pk = uniq();
-      const k = await command(pk, 1);
-      await command(pk, 2, { taskToken: 'token-2', waitingSince: new Date().toISOString() });
-      const lapsed = Math.floor(Date.now() / 1000) - 5;
-      await putItem(env.tables.commands, {
-        ...(await getItem(env.tables.commands, k.pk, k.sk)),
-        syncStartedAt: new Date().toISOString(),
-        syncRunId: RUN_A,
-        syncCallsStartBy: lapsed,
-      });
-      await step('transform_data', k, RUN_B);
-      return { pk, k, lapsed };
-    }
     const allFinished = (k: { pk: string; sk: string }) => ({
       ...k,
       targets: [{ target: 'data' }, { target: 'search' }],
@@ -209,19 +207,7 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
     it('a taken-over holder’s late mark_failed makes the successor wait out the new holder’s calls', async () => {
       const { k } = await takenOver();
       const startByB = Number((await getItem(env.tables.commands, k.pk, k.sk))?.syncCallsStartBy);
-      await step(
-        'mark_failed',
-        {
-          ...k,
-          targets: [{ target: 'data' }, { target: 'search' }],
-          sync: [
-            { target: 'data', status: 'FINISHED' },
-            { status: 'FAILED', error: 'Error: boom' },
-          ],
-          error: { Error: 'SyncTargetFailed', Cause: '1 of 2 sync target(s) failed' },
-        },
-        RUN_A,
-      );
+      await step('mark_failed', searchFailed(k, { status: 'FAILED', error: 'Error: boom' }), RUN_A);
       const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
       assert.equal(row.result, 'FAILED');
       assert.ok(
@@ -236,15 +222,7 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       // run B's search call came back with a service error (30 s timeout): sooner than run A's data call (60 s)
       await step(
         'mark_failed',
-        {
-          ...k,
-          targets: [{ target: 'data' }, { target: 'search' }],
-          sync: [
-            { target: 'data', status: 'FINISHED' },
-            { status: 'FAILED', error: 'Lambda.ServiceException: x', mayStillRun: true },
-          ],
-          error: { Error: 'SyncTargetFailed', Cause: '1 of 2 sync target(s) failed' },
-        },
+        searchFailed(k, { status: 'FAILED', error: 'Lambda.ServiceException: x', mayStillRun: true }),
         RUN_B,
       );
       const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
@@ -265,15 +243,10 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       await step('transform_data', k);
       const before = Math.floor(Date.now() / 1000);
       // the search call (30 s timeout) came back with a service error: it may have started just now, cold
-      await step('mark_failed', {
-        ...k,
-        targets: [{ target: 'data' }, { target: 'search' }],
-        sync: [
-          { target: 'data', status: 'FINISHED' },
-          { status: 'FAILED', error: 'Lambda.ServiceException: x', mayStillRun: true },
-        ],
-        error: { Error: 'SyncTargetFailed', Cause: '1 of 2 sync target(s) failed' },
-      });
+      await step(
+        'mark_failed',
+        searchFailed(k, { status: 'FAILED', error: 'Lambda.ServiceException: x', mayStillRun: true }),
+      );
       const row = (await getItem(env.tables.commands, k.pk, k.sk))!;
       assert.ok(
         Number(row.callsEndBy) >= before + 10 + 30 + 2,
