@@ -43,29 +43,24 @@ const ARGS = {
  * The README's Python and Go examples (section "From Python, Go, .NET, Java and YAML") as the
  * engine hands their arguments to Construct, for a program in project `orders`, stack `prod`.
  */
+const README_GO_ARGS = {
+  deletionProtection: true,
+  protectData: true,
+  logRetentionDays: 90,
+  stateMachineLogLevel: 'ERROR',
+  command: {
+    syncMaxConcurrency: 5,
+    syncTargets: [{ name: 'search', functionName: 'orders-prod-search-indexer', timeoutSeconds: 30 }],
+  },
+};
 const README_LANGUAGE_ARGS: Record<string, Record<string, unknown>> = {
+  // The Python example also registers a task executor and tags.
   python: {
-    deletionProtection: true,
-    protectData: true,
-    logRetentionDays: 90,
-    stateMachineLogLevel: 'ERROR',
-    command: {
-      syncMaxConcurrency: 5,
-      syncTargets: [{ name: 'search', functionName: 'orders-prod-search-indexer', timeoutSeconds: 30 }],
-    },
+    ...README_GO_ARGS,
     task: { maxConcurrency: 4, executors: { invoice: 'orders-prod-invoice-executor' } },
     tags: { team: 'orders' },
   },
-  go: {
-    deletionProtection: true,
-    protectData: true,
-    logRetentionDays: 90,
-    stateMachineLogLevel: 'ERROR',
-    command: {
-      syncMaxConcurrency: 5,
-      syncTargets: [{ name: 'search', functionName: 'orders-prod-search-indexer', timeoutSeconds: 30 }],
-    },
-  },
+  go: README_GO_ARGS,
 };
 /** Maps keyed by the user (executors, tags) hold no argument names. */
 const USER_KEYED = new Set(['executors', 'tags']);
