@@ -1,6 +1,7 @@
 /**
- * The AWS limits every write respects (DESIGN.md section 5), and the checks that apply them
- * before anything is written: key sizes, DynamoDB item sizes, the budget of a command row.
+ * The AWS limits every write respects (README.md "What bad input gets", docs/architecture.md
+ * "Data model"), and the checks that apply them before anything is written: key sizes,
+ * DynamoDB item sizes, the budget of a command row.
  */
 import { NamedError } from './errors';
 import { subTaskSk } from './keys';

@@ -111,7 +111,12 @@ export type SyncTargetStatus = (typeof SyncTargetStatus)[keyof typeof SyncTarget
  * - `STANDARD`: the seed's shape, one STANDARD execution per version (every command in the
  *   execution history, at about ten times the price).
  */
-export const CommandPath = { EXPRESS: 'EXPRESS', STANDARD: 'STANDARD' } as const;
+export const CommandPath = {
+  /** One EXPRESS run per version, started by the stream router; a waiting version goes to the STANDARD command-wait machine. */
+  EXPRESS: 'EXPRESS',
+  /** The seed's shape: one STANDARD execution per version, every command in the execution history. */
+  STANDARD: 'STANDARD',
+} as const;
 export type CommandPath = (typeof CommandPath)[keyof typeof CommandPath];
 
 /**

@@ -208,4 +208,25 @@ describe('README code', () => {
       'README.md shows examples that differ from examples/: run `npx tsx scripts/readme-examples.ts --write`',
     );
   });
+
+  it('every Markdown file the sources and documents name exists in the repository (no DESIGN.md)', () => {
+    const dangling: string[] = [];
+    const visit = (file: string) => {
+      if (fs.statSync(file).isDirectory()) {
+        for (const entry of fs.readdirSync(file)) visit(path.join(file, entry));
+        return;
+      }
+      if (!/\.(ts|md)$/.test(file)) return;
+      const text = fs.readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?<![\w/.-])((?:\.{1,2}\/)?[\w./-]+\.md)\b/g)) {
+        const ref = m[1];
+        const from = ref.startsWith('.') ? path.dirname(file) : ROOT;
+        if (!fs.existsSync(path.resolve(from, ref))) dangling.push(`${path.relative(ROOT, file)}: ${ref}`);
+      }
+    };
+    for (const entry of ['core', 'handlers', 'components', 'client', 'scripts', 'examples', 'docs'])
+      visit(path.join(ROOT, entry));
+    for (const file of ['README.md', 'CHANGELOG.md', 'index.ts', 'program.ts']) visit(path.join(ROOT, file));
+    assert.deepEqual(dangling, []);
+  });
 });

@@ -147,6 +147,43 @@ describe('deriving the calls a handler makes from its reachable code', function 
       assert.equal(iam.verdicts.get(c)?.outcome, 'Allowed');
   });
 
+  it('derives the network-interface calls of every function in a VPC, on exactly its subnets and security groups', async () => {
+    const consumer = JUDGED_STACKS.find((s) => s.prefix === 'acme-orders');
+    assert.ok(consumer);
+    const { resources } = await consumer.synth();
+    const iam = await analyseStack(consumer.stack, resources, consumer.region, consumer.prefix);
+    const ec2 = `arn:aws:ec2:${consumer.region}:123456789012`;
+    for (const key of FUNCTION_KEYS) {
+      const role = `arn:aws:iam::123456789012:role/acme-orders-${key}-role`;
+      const creates = iam.calls
+        .filter((c) => 'role' in c.principal && c.principal.role === role && c.action === 'ec2:CreateNetworkInterface')
+        .map((c) => c.resource)
+        .sort();
+      assert.deepEqual(
+        creates,
+        [
+          `${ec2}:network-interface/sample`,
+          `${ec2}:security-group/sg-0c1d2e3f`,
+          `${ec2}:subnet/subnet-0a1b2c3d`,
+          `${ec2}:subnet/subnet-0e5f6a7b`,
+        ],
+        key,
+      );
+      // Another subnet of the account is not the function's to attach to.
+      const other = await iam.engine.check(
+        {
+          principal: { role },
+          action: 'ec2:CreateNetworkInterface',
+          resource: `${ec2}:subnet/subnet-0other`,
+          source: 'probe',
+        },
+        {},
+        false,
+      );
+      assert.notEqual(other.outcome, 'Allowed', key);
+    }
+  });
+
   it('turns a call added to a handler into a required grant, and the engine reports it missing', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iam-fixture-'));
     try {

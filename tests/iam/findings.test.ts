@@ -171,6 +171,144 @@ describe('the findings of the simulated IAM review, each reported when reintrodu
     });
   });
 
+  describe('the EXPRESS command path (the default): its grants reach exactly their principals', () => {
+    const ACCOUNT = '123456789012';
+    const machine = (name: string) => `arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:cqrs-dev-${name}`;
+    const stream = (table: string) => `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/cqrs-dev-${table}/stream/${SAMPLE}`;
+    const queue = (name: string) => `arn:aws:sqs:eu-west-1:${ACCOUNT}:cqrs-dev-${name}`;
+
+    /** Every role of the stack the engine lets make this call (identity and resource policies). */
+    async function allowedRoles(iam: StackIam, action: string, resource: string): Promise<string[]> {
+      const allowed: string[] = [];
+      for (const role of iam.model.roles) {
+        const call = { principal: { role: role.arn }, action, resource, source: 'probe' };
+        if ((await iam.engine.check(call, {}, false)).outcome === 'Allowed') allowed.push(role.name);
+      }
+      return allowed.sort();
+    }
+
+    it('each new call is allowed to its one caller and denied to every other role of the stack', async () => {
+      const expected: [string, string, string[]][] = [
+        // The router runs a version on the EXPRESS machine and hands a waiting one to command-wait.
+        ['states:StartSyncExecution', machine('command'), ['cqrs-dev-stream-router-role']],
+        ['states:StartExecution', machine('command-wait'), ['cqrs-dev-stream-router-role']],
+        // Nobody starts the EXPRESS machine asynchronously, nor command-wait synchronously.
+        ['states:StartExecution', machine('command'), []],
+        ['states:StartSyncExecution', machine('command-wait'), []],
+        // command-wait's run_command state runs the version through the router's code.
+        [
+          'lambda:InvokeFunction',
+          `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:cqrs-dev-stream-router`,
+          ['cqrs-dev-command-wait-sfn'],
+        ],
+        // The commands stream: polled by the router's mapping, read back by execution-watch after a failure.
+        ['dynamodb:GetRecords', stream('commands'), ['cqrs-dev-execution-watch-role', 'cqrs-dev-stream-router-role']],
+        [
+          'dynamodb:GetShardIterator',
+          stream('commands'),
+          ['cqrs-dev-execution-watch-role', 'cqrs-dev-stream-router-role'],
+        ],
+        // execution-watch reads no other stream.
+        ['dynamodb:GetRecords', stream('tasks'), ['cqrs-dev-stream-router-role']],
+        ['dynamodb:GetShardIterator', stream('import_tmp'), ['cqrs-dev-stream-router-role']],
+        // The command-stream-failures queue: filled by the router's on-failure destination, consumed by execution-watch.
+        ['sqs:SendMessage', queue('command-stream-failures'), ['cqrs-dev-stream-router-role']],
+        ['sqs:ReceiveMessage', queue('command-stream-failures'), ['cqrs-dev-execution-watch-role']],
+        ['sqs:DeleteMessage', queue('command-stream-failures'), ['cqrs-dev-execution-watch-role']],
+        ['sqs:SendMessage', queue('command-stream-failures-dlq'), []],
+        // An EXPRESS execution has no history to describe: nobody may ask for one.
+        ['states:DescribeExecution', `arn:aws:states:eu-west-1:${ACCOUNT}:execution:cqrs-dev-command:${SAMPLE}`, []],
+      ];
+      const actual: [string, string, string[]][] = [];
+      for (const [action, resource] of expected)
+        actual.push([action, resource, await allowedRoles(current, action, resource)]);
+      assert.deepEqual(actual, expected);
+    });
+
+    it('a router without StartSyncExecution cannot run a version; StartSyncExecution on every machine is reported', async () => {
+      const without = await rolePolicy('cqrs-stream-router-policy', (d) => {
+        d.Statement = d.Statement.filter((st) => st.Sid !== 'RunCommands');
+      });
+      assert.ok(
+        denied(without).some((c) =>
+          c.startsWith(
+            `cqrs-dev-stream-router-role states:StartSyncExecution ${machine('command')} → ImplicitlyDenied`,
+          ),
+        ),
+        denied(without).join('\n'),
+      );
+      const wider = await rolePolicy('cqrs-stream-router-policy', (d) => {
+        sid(d, 'RunCommands').Resource = [`arn:aws:states:eu-west-1:${ACCOUNT}:stateMachine:cqrs-dev-*`];
+      });
+      const findings = await grantFindings(wider);
+      for (const other of ['command-wait', 'task', 'import-csv', 'import-zip'])
+        assert.ok(
+          findings.some(
+            (m) =>
+              m.includes(`states:StartSyncExecution on`) &&
+              m.endsWith(`reaches ${machine(other)}, which this role never calls with it`),
+          ),
+          `${other}:\n${findings.join('\n')}`,
+        );
+    });
+
+    it('execution-watch without the commands stream cannot read a failed batch back; every stream of the stack is reported', async () => {
+      const without = await rolePolicy('cqrs-execution-watch-policy', (d) => {
+        d.Statement = d.Statement.filter((st) => st.Sid !== 'ReadCommandStream');
+      });
+      for (const action of ['dynamodb:GetShardIterator', 'dynamodb:GetRecords'])
+        assert.ok(
+          denied(without).some((c) =>
+            c.startsWith(`cqrs-dev-execution-watch-role ${action} ${stream('commands')} → ImplicitlyDenied`),
+          ),
+          action,
+        );
+      const wider = await rolePolicy('cqrs-execution-watch-policy', (d) => {
+        sid(d, 'ReadCommandStream').Resource = [`arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/cqrs-dev-*/stream/*`];
+      });
+      const findings = await grantFindings(wider);
+      for (const table of ['tasks', 'import_tmp'])
+        assert.ok(
+          findings.some((m) => m.includes('dynamodb:GetRecords on') && m.includes(`reaches ${stream(table)}`)),
+          `${table}:\n${findings.join('\n')}`,
+        );
+    });
+
+    it('the command-stream-failures queue: its sender and consumer need their grants; a grant on its DLQ is reported', async () => {
+      const noSend = await rolePolicy('cqrs-stream-router-policy', (d) => {
+        sid(d, 'StreamFailuresToDlq').Resource = [queue('stream-dlq')];
+      });
+      assert.ok(
+        denied(noSend).some((c) =>
+          c.startsWith(
+            `cqrs-dev-stream-router-role sqs:SendMessage ${queue('command-stream-failures')} → ImplicitlyDenied`,
+          ),
+        ),
+      );
+      const noReceive = await rolePolicy('cqrs-execution-watch-policy', (d) => {
+        sid(d, 'ConsumeQueue').Resource = [queue('execution-events')];
+      });
+      assert.ok(
+        denied(noReceive).some((c) =>
+          c.startsWith(
+            `cqrs-dev-execution-watch-role sqs:ReceiveMessage ${queue('command-stream-failures')} → ImplicitlyDenied`,
+          ),
+        ),
+      );
+      const dlq = await rolePolicy('cqrs-stream-router-policy', (d) => {
+        sid(d, 'StreamFailuresToDlq').Resource = [
+          ...asList(sid(d, 'StreamFailuresToDlq').Resource),
+          queue('command-stream-failures-dlq'),
+        ];
+      });
+      assert.ok(
+        (await grantFindings(dlq)).some((m) =>
+          m.includes(`sqs:SendMessage on ${queue('command-stream-failures-dlq')} is granted but no call needs it`),
+        ),
+      );
+    });
+  });
+
   it('TLS-only for four actions leaves the others open over plain HTTP', async () => {
     const iam = await analyseWith('aws:s3/bucketPolicy:BucketPolicy', 'cqrs-import-tls-only', (d) => {
       d.Statement[0].Action = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'];

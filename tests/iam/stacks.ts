@@ -10,7 +10,7 @@ export const CONSUMER_REGION = 'eu-central-1';
 export const SYNC_TARGET_ARN = 'arn:aws:lambda:eu-central-1:123456789012:function:search-indexer';
 export const EXECUTOR_ARN = 'arn:aws:lambda:eu-central-1:123456789012:function:invoice-executor';
 
-/** A platform team's stack: registered sync targets and task executors, access logging on. */
+/** A platform team's stack: registered sync targets and task executors, access logging on, handlers in a VPC. */
 function consumerProgram(): CqrsWorkflows {
   const provider = new aws.Provider('eu-central', { region: CONSUMER_REGION });
   return new CqrsWorkflows(
@@ -20,6 +20,7 @@ function consumerProgram(): CqrsWorkflows {
       command: { syncTargets: [{ name: 'search', functionArn: SYNC_TARGET_ARN, timeoutSeconds: 30 }] },
       task: { executors: { invoice: EXECUTOR_ARN } },
       import: { accessLogging: true },
+      vpc: { subnetIds: ['subnet-0a1b2c3d', 'subnet-0e5f6a7b'], securityGroupIds: ['sg-0c1d2e3f'] },
     },
     { providers: { aws: provider } },
   );
@@ -47,7 +48,7 @@ export const JUDGED_STACKS: JudgedStack[] = [
     machines: machineKeysFor(CommandPath.STANDARD),
   },
   {
-    label: 'consumer (sync target, task executor, access logging)',
+    label: 'consumer (sync target, task executor, access logging, VPC)',
     stack: 'staging',
     region: CONSUMER_REGION,
     prefix: 'acme-orders',

@@ -57,6 +57,123 @@ for (const variant of STACK_VARIANTS) {
   });
 }
 
+/**
+ * The pack judges what the EXPRESS command path adds, not only passes it: each of the dev
+ * stack's new resources broken one way is reported by the rule that guards it.
+ */
+describe('policy pack over the EXPRESS command path: each new resource, broken, is reported', () => {
+  let original: SynthResource[];
+  before(async () => {
+    const variant = STACK_VARIANTS.find((v) => v.label === 'dev');
+    assert.ok(variant);
+    const { resources, errors } = await synthVariant(variant);
+    assert.deepEqual(errors, []);
+    original = resources;
+  });
+
+  /** The violations of the dev stack with one resource's inputs changed, as `policy resource: message`. */
+  async function violationsWith(name: string, mutate: (inputs: Record<string, unknown>) => void): Promise<string[]> {
+    const resources = structuredClone(original);
+    const target = resources.find((r) => r.name === name);
+    assert.ok(target, name);
+    mutate(target.inputs);
+    const { violations } = await evaluatePolicies(asPolicyInput(resources), { config: packConfig('dev') });
+    return violations.map((v) => `${v.policy} ${v.resource.name}: ${v.message}`);
+  }
+  const definitionOf = (inputs: Record<string, unknown>) =>
+    JSON.parse(String(inputs.definition)) as { States: Record<string, Record<string, unknown>> };
+  const withDefinition = (
+    inputs: Record<string, unknown>,
+    change: (states: Record<string, Record<string, unknown>>) => void,
+  ) => {
+    const def = definitionOf(inputs);
+    change(def.States);
+    inputs.definition = JSON.stringify(def);
+  };
+
+  it('the EXPRESS command machine: logging off, or a level Step Functions does not know', async () => {
+    assert.equal(original.find((r) => r.name === 'cqrs-machines-command-state-machine')?.inputs.type, 'EXPRESS');
+    for (const level of ['OFF', 'DEBUG']) {
+      const found = await violationsWith('cqrs-machines-command-state-machine', (i) => {
+        i.loggingConfiguration = { ...(i.loggingConfiguration as object), level };
+      });
+      assert.equal(found.length, 1, found.join('\n'));
+      assert.match(found[0], /^sfn-logging-enabled cqrs-machines-command-state-machine: /);
+    }
+  });
+
+  it('the EXPRESS command machine: a callback Task (no EXPRESS machine can wait for a token)', async () => {
+    const found = await violationsWith('cqrs-machines-command-state-machine', (i) =>
+      withDefinition(i, (states) => {
+        states.check_version.Resource = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+        states.check_version.TimeoutSeconds = 60;
+      }),
+    );
+    assert.ok(
+      found.some((m) =>
+        /^sfn-express-no-wait-integrations cqrs-machines-command-state-machine: [\s\S]*"check_version"/.test(m),
+      ),
+      found.join('\n'),
+    );
+  });
+
+  it('command-wait: wait_prev_command without TimeoutSeconds, or with a heartbeat not below it', async () => {
+    const noTimeout = await violationsWith('cqrs-machines-command-wait-state-machine', (i) =>
+      withDefinition(i, (states) => {
+        delete states.wait_prev_command.TimeoutSeconds;
+      }),
+    );
+    assert.deepEqual(
+      noTimeout.map((m) => m.split(':')[0]),
+      ['sfn-task-token-timeout cqrs-machines-command-wait-state-machine'],
+    );
+    assert.match(noTimeout[0], /"wait_prev_command" has no TimeoutSeconds/);
+    const heartbeat = await violationsWith('cqrs-machines-command-wait-state-machine', (i) =>
+      withDefinition(i, (states) => {
+        states.wait_prev_command.HeartbeatSeconds = states.wait_prev_command.TimeoutSeconds;
+      }),
+    );
+    assert.equal(heartbeat.length, 1, heartbeat.join('\n'));
+    assert.match(heartbeat[0], /wait_prev_command" has HeartbeatSeconds 3600, not shorter than TimeoutSeconds 3600/);
+  });
+
+  it('the command-stream-failures queue: no redrive policy, no encryption', async () => {
+    const noRedrive = await violationsWith('cqrs-messaging-command-stream-failures', (i) => {
+      delete i.redrivePolicy;
+    });
+    assert.deepEqual(
+      noRedrive.map((m) => m.split(':')[0]),
+      ['sqs-queue-redrive-policy cqrs-messaging-command-stream-failures'],
+    );
+    for (const name of ['cqrs-messaging-command-stream-failures', 'cqrs-messaging-command-stream-failures-dlq']) {
+      const plain = await violationsWith(name, (i) => {
+        delete i.sqsManagedSseEnabled;
+      });
+      assert.deepEqual(
+        plain.map((m) => m.split(':')[0]),
+        [`sqs-queue-encrypted ${name}`],
+      );
+    }
+  });
+
+  it("the commands stream's mapping without its on-failure queue, and execution-watch's mapping of that queue without partial batch failures", async () => {
+    const noDestination = await violationsWith('cqrs-commands-stream', (i) => {
+      delete i.destinationConfig;
+    });
+    assert.deepEqual(
+      noDestination.map((m) => m.split(':')[0]),
+      ['stream-event-source-failure-handling cqrs-commands-stream'],
+    );
+    const wholeBatch = await violationsWith('cqrs-command-stream-failures-queue', (i) => {
+      delete i.functionResponseTypes;
+    });
+    assert.deepEqual(
+      wholeBatch.map((m) => m.split(':')[0]),
+      ['sqs-event-source-partial-batch-failures cqrs-command-stream-failures-queue'],
+    );
+  });
+});
+
 describe('npm run synth and the policy pack', () => {
   const tsx = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
   const outDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cqrs-synth-'));

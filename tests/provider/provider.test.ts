@@ -39,6 +39,47 @@ const ARGS = {
   tags: { team: 'orders' },
 };
 
+/**
+ * The README's Python and Go examples (section "From Python, Go, .NET, Java and YAML") as the
+ * engine hands their arguments to Construct, for a program in project `orders`, stack `prod`.
+ */
+const README_GO_ARGS = {
+  deletionProtection: true,
+  protectData: true,
+  logRetentionDays: 90,
+  stateMachineLogLevel: 'ERROR',
+  command: {
+    syncMaxConcurrency: 5,
+    syncTargets: [{ name: 'search', functionName: 'orders-prod-search-indexer', timeoutSeconds: 30 }],
+  },
+};
+const README_LANGUAGE_ARGS: Record<string, Record<string, unknown>> = {
+  // The Python example also registers a task executor and tags.
+  python: {
+    ...README_GO_ARGS,
+    task: { maxConcurrency: 4, executors: { invoice: 'orders-prod-invoice-executor' } },
+    tags: { team: 'orders' },
+  },
+  go: README_GO_ARGS,
+};
+/** Maps keyed by the user (executors, tags) hold no argument names. */
+const USER_KEYED = new Set(['executors', 'tags']);
+
+function argumentNames(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(argumentNames);
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => [k, ...(USER_KEYED.has(k) ? [] : argumentNames(v))]);
+}
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The README's code block in `language` (the one example of each). */
+function readmeBlock(language: string): string {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+  assert.equal(blocks.length, 1, `README has ${blocks.length} ${language} blocks`);
+  return blocks[0];
+}
+
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
 /** What identifies a registration and everything it asks for. */
@@ -86,6 +127,13 @@ describe('multi-language schema (Pulumi analyzer)', () => {
       (inferred.types['cqrs-workflows:index:LogLevel'] as { enum: { value: string }[] }).enum.map((e) => e.value),
       ['ALL', 'ERROR', 'FATAL'],
     );
+    const command = inferred.types['cqrs-workflows:index:CommandSettings'].properties ?? {};
+    assert.equal(command.path.$ref, '#/types/cqrs-workflows:index:CommandPath');
+    assert.deepEqual(
+      (inferred.types['cqrs-workflows:index:CommandPath'] as { enum: { value: string }[] }).enum.map((e) => e.value),
+      ['EXPRESS', 'STANDARD'],
+    );
+    assert.match(command.path.description ?? '', /Default: EXPRESS\./);
     for (const [name, type] of [
       ['command', 'CommandSettings'],
       ['task', 'TaskSettings'],
@@ -95,7 +143,6 @@ describe('multi-language schema (Pulumi analyzer)', () => {
       assert.equal(inputs[name].$ref, `#/types/cqrs-workflows:index:${type}`, name);
     for (const name of ['logRetentionDays', 'maxReceiveCount', 'lambdaMemoryMb', 'streamMaxRetryAttempts'])
       assert.equal(inputs[name].type, 'integer', name);
-    const command = inferred.types['cqrs-workflows:index:CommandSettings'].properties ?? {};
     for (const name of [
       'waitTimeoutSeconds',
       'waitHeartbeatSeconds',
@@ -111,6 +158,15 @@ describe('multi-language schema (Pulumi analyzer)', () => {
     // Internals are not outputs.
     for (const hidden of ['tables', 'bucket', 'messaging', 'functions', 'machines'])
       assert.ok(!(hidden in r.properties), hidden);
+  });
+
+  it('describes every value of every enum (SDKs show it on the generated constants)', () => {
+    const undocumented = Object.entries(inferred.types).flatMap(([token, t]) =>
+      ((t as { enum?: { value: string; description?: string }[] }).enum ?? [])
+        .filter((e) => !e.description?.trim())
+        .map((e) => `${token} ${e.value}`),
+    );
+    assert.deepEqual(undocumented, []);
   });
 
   it('carries a description with its default into every input, and no number that is not documented as such', () => {
@@ -170,6 +226,60 @@ describe('CqrsWorkflows constructed through the provider (as another language wo
       importTmp: 'acme-orders-import_tmp',
     });
   });
+
+  it('takes command.path as the plain string another language sends (STANDARD: no command-wait machine)', async () => {
+    const args = { ...ARGS, command: { ...ARGS.command, path: 'STANDARD' } };
+    const viaProvider = await synthProgram(
+      'prod',
+      () => void new CqrsWorkflowsProvider().construct('orders', TOKEN, args, {}),
+      { config: { 'aws:region': REGION } },
+    );
+    assert.deepEqual(viaProvider.errors, []);
+    const machines = viaProvider.resources
+      .filter((r) => r.type === 'aws:sfn/stateMachine:StateMachine')
+      .map((r) => `${String(r.inputs.name)} ${String(r.inputs.type)}`)
+      .sort();
+    assert.deepEqual(machines, [
+      'acme-orders-command STANDARD',
+      'acme-orders-import-csv STANDARD',
+      'acme-orders-import-zip STANDARD',
+      'acme-orders-task STANDARD',
+    ]);
+  });
+
+  // No Pulumi CLI here to generate the Python and Go SDKs: the README's examples are
+  // transcribed to the plain inputs the engine hands Construct, and every argument of the
+  // transcription must be spelled in the README block (snake_case / PascalCase) and back.
+  for (const [language, args] of Object.entries(README_LANGUAGE_ARGS)) {
+    it(`constructs the README's ${language} example (default command path) and the README shows exactly its arguments`, async () => {
+      const block = readmeBlock(language);
+      const spelled = (name: string) =>
+        language === 'python' ? snakeCase(name) : name[0].toUpperCase() + name.slice(1);
+      const written = new Set(
+        [...block.matchAll(language === 'python' ? /\b([a-z_]+)=(?!=)/g : /\b([A-Z]\w*):\s/g)].map((m) => m[1]),
+      );
+      const transcribed = new Set(argumentNames(args).map(spelled));
+      assert.deepEqual(
+        [...written].sort(),
+        [...transcribed].sort(),
+        `the ${language} block and its transcription differ`,
+      );
+      const construct = await synthProgram(
+        'prod',
+        () => void new CqrsWorkflowsProvider().construct('orders', TOKEN, args, {}),
+        { config: { 'aws:region': REGION } },
+      );
+      assert.deepEqual(
+        construct.errors.map((e) => e.message),
+        [],
+      );
+      const command = construct.resources.find(
+        (r) => r.type === 'aws:sfn/stateMachine:StateMachine' && r.inputs.name === 'orders-prod-command',
+      );
+      assert.equal(command?.inputs.type, 'EXPRESS');
+      assert.match(String(command?.inputs.definition), /"sync_search"/);
+    });
+  }
 
   it('refuses a type it does not provide', async () => {
     const provider = new CqrsWorkflowsProvider();
