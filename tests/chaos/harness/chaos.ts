@@ -93,8 +93,13 @@ export interface ChaosOptions {
   invoke: { throttle: number; lostResponse: number };
   /** Per SendTask* call. */
   sendTaskThrottle: number;
-  /** Per command / task execution: stopped (StopExecution) after a random delay up to `stopWithinMs`. */
-  stop: { commands: number; tasks: number; withinMs: number };
+  /**
+   * Per command / task execution: stopped (StopExecution) after a random delay up to `withinMs`.
+   * `duringSync`, per consumer target call: the execution running that version (if it can be
+   * stopped) is stopped as the call starts, and the call runs on until its function's timeout —
+   * the case where a successor could overtake a call its predecessor left running.
+   */
+  stop: { commands: number; tasks: number; withinMs: number; duringSync: number };
   /** Per stream record / execution event: delivered twice. */
   duplicate: number;
   /**
@@ -173,8 +178,9 @@ export async function runChaos(
           input.sk,
           nthCall(`${t.name}|${input.sk}|${(event as { input: { pk: string } }).input.pk}`),
         );
+        const stopped = rnd.chance(options.stop.duringSync) && stopVersionRunning(input.sk, event);
         // mostly quick, sometimes slower than the function's timeout (the runtime stops it)
-        await sleep(rnd.chance(0.08) ? t.timeoutSeconds * 1000 + 500 : rnd.int(0, 600));
+        await sleep(stopped || rnd.chance(0.08) ? t.timeoutSeconds * 1000 + 500 : rnd.int(0, 600));
         if (currentInvocation()?.dead) return undefined; // stopped by its timeout meanwhile
         if (rnd.chance(options.targetFailure)) throw lambdaError('TargetRejected', `${t.name} rejected ${input.sk}`);
         return { ok: true };
@@ -237,6 +243,19 @@ export async function runChaos(
     { streamMaxRetryAttempts: options.streamMaxRetryAttempts, stable },
   );
   const { engine, runtime } = stack;
+  /** Stops the stoppable command execution running this version, if there is one. */
+  function stopVersionRunning(sk: string, event: unknown): boolean {
+    const pk = (event as { input: { pk: string } }).input.pk;
+    for (const e of engine.running()) {
+      if (!path.stoppable.commands.includes(e.machineArn)) continue;
+      const input = JSON.parse(e.input) as { pk?: string; sk?: string };
+      if (input.pk === pk && input.sk === sk && engine.stop(e.machineArn, e.name)) {
+        bump('stopped during a sync call');
+        return true;
+      }
+    }
+    return false;
+  }
   const bump = (k: string, by = 1) => stack.bump(k, by);
 
   // ---- DynamoDB faults on the handlers' client
