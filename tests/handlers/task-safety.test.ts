@@ -11,6 +11,7 @@ import { createTask } from '../../client';
 import { BUCKET, getItem, queryPk, stepEvent, uniq, useHandlerEnv } from './_support/env';
 import { S3Client } from '@aws-sdk/client-s3';
 import { insertRecord } from './_support/stream-records';
+import { until } from './_support/wait';
 
 describe('task safety (DynamoDB Local)', function () {
   this.timeout(60000);
@@ -60,13 +61,15 @@ describe('task safety (DynamoDB Local)', function () {
     });
     const input = env.mocks.started[0].input as { pk: string; sk: string; subTasks: Array<Record<string, unknown>> };
     const iterators: Array<Promise<unknown>> = [];
+    const status = async (i: number) =>
+      (await getItem(env.tables.tasks, String(input.subTasks[i].pk), String(input.subTasks[i].sk)))?.status;
     iterators.push(taskStep(stepEvent('iterator', input.subTasks[0]))); // PROCESSING, blocked
-    await new Promise((r) => setTimeout(r, 300));
+    await until('sub-task 0 to be PROCESSING', async () => (await status(0)) === 'PROCESSING');
     // the iterator of sub-task 1 moves CREATED → PROCESSING right after finalize read it as CREATED
     finalizeHooks.afterSubTasksRead = async () => {
       delete finalizeHooks.afterSubTasksRead;
       iterators.push(taskStep(stepEvent('iterator', input.subTasks[1])));
-      await new Promise((r) => setTimeout(r, 300));
+      await until('sub-task 1 to be PROCESSING', async () => (await status(1)) === 'PROCESSING');
     };
     await taskStep(stepEvent('finalize_task', { ...input, error: { Error: 'States.Timeout', Cause: 'stopped' } }));
     open(); // the still-running iterator of sub-task 0 now ends
