@@ -124,6 +124,8 @@ export class CsvParser {
   private recStart = 0;
   private recLine = 1;
   private rawParts: Buffer[] = [];
+  /** Bytes in rawParts. */
+  private rawKept = 0;
   private rawLen = 0;
   /** Index in the current chunk where the record's raw bytes continue; -1: not collecting. */
   private rawFrom = -1;
@@ -194,13 +196,18 @@ export class CsvParser {
   }
 
   private keepRaw(buf: Buffer, upTo: number): void {
-    if (this.rawFrom >= 0 && upTo > this.rawFrom) this.rawParts.push(buf.subarray(this.rawFrom, upTo));
+    // the rest of a line being skipped is kept only for the error item (RAW_KEPT_BYTES)
+    const end = this.state === 'skip' ? Math.min(upTo, this.rawFrom + RAW_KEPT_BYTES - this.rawKept) : upTo;
+    if (this.rawFrom >= 0 && end > this.rawFrom) {
+      this.rawParts.push(buf.subarray(this.rawFrom, end));
+      this.rawKept += end - this.rawFrom;
+    }
     this.rawFrom = -1;
   }
 
   private scan(buf: Buffer): { replay: Buffer; resumeAt: number } | undefined {
     const inRecord = this.recOpen && this.state !== 'skip';
-    this.rawFrom = inRecord ? 0 : -1;
+    this.rawFrom = this.recOpen ? 0 : -1;
     this.segStart = inRecord && (this.state === 'unquoted' || this.state === 'quoted') ? 0 : -1;
     for (let i = 0; i < buf.length; i++) {
       const b = buf[i];
@@ -211,6 +218,7 @@ export class CsvParser {
       this.prevWasLineEnd = b === CR || b === LF;
       if (this.state === 'skip') {
         if (lineEnd) {
+          this.keepRaw(buf, i);
           this.line++;
           this.finishSkipped();
         }
@@ -262,6 +270,7 @@ export class CsvParser {
             this.keepRaw(buf, i + 1);
             this.fail(
               `a quote inside an unquoted field at line ${this.line}, byte offset ${at} (quote the field and double the quote)`,
+              i + 1,
             );
           }
           break;
@@ -293,13 +302,13 @@ export class CsvParser {
               );
               if (replay) return { replay, resumeAt: i + 1 };
             }
-            this.fail(`unexpected character after the closing quote at line ${this.line}, byte offset ${at}`);
+            this.fail(`unexpected character after the closing quote at line ${this.line}, byte offset ${at}`, i + 1);
           }
           break;
       }
     }
     // the chunk ends inside a record: keep what was read of it
-    if (this.recOpen && this.state !== 'skip') {
+    if (this.recOpen) {
       this.keepRaw(buf, buf.length);
       this.pushSegment(buf, buf.length);
     }
@@ -381,6 +390,7 @@ export class CsvParser {
   private resetRecord(): void {
     this.recOpen = false;
     this.rawParts = [];
+    this.rawKept = 0;
     this.rawLen = 0;
     this.rawFrom = -1;
     this.fields = [];
@@ -390,11 +400,14 @@ export class CsvParser {
     this.state = 'field';
   }
 
-  /** The record breaks a rule: skip to the end of the physical line, then report it. */
-  private fail(reason: string): void {
+  /**
+   * The record breaks a rule: skip to the end of the physical line, then report it. `rawFrom`:
+   * where in the current chunk the rest of the line starts, kept (bounded) for the error item.
+   */
+  private fail(reason: string, rawFrom = -1): void {
     this.problem = reason;
     this.state = 'skip';
-    this.rawFrom = -1;
+    this.rawFrom = rawFrom;
     this.segStart = -1;
   }
 

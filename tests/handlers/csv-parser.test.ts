@@ -99,6 +99,18 @@ describe('CSV reader (issue 9 item 4)', () => {
     ]);
   });
 
+  it('a failed row keeps its whole record as written (up to 2,000 bytes), not only the bytes up to the problem, whatever the chunks', () => {
+    const csv = 'pk,code,size\r\nT,A,5" screen,x\r\nT,B,"7"x tail\nT,C,ok\n' + `T,D,a"${'z'.repeat(3000)}\nT,E,ok\n`;
+    for (const chunks of [undefined, [1], [7, 3]]) {
+      const items = parse(csv, chunks).filter((i) => i.kind === 'row-invalid');
+      assert.deepEqual(
+        items.map((i) => i.raw),
+        ['T,A,5" screen,x', 'T,B,"7"x tail', `T,D,a"${'z'.repeat(2000 - 6)}`],
+        String(chunks),
+      );
+    }
+  });
+
   it('a quote closed lines later by another stray quote fails only its own line; the lines in between are read as rows', () => {
     const items = rows(parse('pk,code,name\nT,A,"oops\nT,B,fine\r\nT,C,"also fine"\n'));
     assert.deepEqual(items, [
