@@ -20,7 +20,9 @@ import {
   QUEUE_CONSUMERS,
   functionSpecs,
   machineKeysFor,
+  machineName as machineNameOf,
   machineType,
+  retiredCommandMachineName,
   type FunctionKey,
   type MachineKey,
 } from './function-catalog';
@@ -397,20 +399,24 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       child,
     );
 
-    const functionName = (key: FunctionKey) => physicalName(prefix, key, 'lambdaFunction');
-    const machineName = (key: MachineKey) => physicalName(prefix, key, 'stateMachine');
-    const functionArns = Object.fromEntries(
-      FUNCTION_KEYS.map((k) => [k, arnContext.apply((c) => arns.lambda(c, functionName(k)))]),
-    ) as Record<FunctionKey, pulumi.Output<string>>;
-    const machineArns = Object.fromEntries(
-      MACHINE_KEYS.map((k) => [k, arnContext.apply((c) => arns.stateMachine(c, machineName(k)))]),
-    ) as Record<MachineKey, pulumi.Output<string>>;
     const commandPath = args.command?.path ?? CommandPath.EXPRESS;
     if (!Object.values(CommandPath).includes(commandPath))
       throw new Error(
         `${label}: command.path must be one of ${Object.values(CommandPath).join(', ')}, got ${JSON.stringify(commandPath)}`,
       );
     const machineKeys = machineKeysFor(commandPath);
+    const functionName = (key: FunctionKey) => physicalName(prefix, key, 'lambdaFunction');
+    const machineName = (key: MachineKey) => physicalName(prefix, machineNameOf(key, commandPath), 'stateMachine');
+    const functionArns = Object.fromEntries(
+      FUNCTION_KEYS.map((k) => [k, arnContext.apply((c) => arns.lambda(c, functionName(k)))]),
+    ) as Record<FunctionKey, pulumi.Output<string>>;
+    const machineArns = Object.fromEntries(
+      MACHINE_KEYS.map((k) => [k, arnContext.apply((c) => arns.stateMachine(c, machineName(k)))]),
+    ) as Record<MachineKey, pulumi.Output<string>>;
+    // Deleted by a commandPath switch while its executions may still run; they are followed to their end.
+    const retiredCommandMachineArn = arnContext.apply((c) =>
+      arns.stateMachine(c, physicalName(prefix, retiredCommandMachineName(commandPath), 'stateMachine')),
+    );
 
     const syncTargets = (args.command?.syncTargets ?? []).map((t, i) => {
       const where = `${label}: command.syncTargets[${i}] (${JSON.stringify(t.name)})`;
@@ -442,6 +448,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       alarmTopicArn: messaging.alarmTopic.arn,
       alarmKeyArn: messaging.alarmKey.arn,
       machineArns,
+      retiredCommandMachineArn,
       commandPath,
       syncTargets,
       taskExecutors,
@@ -561,10 +568,15 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
       `${name}-execution-events`,
       {
         prefix,
-        // EXPRESS executions emit no status events: their callers watch them
-        stateMachineArns: machineKeys
-          .filter((k) => machineType(k, commandPath) === 'STANDARD')
-          .map((k) => machineArns[k]),
+        // EXPRESS executions emit no status events: their callers watch them. The retired command
+        // machine makes the watched set the same on both paths: a switch leaves the rule alone,
+        // and the executions the switch ends still reach execution-watch.
+        stateMachineArns: pulumi
+          .all([
+            ...machineKeys.filter((k) => machineType(k, commandPath) === 'STANDARD').map((k) => machineArns[k]),
+            retiredCommandMachineArn,
+          ])
+          .apply((watched) => [...watched].sort()),
         queue: messaging.executionEvents.queue,
         dlq: messaging.executionEvents.dlq,
         tags: args.tags,

@@ -8,7 +8,7 @@ export const ENDED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export interface ExecutionEventRuleArgs {
   prefix: string;
   /** The state machines to watch (ARNs built from names). */
-  stateMachineArns: pulumi.Input<string>[];
+  stateMachineArns: pulumi.Input<pulumi.Input<string>[]>;
   /** Where the events go; its consumer closes what the execution left open. */
   queue: aws.sqs.Queue;
   /** Where EventBridge puts events it could not deliver. */

@@ -25,6 +25,39 @@ export function machineType(key: MachineKey, path: CommandPath): 'STANDARD' | 'E
   return key === 'command' && path === CommandPath.EXPRESS ? 'EXPRESS' : 'STANDARD';
 }
 
+/**
+ * A machine's name after the prefix. The command machine's follows its type (`command`
+ * STANDARD, as in 0.1; `command-express` EXPRESS): Step Functions cannot change a machine's
+ * type, so a `commandPath` switch replaces it, and under a second name Pulumi creates the new
+ * machine (with its own role, log group and alarms), repoints the functions and only then
+ * deletes the old one, instead of failing on a name that is still taken.
+ */
+export function machineName(key: MachineKey, path: CommandPath): string {
+  return key === 'command' && machineType(key, path) === 'EXPRESS' ? 'command-express' : key;
+}
+
+/** The other command path. */
+export function otherCommandPath(path: CommandPath): CommandPath {
+  return path === CommandPath.EXPRESS ? CommandPath.STANDARD : CommandPath.EXPRESS;
+}
+
+/**
+ * The STANDARD machine on which the other command path runs versions (this stack on the
+ * EXPRESS path: the STANDARD path's `command`; on the STANDARD path: `command-wait`), by its
+ * name after the prefix. A `commandPath` switch deletes it while executions of it may still run:
+ * Step Functions ends them FAILED (States.Runtime) at their next transition, and the
+ * execution-events rule and execution-watch keep following it so their versions still end.
+ */
+export function retiredCommandMachineName(path: CommandPath): string {
+  const other = otherCommandPath(path);
+  const current = new Set(machineKeysFor(path).map((k) => machineName(k, path)));
+  const retired = machineKeysFor(other).filter(
+    (k) => k.startsWith('command') && machineType(k, other) === 'STANDARD' && !current.has(machineName(k, other)),
+  );
+  if (retired.length !== 1) throw new Error(`expected one retired command machine on the ${path} path`);
+  return machineName(retired[0], other);
+}
+
 /** Timeouts in seconds; queue visibility timeouts are derived from the consumers' (6×). */
 export const FUNCTION_TIMEOUTS: Record<FunctionKey, number> = {
   'command-step': 60,
@@ -55,6 +88,8 @@ export interface CatalogContext {
   alarmTopicArn: pulumi.Input<string>;
   alarmKeyArn: pulumi.Input<string>;
   machineArns: Record<MachineKey, pulumi.Input<string>>;
+  /** ARN of the machine {@link retiredCommandMachineName} names: execution-watch still ends its executions' versions. */
+  retiredCommandMachineArn: pulumi.Input<string>;
   /** Which machines run a command version. */
   commandPath: CommandPath;
   syncTargets: { name: string; functionArn: pulumi.Input<string>; timeoutSeconds?: pulumi.Input<number> }[];
@@ -329,6 +364,8 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
         IMPORT_CSV_STATE_MACHINE_ARN: c.machineArns['import-csv'],
         IMPORT_ZIP_STATE_MACHINE_ARN: c.machineArns['import-zip'],
         ...commandPathEnv,
+        // a commandPath switch deletes this machine; its executions still end (FAILED) afterwards
+        RETIRED_COMMAND_STATE_MACHINE_ARN: c.retiredCommandMachineArn,
         // mark_failed of a version stopped during its sync: which targets, how long their calls may run
         SYNC_TARGETS: JSON.stringify(c.syncTargets.map((t) => t.name)),
         SYNC_CALL_TIMEOUTS: syncCallTimeouts(c),
@@ -348,7 +385,9 @@ export function functionSpecs(c: CatalogContext): Record<FunctionKey, FunctionSp
           // EventBridge leaves out inputs over its size limit; the execution still has it.
           Sid: 'ReadExecutionInput',
           Action: ['states:DescribeExecution'],
-          Resource: standardMachines.map((m) => pulumi.output(c.machineArns[m]).apply(executionsOf)),
+          Resource: [...standardMachines.map((m) => c.machineArns[m]), c.retiredCommandMachineArn].map((arn) =>
+            pulumi.output(arn).apply(executionsOf),
+          ),
         },
         {
           // the records of a commands stream batch the router gave up on (its on-failure record names them)

@@ -10,7 +10,7 @@ import { optionalEnv, type EnvName } from '../shared/env';
 import { describeError, NamedError, truncate } from '../../core/errors';
 import { log } from '../shared/log';
 import { publishAlarm } from '../shared/notify';
-import { CommandResult, ImportRowType, isTerminal, TaskRowType } from '../../core/status';
+import { CommandPath, CommandResult, ImportRowType, isTerminal, TaskRowType } from '../../core/status';
 import type { BatchResponse, SqsEvent, SqsRecord } from '../shared/stream';
 import { isRecord, type CaughtError, type Key, type StepEvent } from '../../core/types';
 import { finalizeTask } from '../task/finalize';
@@ -90,7 +90,7 @@ export class UnknownStateMachineError extends NamedError {
   constructor(readonly stateMachineArn: string) {
     super(
       'UnknownStateMachine',
-      `state machine ${stateMachineArn} is none of COMMAND_STATE_MACHINE_ARN, COMMAND_WAIT_STATE_MACHINE_ARN, TASK_STATE_MACHINE_ARN, IMPORT_CSV_STATE_MACHINE_ARN, IMPORT_ZIP_STATE_MACHINE_ARN`,
+      `state machine ${stateMachineArn} is none of COMMAND_STATE_MACHINE_ARN, COMMAND_WAIT_STATE_MACHINE_ARN, RETIRED_COMMAND_STATE_MACHINE_ARN, TASK_STATE_MACHINE_ARN, IMPORT_CSV_STATE_MACHINE_ARN, IMPORT_ZIP_STATE_MACHINE_ARN`,
     );
   }
 }
@@ -137,11 +137,20 @@ export function parseExecutionEvent(value: unknown): ExecutionStatusEvent {
   return { 'detail-type': EXECUTION_STATUS_CHANGE, source: STATES_SOURCE, detail };
 }
 
-/** Which machine an execution belongs to (exact match on the env ARNs); unknown → UnknownStateMachineError. */
+/**
+ * Which machine an execution belongs to (exact match on the env ARNs); unknown →
+ * UnknownStateMachineError. RETIRED_COMMAND_STATE_MACHINE_ARN is the STANDARD machine the other
+ * command path runs versions on (EXPRESS path: the STANDARD `command`; STANDARD path:
+ * `command-wait`): a commandPath switch deletes it, and Step Functions then ends its running
+ * executions FAILED (States.Runtime) at their next transition, after this function already
+ * serves the new path. Their versions are failed like any other command execution's.
+ */
 export function machineOf(stateMachineArn: string): WatchedMachine {
   for (const [machine, env] of MACHINE_ENV) {
     if (optionalEnv(env) === stateMachineArn) return machine;
   }
+  if (optionalEnv('RETIRED_COMMAND_STATE_MACHINE_ARN') === stateMachineArn)
+    return optionalEnv('COMMAND_PATH') === CommandPath.EXPRESS ? 'command' : 'command-wait';
   throw new UnknownStateMachineError(stateMachineArn);
 }
 

@@ -269,6 +269,96 @@ describe('execution-watch (DynamoDB Local)', function () {
     });
   });
 
+  describe('the command machine a commandPath switch deleted', () => {
+    const call = (state: string, input: Row, taskToken?: string) =>
+      commandStep(stepEvent(state, input, { taskToken })) as Promise<Row>;
+    const WAIT_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:cqrs-test-command-wait';
+    const EXPRESS_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:cqrs-test-command-express';
+    const DELETED = 'State machine cqrs-test-command has been deleted.';
+
+    /** The environment of execution-watch on `path`, for the duration of `body`. */
+    async function onPath(path: 'EXPRESS' | 'STANDARD', body: () => Promise<void>): Promise<void> {
+      const names = ['COMMAND_PATH', 'COMMAND_STATE_MACHINE_ARN', 'COMMAND_WAIT_STATE_MACHINE_ARN'] as const;
+      const saved = [...names, 'RETIRED_COMMAND_STATE_MACHINE_ARN'].map((n) => [n, process.env[n]] as const);
+      Object.assign(
+        process.env,
+        path === 'EXPRESS'
+          ? {
+              COMMAND_PATH: 'EXPRESS',
+              COMMAND_STATE_MACHINE_ARN: EXPRESS_ARN,
+              COMMAND_WAIT_STATE_MACHINE_ARN: WAIT_ARN,
+              RETIRED_COMMAND_STATE_MACHINE_ARN: ARN.command,
+            }
+          : {
+              COMMAND_PATH: 'STANDARD',
+              COMMAND_STATE_MACHINE_ARN: ARN.command,
+              RETIRED_COMMAND_STATE_MACHINE_ARN: WAIT_ARN,
+            },
+      );
+      if (path === 'STANDARD') delete process.env.COMMAND_WAIT_STATE_MACHINE_ARN;
+      try {
+        await body();
+      } finally {
+        for (const [n, v] of saved) {
+          if (v === undefined) delete process.env[n];
+          else process.env[n] = v;
+        }
+      }
+    }
+
+    it('upgraded to EXPRESS: an execution of the deleted STANDARD machine ends FAILED → its version FAILED with the reason, the version waiting on it released', async () => {
+      await onPath('EXPRESS', async () => {
+        const pk = uniq();
+        await putItem(env.tables.commands, { pk, sk: 'A@1', code: 'A', version: 1, attributes: { v: 1 } });
+        await putItem(env.tables.commands, { pk, sk: 'A@2', code: 'A', version: 2, attributes: { v: 2 } });
+        // A@2 arrived after the switch: it waits in command-wait for A@1, which the old machine ran
+        await call('wait_prev_command', { pk, sk: 'A@2', result: 1, waited: true }, 'token-2');
+        const event = statusEvent(
+          ARN.command,
+          'commands-A-1',
+          'FAILED',
+          { pk, sk: 'A@1' },
+          { error: 'States.Runtime', cause: DELETED },
+        );
+        assert.equal(machineOf(ARN.command), 'command');
+        assert.deepEqual((await executionWatchHandler(sqs(['r1', event]))).batchItemFailures, []);
+
+        const n = (await getItem(env.tables.commands, pk, 'A@1'))!;
+        assert.equal(n.result, 'FAILED');
+        assert.match(
+          String(n.failedReason),
+          /ExecutionFailed: execution commands-A-1 of the command machine ended FAILED: States\.Runtime \(State machine cqrs-test-command has been deleted\.\)/,
+        );
+        const sent = env.mocks.sfn.commandCalls(SendTaskSuccessCommand);
+        assert.deepEqual(
+          sent.map((c) => c.args[0].input.taskToken),
+          ['token-2'],
+        );
+        assert.equal((await getItem(env.tables.commands, pk, 'A@2'))!.resumedBy, 'mark_failed:1');
+      });
+    });
+
+    it('switched to STANDARD: an execution of the deleted command-wait machine ends FAILED → its version FAILED; without the retired ARN the event would be refused', async () => {
+      await onPath('STANDARD', async () => {
+        const pk = uniq();
+        await putItem(env.tables.commands, { pk, sk: 'A@1', code: 'A', version: 1, attributes: { v: 1 } });
+        const event = statusEvent(
+          WAIT_ARN,
+          'commands-A-1',
+          'FAILED',
+          { pk, sk: 'A@1' },
+          { error: 'States.Runtime', cause: DELETED },
+        );
+        assert.equal(machineOf(WAIT_ARN), 'command-wait');
+        const out = await handleExecutionEvent(event);
+        assert.equal(out.kind, 'failed');
+        assert.equal((await getItem(env.tables.commands, pk, 'A@1'))!.result, 'FAILED');
+        delete process.env.RETIRED_COMMAND_STATE_MACHINE_ARN;
+        assert.throws(() => machineOf(WAIT_ARN), UnknownStateMachineError);
+      });
+    });
+  });
+
   describe('import machines', () => {
     const CSV = ['pk,code,name', 'T1,A,alpha', 'T1,B,beta', 'T1,C,gamma', 'T1,D,delta', 'T1,E,eps'].join('\n');
 

@@ -20,7 +20,9 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
   describe(`state machines of stack ${stack}`, () => {
     let resources: SynthResource[];
     const prefix = `cqrs-${stack}`;
-    const arn = (m: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:${prefix}-${m}`;
+    // the EXPRESS command machine's name differs from the STANDARD path's (`<prefix>-command`)
+    const nameOf = (m: string) => `${prefix}-${m === 'command' ? 'command-express' : m}`;
+    const arn = (m: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:${nameOf(m)}`;
     const fn = (f: string) => `arn:aws:lambda:eu-west-1:123456789012:function:${prefix}-${f}`;
     const statements = (machine: string): Statement[] =>
       (
@@ -41,7 +43,7 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
     it("are explicitly named, traced, and log to their own log group with the stack's level; only the command machine is EXPRESS", () => {
       for (const m of MACHINE_KEYS) {
         const sm = byName(resources, T.stateMachine, `cqrs-machines-${m}-state-machine`);
-        assert.equal(sm.inputs.name, `${prefix}-${m}`);
+        assert.equal(sm.inputs.name, nameOf(m));
         assert.equal(sm.inputs.type, m === 'command' ? 'EXPRESS' : 'STANDARD', m);
         assert.deepEqual(sm.inputs.tracingConfiguration, { enabled: true });
         const logging = sm.inputs.loggingConfiguration as {
@@ -52,11 +54,11 @@ for (const [stack, expected] of Object.entries(EXPECTED)) {
         assert.equal(logging.level, expected.level);
         assert.equal(logging.includeExecutionData, expected.includeExecutionData);
         const logs = byName(resources, T.logGroup, `cqrs-machines-${m}-logs`);
-        assert.equal(logs.inputs.name, `/aws/vendedlogs/states/${prefix}-${m}`);
+        assert.equal(logs.inputs.name, `/aws/vendedlogs/states/${nameOf(m)}`);
         assert.equal(logs.inputs.retentionInDays, expected.retention);
         assert.match(
           logging.logDestination,
-          new RegExp(`log-group:/aws/vendedlogs/states/${prefix}-${m}:\\*$|/aws/vendedlogs/states/${prefix}-${m}:\\*$`),
+          new RegExp(`log-group:/aws/vendedlogs/states/${nameOf(m)}:\\*$|/aws/vendedlogs/states/${nameOf(m)}:\\*$`),
         );
       }
     });
