@@ -12,6 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CONFIG_SCHEMA, defaultPrefix } from '../components';
 import type { StateMachineDefinition } from '../components/asl/types';
+import { machineName } from '../components/function-catalog';
+import { CommandPath } from '../core/status';
 import { arns, physicalName } from '../components/naming';
 import {
   buildCommandDefinition,
@@ -77,7 +79,9 @@ export function commandDiagrams(): Diagram[] {
 }
 
 export async function renderDiagram(d: Diagram): Promise<string> {
-  const name = physicalName(defaultPrefix('dev'), d.machine, 'stateMachine');
+  // the command machine's name follows its type (the path it belongs to)
+  const commandPath = d.type === 'EXPRESS' ? CommandPath.EXPRESS : CommandPath.STANDARD;
+  const name = physicalName(defaultPrefix('dev'), machineName(d.machine, commandPath), 'stateMachine');
   const { svg } = await renderMachineSvg(d.machine, d.definition, `${name} · ${d.type}`);
   return svg;
 }

@@ -58,7 +58,7 @@ describe('README example: CqrsWorkflows in another project (examples/typescript)
       violations.filter((v) => v.enforcementLevel === 'mandatory'),
       [],
     );
-    const command = ofType(resources, T.stateMachine).find((m) => m.inputs.name === 'orders-prod-command');
+    const command = ofType(resources, T.stateMachine).find((m) => m.inputs.name === 'orders-prod-command-express');
     assert.ok(command);
     assert.ok(
       String(command.inputs.definition).includes(

@@ -138,7 +138,7 @@ describe('deriving the calls a handler makes from its reachable code', function 
         .filter((c) => c.action === 'lambda:InvokeFunction' && c.resource === arn && 'role' in c.principal)
         .map((c) => (c.principal as { role: string }).role.replace(/^.*:role\//, ''))
         .sort();
-    assert.deepEqual(invokers(SYNC_TARGET_ARN), ['acme-orders-command-sfn']);
+    assert.deepEqual(invokers(SYNC_TARGET_ARN), ['acme-orders-command-express-sfn']);
     assert.deepEqual(
       [...new Set(invokers(EXECUTOR_ARN))],
       ['acme-orders-task-action-consumer-role', 'acme-orders-task-step-role'],

@@ -190,10 +190,10 @@ describe('the findings of the simulated IAM review, each reported when reintrodu
     it('each new call is allowed to its one caller and denied to every other role of the stack', async () => {
       const expected: [string, string, string[]][] = [
         // The router runs a version on the EXPRESS machine and hands a waiting one to command-wait.
-        ['states:StartSyncExecution', machine('command'), ['cqrs-dev-stream-router-role']],
+        ['states:StartSyncExecution', machine('command-express'), ['cqrs-dev-stream-router-role']],
         ['states:StartExecution', machine('command-wait'), ['cqrs-dev-stream-router-role']],
         // Nobody starts the EXPRESS machine asynchronously, nor command-wait synchronously.
-        ['states:StartExecution', machine('command'), []],
+        ['states:StartExecution', machine('command-express'), []],
         ['states:StartSyncExecution', machine('command-wait'), []],
         // command-wait's run_command state runs the version through the router's code.
         [
@@ -217,7 +217,18 @@ describe('the findings of the simulated IAM review, each reported when reintrodu
         ['sqs:DeleteMessage', queue('command-stream-failures'), ['cqrs-dev-execution-watch-role']],
         ['sqs:SendMessage', queue('command-stream-failures-dlq'), []],
         // An EXPRESS execution has no history to describe: nobody may ask for one.
-        ['states:DescribeExecution', `arn:aws:states:eu-west-1:${ACCOUNT}:execution:cqrs-dev-command:${SAMPLE}`, []],
+        [
+          'states:DescribeExecution',
+          `arn:aws:states:eu-west-1:${ACCOUNT}:execution:cqrs-dev-command-express:${SAMPLE}`,
+          [],
+        ],
+        // The STANDARD path's machine, deleted by a switch to EXPRESS: execution-watch still reads
+        // the input of an execution the deletion ended (EventBridge leaves large inputs out).
+        [
+          'states:DescribeExecution',
+          `arn:aws:states:eu-west-1:${ACCOUNT}:execution:cqrs-dev-command:${SAMPLE}`,
+          ['cqrs-dev-execution-watch-role'],
+        ],
       ];
       const actual: [string, string, string[]][] = [];
       for (const [action, resource] of expected)
@@ -232,7 +243,7 @@ describe('the findings of the simulated IAM review, each reported when reintrodu
       assert.ok(
         denied(without).some((c) =>
           c.startsWith(
-            `cqrs-dev-stream-router-role states:StartSyncExecution ${machine('command')} → ImplicitlyDenied`,
+            `cqrs-dev-stream-router-role states:StartSyncExecution ${machine('command-express')} → ImplicitlyDenied`,
           ),
         ),
         denied(without).join('\n'),
@@ -336,7 +347,7 @@ describe('the findings of the simulated IAM review, each reported when reintrodu
     role.inputs.assumeRolePolicy = JSON.stringify(trust);
     const iam = await analyseStack('dev', resources, 'eu-west-1', 'cqrs-dev');
     const call = iam.calls.find(
-      (c) => c.action === 'sts:AssumeRole' && c.resource.endsWith('role/cqrs-dev-command-sfn'),
+      (c) => c.action === 'sts:AssumeRole' && c.resource.endsWith('role/cqrs-dev-command-express-sfn'),
     );
     assert.ok(call);
     const other = {

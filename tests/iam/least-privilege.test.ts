@@ -6,7 +6,8 @@
  * in only the principals the stack wires up.
  */
 import { strict as assert } from 'node:assert';
-import { FUNCTION_KEYS, MACHINE_KEYS } from '../../components/function-catalog';
+import { FUNCTION_KEYS, machineKeysFor, machineName } from '../../components/function-catalog';
+import { CommandPath } from '../../core/status';
 import { physicalName } from '../../components/naming';
 import { isKeyAdministration, plainHttpGaps } from './support/checks';
 import { policyOwner } from './support/engine';
@@ -53,9 +54,11 @@ for (const judged of JUDGED_STACKS) {
       });
     }
 
-    for (const key of judged.machines ?? MACHINE_KEYS) {
+    const path = judged.commandPath ?? CommandPath.EXPRESS;
+    for (const key of machineKeysFor(path)) {
       it(`state machine ${key}: every call its definition makes is allowed`, () => {
-        const machine = iam.model.machines.find((m) => m.name === physicalName(judged.prefix, key, 'stateMachine'));
+        const name = physicalName(judged.prefix, machineName(key, path), 'stateMachine');
+        const machine = iam.model.machines.find((m) => m.name === name);
         assert.ok(machine, key);
         const calls = callsOf(machine.roleArn);
         assert.ok(

@@ -125,7 +125,7 @@ describe('sync targets and executors by function name', () => {
       unknownOutputs: true,
     });
     assert.deepEqual(errors, []);
-    const machine = ofType(resources, T.stateMachine).find((m) => m.inputs.name === 'acme-command');
+    const machine = ofType(resources, T.stateMachine).find((m) => m.inputs.name === 'acme-command-express');
     assert.ok(machine);
     assert.equal(typeof machine.inputs.definition, 'string', 'the command definition is unknown at preview');
     const def = String(machine.inputs.definition);

@@ -114,7 +114,7 @@ describe('consuming CqrsWorkflows from another Pulumi project', () => {
 
   it('exposes the outputs a consumer needs', async () => {
     const arns = await new Promise<Record<string, string>>((resolve) => outputs.arns.apply(resolve));
-    assert.equal(arns.command, 'arn:aws:states:eu-central-1:123456789012:stateMachine:acme-orders-command');
+    assert.equal(arns.command, 'arn:aws:states:eu-central-1:123456789012:stateMachine:acme-orders-command-express');
     const names = await new Promise<Record<string, string>>((resolve) => outputs.names.apply(resolve));
     assert.equal(names['stream-router'], 'acme-orders-stream-router');
     assert.ok(pulumi.Output.isInstance(outputs.workflows.queueUrls));

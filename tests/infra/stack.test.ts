@@ -314,9 +314,10 @@ for (const [stack, expected] of Object.entries(STACKS)) {
       };
       assert.deepEqual(pattern.source, ['aws.states']);
       assert.deepEqual(pattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED']);
+      // and the STANDARD `command` machine a switch from the STANDARD path deletes, whose executions the deletion ends
       assert.deepEqual(
         pattern.detail.stateMachineArn.sort(),
-        ['command-wait', 'import-csv', 'import-zip', 'task'].map(
+        ['command', 'command-wait', 'import-csv', 'import-zip', 'task'].map(
           (m) => `arn:aws:states:eu-west-1:123456789012:stateMachine:${prefix}-${m}`,
         ),
       );

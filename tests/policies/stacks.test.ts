@@ -185,7 +185,7 @@ describe('npm run synth and the policy pack', () => {
     });
     assert.match(stdout, /Policy pack: no violations/);
     assert.match(stdout, /cqrs-prod-command-step/);
-    for (const m of ['command', 'task', 'import-csv', 'import-zip'])
+    for (const m of ['command-express', 'command-wait', 'task', 'import-csv', 'import-zip'])
       assert.ok(fs.existsSync(path.join(out, `cqrs-prod-${m}.asl.json`)), m);
     const resources = JSON.parse(fs.readFileSync(path.join(out, 'resources.json'), 'utf8')) as unknown[];
     assert.ok(resources.length > 100);

@@ -274,7 +274,7 @@ describe('CqrsWorkflows constructed through the provider (as another language wo
         [],
       );
       const command = construct.resources.find(
-        (r) => r.type === 'aws:sfn/stateMachine:StateMachine' && r.inputs.name === 'orders-prod-command',
+        (r) => r.type === 'aws:sfn/stateMachine:StateMachine' && r.inputs.name === 'orders-prod-command-express',
       );
       assert.equal(command?.inputs.type, 'EXPRESS');
       assert.match(String(command?.inputs.definition), /"sync_search"/);
@@ -313,7 +313,7 @@ describe('the plugin, started and called over gRPC as the Pulumi engine does', f
     assert.equal(outcome.state.prefix, 'acme-orders');
     assert.equal(
       (outcome.state.stateMachineArns as Record<string, string>).command,
-      `arn:aws:states:${REGION}:123456789012:stateMachine:acme-orders-command`,
+      `arn:aws:states:${REGION}:123456789012:stateMachine:acme-orders-command-express`,
     );
     const viaTypeScript = await synthProgram(
       'prod',

@@ -190,7 +190,10 @@ describe('stack report page in headless Chromium', function () {
   it('npm run synth prints the stack outputs and the page path', () => {
     assert.match(synthStdout, /\nStack outputs\n/);
     assert.match(synthStdout, /^ {2}dashboardName: cqrs-dev-operations$/m);
-    assert.match(synthStdout, /^ {4}command: arn:aws:states:[a-z0-9-]+:123456789012:stateMachine:cqrs-dev-command$/m);
+    assert.match(
+      synthStdout,
+      /^ {4}command: arn:aws:states:[a-z0-9-]+:123456789012:stateMachine:cqrs-dev-command-express$/m,
+    );
     assert.ok(
       synthStdout.includes(`Stack report: ${path.relative(ROOT, path.join(outDir, 'index.html'))}`),
       synthStdout,
@@ -213,7 +216,7 @@ describe('stack report page in headless Chromium', function () {
       }
     }
     assert.ok(nested >= 5, `Map bodies checked: ${nested}`);
-    const command = await nodesOf(page, 'cqrs-dev-command');
+    const command = await nodesOf(page, 'cqrs-dev-command-express');
     // on the EXPRESS command path (the default) a version waits in the command-wait machine
     const wait = (await nodesOf(page, 'cqrs-dev-command-wait')).find((n) => n.title === 'wait_prev_command')!;
     assert.ok(

@@ -39,7 +39,7 @@ export interface StackVariant {
   prefix: string;
   /** Config instead of `Pulumi.<stack>.yaml`. Default: the stack file. */
   config?: Record<string, string>;
-  /** The machines it has. */
+  /** Its machines' names after the prefix (the EXPRESS command machine is `command-express`). */
   machines: string[];
 }
 
@@ -48,13 +48,13 @@ export const STACK_VARIANTS: StackVariant[] = [
     label: 'dev',
     stack: 'dev',
     prefix: 'cqrs-dev',
-    machines: ['command', 'command-wait', 'task', 'import-csv', 'import-zip'],
+    machines: ['command-express', 'command-wait', 'task', 'import-csv', 'import-zip'],
   },
   {
     label: 'prod',
     stack: 'prod',
     prefix: 'cqrs-prod',
-    machines: ['command', 'command-wait', 'task', 'import-csv', 'import-zip'],
+    machines: ['command-express', 'command-wait', 'task', 'import-csv', 'import-zip'],
   },
   {
     label: 'dev on the STANDARD command path',
