@@ -144,4 +144,18 @@ export const CommandError = {
   VERSION_MUST_WAIT: 'VersionMustWait',
   /** The EXPRESS run failed, timed out or was aborted (retried; every step is idempotent). */
   RUN_FAILED: 'CommandRunFailed',
+  /**
+   * Sent to a waiting version (SendTaskFailure) whose predecessors have ended but may still
+   * have sync calls running: its Cause is JSON `{ callsEndBy, waitingOn, reason }`, and the
+   * definitions wait until `callsEndBy` (a Wait state) and re-check, instead of a heartbeat.
+   */
+  PREDECESSOR_CALLS_RUNNING: 'PredecessorCallsRunning',
 } as const;
+
+/**
+ * The version-check result (check_version, recheck_prev_command) after 0 (go on), 1 (wait for
+ * a callback) and -1 (fail): the version may not go on only because predecessors that have
+ * ended may still have sync calls running. The output's `callsRunning` has the shape of a
+ * caught PredecessorCallsRunning, so the definitions wait until its `callsEndBy` the same way.
+ */
+export const CALLS_RUNNING_RESULT = 2;

@@ -1,5 +1,5 @@
 import { MAX_SYNC_TARGETS } from '../../core/limits';
-import { SyncTargetStatus } from '../../core/status';
+import { CALLS_RUNNING_RESULT, CommandError, SyncTargetStatus } from '../../core/status';
 import {
   catchAll,
   catchErrors,
@@ -64,6 +64,8 @@ const FIXED_STATE_NAMES = new Set([
   'wait_prev_command',
   'recheck_prev_command',
   'recheck_prev_command_result',
+  'calls_running',
+  'wait_calls_end',
   'set_ttl_command',
   'history_copy',
   'transform_data',
@@ -201,10 +203,14 @@ export function syncDataAll(
 }
 
 /**
- * `wait_prev_command`, `recheck_prev_command` and its Choice: the wait for the predecessor
- * with a task token (HeartbeatSeconds is the re-check interval), shared by the STANDARD
- * command machine and the command-wait machine. `proceed` is where a version that may go on
- * goes; `ended` (command-wait) catches a version another path ended meanwhile.
+ * `wait_prev_command`, `recheck_prev_command` and its Choice, `calls_running` and
+ * `wait_calls_end`: the wait for the predecessor with a task token (HeartbeatSeconds is the
+ * re-check interval), shared by the STANDARD command machine and the command-wait machine.
+ * A predecessor that has ended while one of its sync calls may still run releases nobody later:
+ * the waiter is answered PredecessorCallsRunning (Cause: JSON with `callsEndBy`), or a check
+ * returns result 2 with the same shape, and `wait_calls_end` waits until that timestamp before
+ * `recheck_prev_command` — the heartbeat stays the last resort. `proceed` is where a version
+ * that may go on goes; `ended` (command-wait) catches a version another path ended meanwhile.
  */
 export function waitStates(
   arn: string,
@@ -212,7 +218,10 @@ export function waitStates(
   proceed: string,
   onFailure: Catcher,
   ended: Catcher[] = [],
-): Record<'wait_prev_command' | 'recheck_prev_command' | 'recheck_prev_command_result', State> {
+): Record<
+  'wait_prev_command' | 'recheck_prev_command' | 'recheck_prev_command_result' | 'calls_running' | 'wait_calls_end',
+  State
+> {
   return {
     wait_prev_command: lambdaTask(arn, {
       waitForTaskToken: true,
@@ -222,15 +231,27 @@ export function waitStates(
       catch: [
         // No callback in time: look at the predecessor again rather than trust the callback alone.
         catchErrors(['States.HeartbeatTimeout', 'States.Timeout'], 'recheck_prev_command', '$.waitTimeout'),
+        catchErrors([CommandError.PREDECESSOR_CALLS_RUNNING], 'calls_running', '$.callsRunning'),
         ...ended,
         onFailure,
       ],
     }),
     recheck_prev_command: lambdaTask(arn, { next: 'recheck_prev_command_result', catch: [...ended, onFailure] }),
     recheck_prev_command_result: choiceState(
-      [whenNumberEquals('$.result', 0, proceed), whenNumberEquals('$.result', 1, 'wait_prev_command')],
+      [
+        whenNumberEquals('$.result', 0, proceed),
+        whenNumberEquals('$.result', 1, 'wait_prev_command'),
+        whenNumberEquals('$.result', CALLS_RUNNING_RESULT, 'calls_running'),
+      ],
       'mark_failed',
     ),
+    calls_running: {
+      Type: 'Pass',
+      Parameters: { 'cause.$': 'States.StringToJson($.callsRunning.Cause)' },
+      ResultPath: '$.callsRunning',
+      Next: 'wait_calls_end',
+    },
+    wait_calls_end: { Type: 'Wait', TimestampPath: '$.callsRunning.cause.callsEndBy', Next: 'recheck_prev_command' },
   };
 }
 
@@ -269,6 +290,7 @@ export function buildCommandDefinition(opts: CommandDefinitionOptions): StateMac
           whenNumberEquals('$.result', 0, 'set_ttl_command'),
           whenNumberEquals('$.result', 1, 'wait_prev_command'),
           whenNumberEquals('$.result', -1, 'mark_failed'),
+          whenNumberEquals('$.result', CALLS_RUNNING_RESULT, 'calls_running'),
         ],
         'wait_prev_command',
       ),

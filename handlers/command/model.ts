@@ -8,7 +8,7 @@ import { commandSk, dataKey, parseCommandSk } from '../../core/keys';
 import { log } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { sendTaskFailure, sendTaskSuccess } from '../../core/sfn';
-import { CommandResult, StepPhase, stepStatus } from '../../core/status';
+import { CommandError, CommandResult, StepPhase, stepStatus } from '../../core/status';
 import type { Key } from '../../core/types';
 
 /** A row of the `commands` table (docs/architecture.md, data model; `result` etc. are refinements). */
@@ -45,6 +45,12 @@ export interface VersionCheck {
   /** The earlier version this one waits for (result 1). */
   waitingOn?: number;
   reason?: string;
+  /**
+   * Result 1 only because earlier versions that have ended may still have sync calls running:
+   * the latest of their `callsEndBy` (epoch seconds). Nothing else will release this version,
+   * so it waits until then (a Wait state) instead of for a callback.
+   */
+  callsEndBy?: number;
 }
 
 /** How many earlier versions check_version inspects individually (beyond that it keeps waiting). */
@@ -127,15 +133,16 @@ export async function evaluateVersion(pk: string, code: string, version: number)
       })
     : new Map<string, Item>();
   const now = Date.now();
-  // the highest unsettled version below this one is the one to wait for
+  // A version not ended yet is waited for with a callback (its end releases this one); versions
+  // that ended but may still have calls running release nobody later, so they are waited out
+  // until the latest of their callsEndBy.
+  const callsRunning: Array<{ version: number; row: Item | undefined }> = [];
   for (const key of between) {
     const row = rows.get(keyId(key));
-    if (!isSettled(row, now)) {
-      const waitingOn = parseCommandSk(key.sk).version;
-      return hasEnded(row)
-        ? { result: 1, dataVersion, waitingOn, reason: callsStillRunning(waitingOn, row) }
-        : { result: 1, dataVersion, waitingOn };
-    }
+    if (isSettled(row, now)) continue;
+    const waitingOn = parseCommandSk(key.sk).version;
+    if (!hasEnded(row)) return { result: 1, dataVersion, waitingOn };
+    callsRunning.push({ version: waitingOn, row });
   }
   if (lowest > dataVersion + 1) {
     return {
@@ -147,28 +154,77 @@ export async function evaluateVersion(pk: string, code: string, version: number)
   }
   if (applied) {
     const row = rows.get(keyId(applied));
-    if (row && !isSettled(row, now))
-      return {
-        result: 1,
-        dataVersion,
-        waitingOn: dataVersion,
-        ...(hasEnded(row) ? { reason: callsStillRunning(dataVersion, row) } : {}),
-      };
+    if (row && !isSettled(row, now)) {
+      if (!hasEnded(row)) return { result: 1, dataVersion, waitingOn: dataVersion };
+      callsRunning.push({ version: dataVersion, row });
+    }
+  }
+  if (callsRunning.length > 0) {
+    const latest = callsRunning.reduce((a, b) => (Number(b.row?.callsEndBy) > Number(a.row?.callsEndBy) ? b : a));
+    const endBy = Number(latest.row?.callsEndBy);
+    return {
+      result: 1,
+      dataVersion,
+      waitingOn: latest.version,
+      reason: callsStillRunning(latest.version, endBy),
+      callsEndBy: endBy,
+    };
   }
   return { result: 0, dataVersion };
 }
 
-function callsStillRunning(version: number, row: Item | undefined): string {
-  return `version ${version} has ended, but a call it made to a sync target may run until ${new Date(Number(row?.callsEndBy) * 1000).toISOString()}`;
+function callsStillRunning(version: number, endBy: number): string {
+  return `version ${version} has ended, but a call it made to a sync target may run until ${callsEndByTimestamp(endBy)}`;
+}
+
+/**
+ * `callsEndBy` (epoch seconds) as the timestamp a Wait state's TimestampPath takes: RFC 3339
+ * in UTC with whole seconds (rounded up, so the Wait never ends before it).
+ */
+export function callsEndByTimestamp(endBy: number): string {
+  return new Date(Math.ceil(endBy) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * What a version waiting only for its predecessors' calls to end is told (the Cause of
+ * PredecessorCallsRunning, and check_version's / recheck_prev_command's `callsRunning` with
+ * result 2): a JSON object the definitions parse (States.StringToJson) to wait until
+ * `callsEndBy` and then re-check.
+ */
+export interface CallsRunningCause {
+  callsEndBy: string;
+  waitingOn: number;
+  reason: string;
+}
+
+export function callsRunningCause(check: VersionCheck): CallsRunningCause | undefined {
+  if (check.result !== 1 || check.callsEndBy === undefined) return undefined;
+  return {
+    callsEndBy: callsEndByTimestamp(check.callsEndBy),
+    waitingOn: Number(check.waitingOn),
+    reason: check.reason ?? 'an earlier version may still have sync calls running',
+  };
 }
 
 export type ClaimOutcome = 'sent' | 'stale' | 'lost';
 
 /**
+ * Whether a waiting version is to be answered now: it may go on (0), must fail (-1), or waits
+ * only for ended predecessors' calls (told when they end by PredecessorCallsRunning). A
+ * predecessor still in flight (plain 1) answers it itself when it ends.
+ */
+export function answersWaiter(check: VersionCheck): boolean {
+  return check.result !== 1 || check.callsEndBy !== undefined;
+}
+
+/**
  * Resume a waiting execution exactly once: the caller first removes the token from the row
  * with a condition on its value (only one of several concurrent resumers — the waiter's own
  * re-check and the predecessor's finish/mark_failed — wins), then sends SendTaskSuccess
- * (check 0) or SendTaskFailure (check -1). 'lost' = someone else claimed / replaced it.
+ * (check 0), SendTaskFailure VersionConflict (check -1) or, when only ended predecessors'
+ * calls may still run, SendTaskFailure PredecessorCallsRunning with the time they end by
+ * (the execution waits until then in a Wait state and re-checks: no callback will come).
+ * 'lost' = someone else claimed / replaced it.
  */
 export async function claimAndResume(
   key: Key,
@@ -177,6 +233,7 @@ export async function claimAndResume(
   resumedBy: string,
 ): Promise<ClaimOutcome> {
   const now = new Date().toISOString();
+  const callsRunning = callsRunningCause(check);
   let waitingSince: unknown;
   try {
     const claimed = await ddb().send(
@@ -202,8 +259,9 @@ export async function claimAndResume(
   }
   let outcome: ClaimOutcome;
   try {
-    outcome =
-      check.result === -1
+    outcome = callsRunning
+      ? await sendTaskFailure(sfn(), token, CommandError.PREDECESSOR_CALLS_RUNNING, JSON.stringify(callsRunning))
+      : check.result === -1
         ? await sendTaskFailure(sfn(), token, 'VersionConflict', check.reason ?? 'version conflict')
         : await sendTaskSuccess(sfn(), token, { resumedBy, dataVersion: check.dataVersion });
   } catch (err) {
@@ -214,8 +272,15 @@ export async function claimAndResume(
     await restoreToken(key, token, now, resumedBy);
     throw err;
   }
-  metrics.versionWaitEnded(waitingSince, resumedBy);
-  log('info', 'waiting command resumed', { key, resumedBy, outcome, result: check.result });
+  // a version sent on to wait out its predecessors' calls is still waiting: its re-check counts the wait
+  if (!callsRunning) metrics.versionWaitEnded(waitingSince, resumedBy);
+  log('info', 'waiting command resumed', {
+    key,
+    resumedBy,
+    outcome,
+    result: check.result,
+    ...(callsRunning ? { callsEndBy: callsRunning.callsEndBy } : {}),
+  });
   return outcome;
 }
 
@@ -246,10 +311,12 @@ async function restoreToken(key: Key, token: string, claimedAt: string, resumedB
 }
 
 /**
- * Called by finish and mark_failed of version `version`: find the next version that still
- * has to run (skipping versions that already ended) and, if it is waiting (has a token)
- * and may now proceed, resume it. If it has no token yet it has not stored one: it will
- * re-check after storing it, so nothing is lost.
+ * Called by finish and mark_failed of version `version` (and execution-watch, the stream's
+ * on-failure, already_ended): find the next version that still has to run (skipping versions
+ * that already ended) and, if it is waiting (has a token) and may now proceed, resume it; if
+ * it may not yet only because an ended version's calls may still run (`callsEndBy`), tell it
+ * when they end (PredecessorCallsRunning), since no later release will come. If it has no
+ * token yet it has not stored one: it will re-check after storing it, so nothing is lost.
  */
 export async function releaseSuccessor(
   pk: string,
@@ -269,7 +336,7 @@ export async function releaseSuccessor(
       }
       if (!row.taskToken) return {};
       const check = await evaluateVersion(pk, code, v);
-      if (check.result === 1) return {};
+      if (!answersWaiter(check)) return {};
       const outcome = await claimAndResume(key, row.taskToken, check, resumedBy);
       if (outcome !== 'lost') return { resumed: v, outcome };
       // the token changed under us (a re-check stored a new one): read the row again

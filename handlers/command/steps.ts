@@ -16,6 +16,7 @@ import { publishAlarm } from '../shared/notify';
 import { runRecordedStep } from '../shared/step-status';
 import {
   COMMAND_BOOKKEEPING_FIELDS,
+  CALLS_RUNNING_RESULT,
   COMMAND_FAILED_STATUS,
   CommandError,
   CommandResult,
@@ -26,6 +27,8 @@ import {
 } from '../../core/status';
 import { isRecord, requireKey, stateName, type CaughtError, type Key, type StepEvent } from '../../core/types';
 import {
+  answersWaiter,
+  callsRunningCause,
   claimAndResume,
   commandKeyOf,
   evaluateVersion,
@@ -35,6 +38,7 @@ import {
   releaseSuccessor,
   requireCommand,
   type CommandRow,
+  type VersionCheck,
 } from './model';
 import {
   CALL_END_MARGIN_SECONDS,
@@ -58,6 +62,12 @@ export interface CommandStateInput {
   error?: CaughtError;
   /** Set by the command-wait machine's run_command: this run follows a wait, so `waitingSince` does not defer it. */
   waited?: boolean;
+  /**
+   * Result 2: the caught PredecessorCallsRunning (`{ Error, Cause }`, Cause a JSON
+   * CallsRunningCause), or the same shape from check_version / recheck_prev_command; the
+   * definitions parse it and wait until its `callsEndBy`.
+   */
+  callsRunning?: unknown;
   /** How the EXPRESS run ended (finish, mark_failed, already_ended; Pass states for the others). */
   outcome?: CommandRunOutcome;
   [key: string]: unknown;
@@ -103,6 +113,22 @@ function withoutError(input: CommandStateInput): CommandStateInput {
   return rest;
 }
 
+/** The state output for a version check: result, reason, waitingOn and, for result 2, callsRunning. */
+function checkOutput(input: CommandStateInput, check: VersionCheck): CommandStateInput {
+  const out: CommandStateInput = { ...withoutError(input), result: check.result };
+  delete out.reason;
+  delete out.waitingOn;
+  delete out.callsRunning;
+  if (check.reason) out.reason = check.reason;
+  if (check.waitingOn !== undefined) out.waitingOn = check.waitingOn;
+  const cause = callsRunningCause(check);
+  if (cause) {
+    out.result = CALLS_RUNNING_RESULT;
+    out.callsRunning = { Error: CommandError.PREDECESSOR_CALLS_RUNNING, Cause: JSON.stringify(cause) };
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- check_version
 
 /**
@@ -137,13 +163,7 @@ async function checkVersion(input: CommandStateInput): Promise<CommandStateInput
     delete out.waitingOn;
     return out;
   }
-  const check = await evaluateVersion(row.pk, row.code, Number(row.version));
-  const out: CommandStateInput = { ...withoutError(input), result: check.result };
-  delete out.reason;
-  delete out.waitingOn;
-  if (check.reason) out.reason = check.reason;
-  if (check.waitingOn !== undefined) out.waitingOn = check.waitingOn;
-  return out;
+  return checkOutput(input, await evaluateVersion(row.pk, row.code, Number(row.version)));
 }
 
 /** A conditional write on the row failed: an ended version says so by name, anything else cannot wait. */
@@ -192,9 +212,14 @@ async function waitPrevCommand(input: CommandStateInput, taskToken: string | und
   }
   await waitHooks.afterTokenStore?.(key);
   const check = await evaluateVersion(key.pk, code, version);
-  if (check.result !== 1) {
+  if (answersWaiter(check)) {
     const outcome = await claimAndResume(key, taskToken, check, 'self');
-    log('info', 'wait_prev_command re-check: predecessor already ended', { key, outcome, result: check.result });
+    log('info', 'wait_prev_command re-check: predecessor already ended', {
+      key,
+      outcome,
+      result: check.result,
+      ...(check.callsEndBy !== undefined ? { callsEndBy: check.callsEndBy } : {}),
+    });
   }
   return input;
 }
@@ -203,9 +228,10 @@ async function waitPrevCommand(input: CommandStateInput, taskToken: string | und
 
 /**
  * Reached when the wait timed out (HeartbeatSeconds is the re-check interval, TimeoutSeconds
- * the per-wait cap). Drops the dead token and re-evaluates: 0 → go on, 1 → wait again while
- * the total wait (since `waitingSince`) is below COMMAND_MAX_WAIT_SECONDS, otherwise -1 with
- * a reason (→ mark_failed: alarm, FAILED, successor released).
+ * the per-wait cap), or after waiting out a predecessor's `callsEndBy`. Drops the dead token
+ * and re-evaluates: 0 → go on, 2 → wait until the ended predecessors' calls end, 1 → wait
+ * again while the total wait (since `waitingSince`) is below COMMAND_MAX_WAIT_SECONDS,
+ * otherwise -1 with a reason (→ mark_failed: alarm, FAILED, successor released).
  */
 async function recheckPrevCommand(input: CommandStateInput): Promise<CommandStateInput> {
   const maxWaitSeconds = requirePositiveNumber('COMMAND_MAX_WAIT_SECONDS');
@@ -228,22 +254,20 @@ async function recheckPrevCommand(input: CommandStateInput): Promise<CommandStat
     throw err;
   }
   const check = await evaluateVersion(row.pk, row.code, Number(row.version));
-  const out: CommandStateInput = { ...withoutError(input), result: check.result };
-  delete out.reason;
-  delete out.waitingOn;
+  const out = checkOutput(input, check);
   if (check.result !== 1) metrics.versionWaitEnded(row.waitingSince, 'recheck_prev_command');
-  if (check.result === 1) {
+  // result 2 (only ended versions' calls may still run) ends by itself: not capped
+  if (out.result === 1) {
     const since = Date.parse(String(row.waitingSince ?? '')) || Date.now();
     const waited = (Date.now() - since) / 1000;
     if (waited >= maxWaitSeconds) {
       metrics.versionWaitEnded(row.waitingSince, 'recheck_prev_command');
       out.result = -1;
       out.reason = `gave up after waiting ${Math.round(waited)}s (COMMAND_MAX_WAIT_SECONDS=${maxWaitSeconds}) for version ${check.waitingOn} of ${row.code}`;
+      delete out.waitingOn;
     } else {
-      out.waitingOn = check.waitingOn;
+      delete out.reason;
     }
-  } else if (check.reason) {
-    out.reason = check.reason;
   }
   return out;
 }

@@ -95,8 +95,36 @@ describe('command machine (executed with aws-local-stepfunctions)', function () 
       assert.deepEqual(run.path, ['check_version', 'check_version_result', ...FAILED_TAIL]);
     });
 
-    it('an unexpected value (2) → wait_prev_command (Default)', async () => {
-      const run = await runDefinition(definition, INPUT, { doubles: doubles(2) });
+    it('2 (only ended predecessors’ calls may still run) → calls_running → wait_calls_end until callsEndBy → recheck_prev_command → set_ttl_command', async () => {
+      const callsEndBy = new Date(Date.now() + 1000).toISOString();
+      const cause = JSON.stringify({ callsEndBy, waitingOn: 1, reason: 'version 1 has ended, but …' });
+      const run = await runDefinition(definition, INPUT, {
+        doubles: doubles(2, {
+          check_version: (input) => ({
+            ...input,
+            result: 2,
+            callsRunning: { Error: 'PredecessorCallsRunning', Cause: cause },
+          }),
+        }),
+      });
+      assert.equal(run.status, 'SUCCEEDED');
+      assert.deepEqual(run.path, [
+        'check_version',
+        'check_version_result',
+        'calls_running',
+        'wait_calls_end',
+        'recheck_prev_command',
+        'recheck_prev_command_result',
+        ...TAIL,
+      ]);
+      assert.equal(callsOf(run, 'wait_prev_command').length, 0, 'no task token, no heartbeat');
+      const recheck = callsOf(run, 'recheck_prev_command')[0];
+      assert.deepEqual(recheck.input.callsRunning, { cause: JSON.parse(cause) as Json });
+      assert.equal(recheck.input.pk, INPUT.pk);
+    });
+
+    it('an unexpected value (3) → wait_prev_command (Default)', async () => {
+      const run = await runDefinition(definition, INPUT, { doubles: doubles(3) });
       assert.equal(run.status, 'SUCCEEDED');
       assert.deepEqual(run.path.slice(0, 3), ['check_version', 'check_version_result', 'wait_prev_command']);
     });
@@ -164,6 +192,56 @@ describe('command machine (executed with aws-local-stepfunctions)', function () 
         'recheck_prev_command',
         'recheck_prev_command_result',
         'wait_prev_command',
+        'set_ttl_command',
+      ]);
+    });
+
+    it('PredecessorCallsRunning from a releaser → calls_running → wait_calls_end → recheck_prev_command, well before HeartbeatSeconds', async () => {
+      const callsEndBy = new Date(Date.now() + 200).toISOString();
+      const cause = JSON.stringify({ callsEndBy, waitingOn: 1, reason: 'calls may still run' });
+      const def = buildCommandDefinition({ ...OPTIONS, waitTimeoutSeconds: 600, waitHeartbeatSeconds: 300 });
+      const run = await runDefinition(def, INPUT, {
+        doubles: doubles(1, {
+          wait_prev_command: () => Promise.reject(lambdaError('PredecessorCallsRunning', cause)),
+        }),
+      });
+      assert.equal(run.status, 'SUCCEEDED');
+      assert.deepEqual(run.path, [
+        'check_version',
+        'check_version_result',
+        'wait_prev_command',
+        'calls_running',
+        'wait_calls_end',
+        'recheck_prev_command',
+        'recheck_prev_command_result',
+        ...TAIL,
+      ]);
+      const recheck = callsOf(run, 'recheck_prev_command')[0];
+      assert.deepEqual(recheck.input.callsRunning, { cause: JSON.parse(cause) as Json });
+      assert.equal(recheck.input.waitTimeout, undefined, 'no heartbeat fired');
+    });
+
+    it('recheck_prev_command returning 2 waits out callsEndBy again, then goes on', async () => {
+      let rechecks = 0;
+      const cause = JSON.stringify({ callsEndBy: new Date(Date.now() + 100).toISOString(), waitingOn: 1, reason: 'x' });
+      const run = await runDefinition(definition, INPUT, {
+        doubles: doubles(1, {
+          wait_prev_command: () => never(),
+          recheck_prev_command: (input) =>
+            ++rechecks === 1
+              ? { ...input, result: 2, callsRunning: { Error: 'PredecessorCallsRunning', Cause: cause } }
+              : { ...input, result: 0 },
+        }),
+      });
+      assert.equal(run.status, 'SUCCEEDED');
+      assert.deepEqual(run.path.slice(2, 10), [
+        'wait_prev_command',
+        'recheck_prev_command',
+        'recheck_prev_command_result',
+        'calls_running',
+        'wait_calls_end',
+        'recheck_prev_command',
+        'recheck_prev_command_result',
         'set_ttl_command',
       ]);
     });
