@@ -407,6 +407,121 @@ describe('command-step handler (DynamoDB Local)', function () {
     });
   });
 
+  describe('a predecessor that ended while its sync calls may still run (callsEndBy)', () => {
+    /** Epoch seconds → the timestamp the definitions' Wait state is given. */
+    const stamp = (endBy: number) => new Date(Math.ceil(endBy) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const causeOf = (json: unknown) => JSON.parse(String(json)) as { callsEndBy: string; waitingOn: number };
+
+    it('mark_failed of N during its sync answers waiting N+1 PredecessorCallsRunning with callsEndBy; once it passed, N+1 goes on', async () => {
+      process.env.SYNC_CALL_TIMEOUTS = JSON.stringify({ data: 1 });
+      try {
+        const pk = uniq();
+        // N claimed the sync (its calls may run), then its execution was stopped: no result of its own
+        const k1 = await command(pk, 'A', 1, { syncStartedAt: new Date().toISOString(), syncRunId: 'run-1' });
+        const k2 = await command(pk, 'A', 2);
+        await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
+        assert.equal(mocks.failures.length + mocks.successes.length, 0, 'N in flight: N+1 waits for its callback');
+
+        await call('mark_failed', { ...k1, error: { Error: 'States.Aborted', Cause: 'stopped' } });
+        const r1 = await getItem(T.commands, pk, 'A@1');
+        const endBy = Number(r1?.callsEndBy);
+        assert.ok(endBy * 1000 > Date.now(), 'the call of N may still run');
+        assert.equal(mocks.successes.length, 0, 'N+1 is not resumed while N’s call may run');
+        assert.deepEqual(
+          mocks.failures.map((f) => [f.taskToken, f.error]),
+          [['token-2', 'PredecessorCallsRunning']],
+          'N+1 is told when N’s calls end instead of waiting for its heartbeat',
+        );
+        assert.deepEqual(causeOf(mocks.failures[0].cause), {
+          callsEndBy: stamp(endBy),
+          waitingOn: 1,
+          reason: `version 1 has ended, but a call it made to a sync target may run until ${stamp(endBy)}`,
+        });
+        const r2 = await getItem(T.commands, pk, 'A@2');
+        assert.equal(r2?.taskToken, undefined, 'the token was claimed: nobody answers it twice');
+        assert.equal(r2?.resumedBy, 'mark_failed:1');
+        assert.equal(r2?.result, undefined);
+
+        // a second release (execution-watch, a retried mark_failed) finds no token: nothing more is sent
+        await call('mark_failed', { ...k1, error: { Error: 'States.Aborted', Cause: 'stopped' } });
+        assert.equal(mocks.failures.length, 1);
+
+        // wait_calls_end → recheck_prev_command: still running → 2 again; once passed → 0
+        const early = await call('recheck_prev_command', {
+          ...k2,
+          callsRunning: { cause: causeOf(mocks.failures[0].cause) },
+        });
+        assert.equal(early.result, 2);
+        await putItem(T.commands, { ...r1, callsEndBy: Math.floor(Date.now() / 1000) - 1 });
+        const later = await call('recheck_prev_command', early);
+        assert.equal(later.result, 0);
+        assert.equal(later.callsRunning, undefined);
+      } finally {
+        delete process.env.SYNC_CALL_TIMEOUTS;
+      }
+    });
+
+    it('check_version returns 2 with the Cause PredecessorCallsRunning would carry; recheck_prev_command too, even past COMMAND_MAX_WAIT_SECONDS', async () => {
+      const pk = uniq();
+      const endBy = Math.floor(Date.now() / 1000) + 120;
+      await command(pk, 'A', 1, { result: 'FAILED', status: 'FAILED', callsEndBy: endBy });
+      const k2 = await command(pk, 'A', 2);
+      const out = await call('check_version', k2);
+      assert.equal(out.result, 2);
+      assert.equal(out.waitingOn, 1);
+      const running = out.callsRunning as { Error: string; Cause: string };
+      assert.equal(running.Error, 'PredecessorCallsRunning');
+      assert.equal(causeOf(running.Cause).callsEndBy, stamp(endBy));
+
+      process.env.COMMAND_MAX_WAIT_SECONDS = '1';
+      await putItem(T.commands, {
+        ...(await getItem(T.commands, pk, 'A@2')),
+        waitingSince: new Date(Date.now() - 5000).toISOString(),
+      });
+      const recheck = await call('recheck_prev_command', { ...k2, result: 1 });
+      assert.equal(recheck.result, 2, 'a wait that ends by itself is not given up on');
+      assert.equal(causeOf((recheck.callsRunning as { Cause: string }).Cause).callsEndBy, stamp(endBy));
+    });
+
+    it('check_version waits for a callback (1) while a version in between is in flight, and for the latest callsEndBy of several ended ones', async () => {
+      const pk = uniq();
+      const soon = Math.floor(Date.now() / 1000) + 60;
+      const late = soon + 60;
+      await command(pk, 'A', 1, { result: 'FAILED', status: 'FAILED', callsEndBy: late });
+      await command(pk, 'A', 2, { result: 'FAILED', status: 'FAILED', callsEndBy: soon });
+      const k3 = await command(pk, 'A', 3);
+      const out = await call('check_version', k3);
+      assert.equal(out.result, 2);
+      assert.equal(out.waitingOn, 1);
+      assert.equal(causeOf((out.callsRunning as { Cause: string }).Cause).callsEndBy, stamp(late));
+
+      const k4 = await command(pk, 'A', 4);
+      const blocked = await call('check_version', k4);
+      assert.equal(blocked.result, 1, 'version 3 has not ended: its end releases version 4');
+      assert.equal(blocked.waitingOn, 3);
+      assert.equal(blocked.callsRunning, undefined);
+    });
+
+    it('wait_prev_command finding its predecessor ended with calls running answers itself PredecessorCallsRunning', async () => {
+      const pk = uniq();
+      await command(pk, 'A', 1);
+      const k2 = await command(pk, 'A', 2);
+      const endBy = Math.floor(Date.now() / 1000) + 60;
+      waitHooks.beforeTokenStore = async () => {
+        // N fails between N+1's check_version and its token write: mark_failed finds no token
+        await putItem(T.commands, { ...(await getItem(T.commands, pk, 'A@1')), result: 'FAILED', callsEndBy: endBy });
+      };
+      await call('wait_prev_command', { ...k2, result: 1 }, 'token-2');
+      assert.deepEqual(
+        mocks.failures.map((f) => [f.taskToken, f.error]),
+        [['token-2', 'PredecessorCallsRunning']],
+      );
+      assert.equal(causeOf(mocks.failures[0].cause).callsEndBy, stamp(endBy));
+      assert.equal((await getItem(T.commands, pk, 'A@2'))?.resumedBy, 'self');
+      assert.equal(mocks.successes.length, 0);
+    });
+  });
+
   describe('recheck_prev_command', () => {
     it('drops the dead token; 1 while under COMMAND_MAX_WAIT_SECONDS, -1 with a reason past it, 0 once N ended', async () => {
       const pk = uniq();
