@@ -15,8 +15,15 @@ import { getItem, putItem, setupHandlerEnv, uniq, type Ctx } from '../handlers/_
 import { sleep, until } from '../handlers/_support/wait';
 import type { ChaosTarget, CommandPath, PathSettings } from './harness/chaos';
 import type { CallInterval } from './harness/checks';
-import { currentInvocation, lambdaError, type FunctionSpec, type LambdaHandler } from './harness/runtime';
+import {
+  currentInvocation,
+  lambdaError,
+  type FunctionSpec,
+  type InvokeFault,
+  type LambdaHandler,
+} from './harness/runtime';
 import { SimulatedStack } from './harness/stack';
+import { syncStateName } from '../../components/workflows/command-definition';
 import { expressPath } from './express-path';
 import { standardPath } from './standard-path';
 
@@ -47,12 +54,15 @@ class PathRun {
     await sleep(1200);
     return { ok: true };
   };
+  /** SendTaskFailure calls made by the functions, as `error` names. */
+  readonly taskFailures: string[] = [];
   private delivery = 0;
 
   constructor(
     readonly ctx: Ctx,
     readonly path: CommandPath,
     sendTaskThrottled: (token: string, n: number) => boolean = () => false,
+    invokeFault: (execution: string, state: string, n: number) => InvokeFault = () => 'none',
   ) {
     const functions: Record<string, FunctionSpec> = {};
     for (const [arn, spec] of Object.entries(path.functions))
@@ -68,7 +78,12 @@ class PathRun {
     this.stack = new SimulatedStack(
       path,
       functions,
-      { plan: () => ({ invokeFault: () => 'none', sendTaskThrottled }) },
+      {
+        plan: () => ({ invokeFault, sendTaskThrottled }),
+        onCall: (_service, command, input) => {
+          if (command === 'SendTaskFailure') this.taskFailures.push(String(input?.error));
+        },
+      },
       { streamMaxRetryAttempts: 3, stable: (text) => text },
     );
   }
@@ -237,14 +252,55 @@ for (const [name, buildPath] of [
         r.assertCallsInVersionOrder();
       });
 
+    for (const when of ['waits before N fails', 'arrives after N failed'] as const)
+      it(`item 10: N fails while a call of N may still run and N+1 ${when} — N+1 starts once callsEndBy has passed, not at its 300 s heartbeat`, async () => {
+        // The first call to the slow target (N's: N+1 cannot reach its sync before N ended) loses
+        // its response: the function runs on, so mark_failed records callsEndBy (~15 s ahead).
+        let lost = false;
+        const r = (run = new PathRun(ctx, buildPath([FAST, SLOW], SETTINGS), undefined, (_execution, state) => {
+          if (state !== syncStateName(SLOW.name) || lost) return 'none';
+          lost = true;
+          return 'lost-response';
+        }));
+        const pk = uniq('PATHS');
+        let k2: Key | undefined;
+        if (when === 'waits before N fails') k2 = await r.waitingSecond(pk);
+        const k1 = await r.publish(pk, 1);
+        await until('version 1 to fail', async () => (await r.row(k1))?.result, 30_000);
+        const r1 = await r.row(k1);
+        assert.equal(r1?.result, 'FAILED');
+        assert.match(String(r1?.failedReason), /slow.*Lambda\.SdkClientException/);
+        const callsEndByMs = Number(r1?.callsEndBy) * 1000;
+        assert.ok(callsEndByMs > Date.now(), 'N’s lost call may still run: N+1 must wait it out');
+        k2 ??= await r.publish(pk, 2);
+        await r.comesToRest();
+
+        const second = r.calls.filter((c) => c.sk === 'ORDER@2');
+        assert.deepEqual(second.map((c) => c.target).sort(), ['data', 'fast', 'slow']);
+        for (const c of second)
+          assert.ok(
+            c.start >= callsEndByMs,
+            `${c.target} of N+1 started ${callsEndByMs - c.start} ms before callsEndBy`,
+          );
+        r.assertCallsInVersionOrder();
+        assert.equal((await r.row(k2))?.result, 'COMPLETED');
+        assert.equal((await getItem(ctx.db.tables.data, pk, 'ORDER'))?.version, 2);
+        // released by PredecessorCallsRunning (or check_version's result 2): no heartbeat fired
+        assert.equal(r.stack.engine.counts.heartbeatTimeouts, 0, 'N+1 waited for its heartbeat');
+        const told = r.taskFailures.filter((e) => e === 'PredecessorCallsRunning').length;
+        // a STANDARD execution checking after N failed goes to the Wait from check_version itself;
+        // an EXPRESS run ends MUST_WAIT and its command-wait execution is answered by its own re-check
+        assert.equal(told, when === 'arrives after N failed' && name === 'STANDARD path' ? 0 : 1);
+      });
+
     // STANDARD only: an EXPRESS run cannot be stopped. Its analogue, a run that times out or
     // whose caller gives up while its calls go on, is the sync lease's case (command-express
     // tests pin the deadline it leaves; the chaos run times EXPRESS runs out under slow targets).
     if (name === 'STANDARD path')
       it('item 10: N stopped while a call of N to a target still runs — N+1 calls it only once that call can no longer run', async () => {
-        // Nothing can release N+1 when N's call may still run: its own re-check does, once the
-        // call's deadline (callsEndBy) has passed, so it re-checks every second here.
-        const r = start(undefined, { ...SETTINGS, waitHeartbeatSeconds: 1 });
+        // execution-watch records N FAILED with callsEndBy and tells N+1 (300 s heartbeat) when
+        // N's call can no longer run: N+1 waits until then, not for its heartbeat.
+        const r = start();
         let hung = false;
         r.slow = async (input) => {
           if (input.sk === 'ORDER@1' && !hung) {
@@ -265,6 +321,7 @@ for (const [name, buildPath] of [
         assert.match(String((await r.row(k1))?.failedReason), /ABORTED/);
         assert.equal((await r.row(k2))?.result, 'COMPLETED');
         assert.ok(r.calls.some((c) => c.sk === 'ORDER@2' && c.target === 'slow'));
+        assert.equal(r.stack.engine.counts.heartbeatTimeouts, 0);
       });
   });
 }

@@ -112,6 +112,8 @@ export class Engine {
     duplicateStarts: 0,
     sendTaskThrottled: 0,
     staleTokens: 0,
+    /** `.waitForTaskToken` waits ended by their HeartbeatSeconds (nobody answered in time). */
+    heartbeatTimeouts: 0,
     stopped: 0,
     expressRuns: 0,
     expressDuplicates: 0,
@@ -301,7 +303,9 @@ export class Engine {
     const heartbeat = new Promise<never>((_, reject) => {
       if (def.HeartbeatSeconds)
         timer = setTimeout(() => {
-          if (this.waiting.delete(token)) reject(lambdaError('States.HeartbeatTimeout', 'no heartbeat'));
+          if (!this.waiting.delete(token)) return;
+          this.counts.heartbeatTimeouts++;
+          reject(lambdaError('States.HeartbeatTimeout', 'no heartbeat'));
         }, def.HeartbeatSeconds * 1000);
     });
     heartbeat.catch(() => undefined);

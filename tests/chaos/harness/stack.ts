@@ -193,7 +193,7 @@ export class SimulatedStack {
     sfnMock
       .on(SendTaskFailureCommand)
       .callsFake(async (input: { taskToken: string; error?: string; cause?: string }) => {
-        await live('states', 'SendTaskFailure');
+        await live('states', 'SendTaskFailure', input);
         this.engine.fail(input.taskToken, input.error, input.cause);
         return {};
       });
