@@ -82,6 +82,7 @@ export async function runCommandVersion(key: Key, options: RunOptions): Promise<
   const machineArn = requireEnv('COMMAND_STATE_MACHINE_ARN');
   const runTimeoutMs = (optionalPositiveNumber('COMMAND_RUN_TIMEOUT_SECONDS') ?? 300) * 1000;
   const input = { pk: key.pk, sk: key.sk, ...(options.waited ? { waited: true } : {}) };
+  let releaseRun = false;
   for (let attempt = 1; ; attempt++) {
     const run = await startSyncExecution(sfn(), machineArn, input);
     if (run.status !== 'SUCCEEDED') {
@@ -97,8 +98,15 @@ export async function runCommandVersion(key: Key, options: RunOptions): Promise<
         `EXPRESS run ${run.executionArn ?? '?'} of ${key.pk} / ${key.sk} ended without an outcome`,
       );
     if (outcome !== CommandRunOutcome.HELD) return outcome;
+    if (releaseRun) return CommandRunOutcome.ENDED;
     log('info', 'command run: the sync is held by another run of this version', { key, attempt });
-    if (await waitForHolder(key, options.deadlineMs, runTimeoutMs)) return CommandRunOutcome.ENDED;
+    if (await waitForHolder(key, options.deadlineMs, runTimeoutMs)) {
+      // The holder recorded the end, but it may have died before releasing the successor, and no
+      // event reports a dead EXPRESS run: one more run (check_version → already_ended) releases it
+      // now, idempotently, instead of at the successor's heartbeat. Only after a held sync.
+      releaseRun = true;
+      continue;
+    }
     if (attempt >= 3)
       throw new NamedError(
         CommandError.SYNC_HELD,

@@ -343,7 +343,10 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
         syncCallsStartBy: Math.floor(Date.now() / 1000) + 60,
       });
       // the run finds the sync held by run B, which ends the version while the router looks on
-      env.mocks.sfn.on(StartSyncExecutionCommand).callsFake(async () => {
+      const runs: string[] = [];
+      env.mocks.sfn.on(StartSyncExecutionCommand).callsFake(async (input: { input: string }) => {
+        runs.push(String(input.input));
+        if (runs.length > 1) return answer('ENDED');
         await putItem(env.tables.commands, { pk: k.pk, sk: k.sk, code: 'A', version: 1, result: 'COMPLETED' });
         return answer('HELD');
       });
@@ -353,6 +356,12 @@ describe('EXPRESS command path (DynamoDB Local)', function () {
       );
       assert.deepEqual(res.batchItemFailures, []);
       assert.equal((await getItem(env.tables.commands, k.pk, k.sk))?.result, 'COMPLETED');
+      // B may have died between its result and its release: one more run, whose already_ended
+      // releases the successor (idempotent), and no more
+      assert.deepEqual(
+        runs.map((r) => JSON.parse(r) as unknown),
+        [k, k],
+      );
     });
 
     it('run_command runs a version that waited; one that must wait again goes back to wait_prev_command', async () => {
