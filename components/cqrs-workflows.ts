@@ -168,7 +168,7 @@ export interface CqrsWorkflowsArgs {
   protectData?: boolean;
   /** Retention of every log group, in days (integer, a value CloudWatch Logs accepts). Default: 14. */
   logRetentionDays?: pulumi.Input<number>;
-  /** Step Functions log level of the four state machines. Default: ERROR. */
+  /** Step Functions log level of every state machine. Default: ERROR. */
   stateMachineLogLevel?: pulumi.Input<LogLevel>;
   /** Execution input and output (imported rows, keys) in state machine logs: an explicit opt-in. Default: false. */
   includeExecutionData?: pulumi.Input<boolean>;
@@ -183,7 +183,11 @@ export interface CqrsWorkflowsArgs {
   queueRetentionDays?: pulumi.Input<number>;
   /** Memory of every handler Lambda, in MB (integer). Default: 256. */
   lambdaMemoryMb?: pulumi.Input<number>;
-  /** Retries of a failing stream batch before it goes to the stream dead-letter queue (integer). Default: 3. */
+  /**
+   * Retries of a failing stream batch before it goes to its on-failure queue: the stream dead-letter
+   * queue, or for the commands stream `command-stream-failures`, whose batches execution-watch reads
+   * back and ends (integer). Default: 3.
+   */
   streamMaxRetryAttempts?: pulumi.Input<number>;
   /**
    * Runs every handler Lambda in these private subnets and security groups (the roles get
@@ -320,7 +324,7 @@ export class CqrsWorkflows extends pulumi.ComponentResource {
   get functions(): Record<FunctionKey, HandlerFunction> {
     return this.parts().functions;
   }
-  /** The four state machines (TypeScript only). */
+  /** The state machines of the chosen command path (TypeScript only). */
   get machines(): WorkflowMachines {
     return this.parts().machines;
   }

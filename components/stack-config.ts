@@ -122,7 +122,8 @@ export const CONFIG_SCHEMA = {
     default: 3,
     min: 0,
     max: 10,
-    description: 'Retries of a failing DynamoDB stream batch before it goes to the stream dead-letter queue.',
+    description:
+      'Retries of a failing DynamoDB stream batch before it goes to its on-failure queue (the stream dead-letter queue; for the commands stream `command-stream-failures`, where execution-watch ends its versions).',
   },
   commandWaitTimeoutSeconds: {
     type: 'integer',

@@ -1,4 +1,4 @@
-// A team's own state machine next to the built-in four: built with the package's ASL
+// A team's own state machine next to the built-in ones: built with the package's ASL
 // builders, its Lambda following the same event shape, and WorkflowStateMachine making it
 // validated, known at preview, least-privileged, logged, traced and alarmed.
 import * as path from 'node:path';

@@ -19,7 +19,8 @@ import { handleStreamFailure, isStreamFailureRecord } from './stream-failures';
 
 /**
  * execution-events queue: EventBridge "Step Functions Execution Status Change" events
- * (TIMED_OUT, ABORTED, FAILED) of the four machines. An execution that ends this way may not
+ * (TIMED_OUT, ABORTED, FAILED) of the STANDARD machines (and of the command machine a
+ * `commandPath` switch retired). An execution that ends this way may not
  * have run its own failure path (machine-level TimeoutSeconds, StopExecution, States.Runtime),
  * so the business row would stay in progress. If the row is not terminal yet, the machine's
  * own failure code is run for it (mark_failed, finalize_task, finalize_parent_job,
